@@ -1,0 +1,143 @@
+//! `chimera`: the relayer for inference traffic and the ICS-27 controller
+//! client for LUNC users.
+//!
+//! Today it checks packets and decodes acknowledgements offline, with the
+//! same code the host runs; `relay`, `keys`, `create` and `ica` arrive with
+//! their issues.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chimera_packets::{AckError, Acknowledgement, InferencePacketData, Limits};
+use clap::{Parser, Subcommand};
+use sha2::{Digest, Sha256};
+
+/// Chimera's IBC relayer and interchain-account client: carries inference
+/// requests between Terra Classic (or any Cosmos chain) and the Chimera host,
+/// and lets a LUNC account run models on the host over ICS-27.
+///
+/// Exit codes: 0 success, 1 the checked input is invalid or an I/O error,
+/// 2 a usage mistake.
+#[derive(Parser, Debug)]
+#[command(name = "chimera", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the version.
+    Version,
+    /// Work with `inference` packet data (JSON).
+    #[command(subcommand)]
+    Packet(PacketCommand),
+    /// Work with acknowledgements.
+    #[command(subcommand)]
+    Ack(AckCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum PacketCommand {
+    /// Decode and validate packet data as the host would on receipt; print
+    /// its canonical bytes and their SHA-256, or the error acknowledgement
+    /// the host would write.
+    Check {
+        /// File holding the packet data; `-` reads standard input.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AckCommand {
+    /// Decode acknowledgement bytes: the agreed result, or the error code.
+    Decode {
+        /// File holding the acknowledgement; `-` reads standard input.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::try_parse().unwrap_or_else(|e| exit_on_usage_error(e));
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Version => println!("chimera {}", env!("CARGO_PKG_VERSION")),
+        Command::Packet(PacketCommand::Check { file }) => {
+            let bytes = read_input(&file)?;
+            match InferencePacketData::decode_and_validate(&bytes, &Limits::default()) {
+                Ok(data) => {
+                    let canonical = data.to_bytes();
+                    println!("{}", String::from_utf8_lossy(&canonical));
+                    eprintln!(
+                        "valid: {} canonical bytes, sha256 {}{}",
+                        canonical.len(),
+                        hex::encode(Sha256::digest(&canonical)),
+                        if canonical == bytes {
+                            ""
+                        } else {
+                            " (input was not canonical)"
+                        }
+                    );
+                }
+                Err(e) => {
+                    eprintln!("invalid: {}", AckError::from(&e));
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        Command::Ack(AckCommand::Decode { file }) => {
+            let bytes = read_input(&file)?;
+            match Acknowledgement::from_bytes(&bytes).context("cannot decode acknowledgement")? {
+                Acknowledgement::Result(r) => {
+                    println!("{}", String::from_utf8_lossy(&r.to_bytes()));
+                    eprintln!(
+                        "result: job {} agreed by {}/{} voting power at height {}",
+                        r.job_id, r.quorum.agreeing_power, r.quorum.total_power, r.quorum.height
+                    );
+                }
+                Acknowledgement::Error(e) => println!("{e}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_input(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+        return Ok(buf);
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// `--help` and `--version` print in full; a usage mistake prints one line
+/// saying what is wrong and exits 2.
+fn exit_on_usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind::{DisplayHelp, DisplayHelpOnMissingArgumentOrSubcommand, DisplayVersion};
+    if matches!(
+        e.kind(),
+        DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    let text = e.render().to_string();
+    eprintln!(
+        "{} (see --help)",
+        text.lines().next().unwrap_or("error: invalid arguments")
+    );
+    std::process::exit(2)
+}
