@@ -1,0 +1,100 @@
+//! `chimera-e2e`: start localnets of the real chains by hand.
+//!
+//! The README's main command uses it to show a working Terra Classic
+//! localnet; developers use `--keep-running` to poke at one with `terrad` or
+//! a relayer while writing tests.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chimera_e2e::terra::{TerraConfig, TerraLocalnet, DENOM};
+use clap::{Parser, Subcommand};
+
+/// Start localnets of the real chains Chimera is tested against.
+#[derive(Debug, Parser)]
+#[command(name = "chimera-e2e", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Start a single-validator Terra Classic localnet (real terrad), print
+    /// its status, then stop it (or keep it running until Ctrl-C).
+    TerraLocalnet {
+        /// Keep the node running until Ctrl-C (its home is kept too).
+        #[arg(long)]
+        keep_running: bool,
+        /// Chain id.
+        #[arg(long, default_value = chimera_e2e::terra::DEFAULT_CHAIN_ID)]
+        chain_id: String,
+        /// Home directory (must be new or empty); a temporary one if unset.
+        #[arg(long)]
+        home: Option<PathBuf>,
+        /// Block height to wait for before printing the status.
+        #[arg(long, default_value_t = 2)]
+        height: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::TerraLocalnet {
+            keep_running,
+            chain_id,
+            home,
+            height,
+        } => terra_localnet(keep_running, chain_id, home, height).await,
+    }
+}
+
+async fn terra_localnet(
+    keep_running: bool,
+    chain_id: String,
+    home: Option<PathBuf>,
+    height: u64,
+) -> Result<()> {
+    let config = TerraConfig {
+        chain_id,
+        home,
+        ready_height: height,
+        ..TerraConfig::default()
+    };
+    let started = Instant::now();
+    let mut net = tokio::task::spawn_blocking(move || TerraLocalnet::start(config))
+        .await
+        .context("start-up task panicked")?
+        .context("starting the Terra Classic localnet")?;
+    let took = started.elapsed();
+    let status = net.status()?;
+    println!("Terra Classic localnet is up ({:.1}s)", took.as_secs_f64());
+    println!("  chain id     {}", status.network);
+    println!("  height       {}", status.latest_height);
+    println!("  terrad       {}", net.terrad().display());
+    println!("  RPC          {}", net.rpc_url());
+    println!("  gRPC         {}", net.grpc_url());
+    println!("  REST         {}", net.rest_url());
+    println!("  P2P          {}", net.p2p_addr());
+    println!("  home         {}", net.home().display());
+    println!("  log          {}", net.log_path().display());
+    for (name, address) in net.accounts().to_vec() {
+        let balance = net
+            .balance(&address, DENOM)
+            .await
+            .with_context(|| format!("querying the balance of {name}"))?;
+        println!("  account      {name:<10} {address} {balance}{DENOM} (gRPC)");
+    }
+    if keep_running {
+        let home = net.keep_home().to_path_buf();
+        println!("running; Ctrl-C stops the node (home kept at {})", home.display());
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        println!("stopping");
+    }
+    let stop_started = Instant::now();
+    let exit = tokio::task::block_in_place(|| net.stop())?;
+    println!("stopped ({exit}) in {:.1}s", stop_started.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! Harness for Chimera's end-to-end suites: real chain binaries, started as
+//! localnets on free loopback ports, waited on until they make blocks,
+//! queried over their real RPC/gRPC interfaces, and always stopped.
+//!
+//! One concept per module:
+//! - [`process`]: a started process in its own group, logged, waited on,
+//!   stopped on drop (log tail printed when a test fails).
+//! - [`ports`]: free, distinct loopback ports and clear "port in use" errors.
+//! - [`home`]: per-node home directories, kept when a test fails.
+//! - [`bins`]: finding the binaries `scripts/setup` installs.
+//! - [`http`], [`rpc`]: the HTTP and CometBFT `/status` calls readiness needs.
+//! - [`keys`]: fixed mnemonics and their coin-type-330 addresses.
+//! - [`bank`]: balances over gRPC with `cosmrs`.
+//! - [`toml_config`]: strict edits of generated config files.
+//! - [`terra`]: a single-validator Terra Classic localnet (`terrad`).
+
+pub mod bank;
+pub mod bins;
+pub mod home;
+pub mod http;
+pub mod keys;
+pub mod ports;
+pub mod process;
+pub mod rpc;
+pub mod terra;
+pub mod toml_config;
+
+pub use process::{ManagedProcess, ProcessSpec};
+pub use terra::{TerraConfig, TerraLocalnet, TerraPorts};
