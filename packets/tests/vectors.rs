@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use chimera_packets::ica::{self, Encoding, Metadata};
 use chimera_packets::limits::Limits;
 use chimera_packets::proto;
 use chimera_packets::sealed::{executor_keypair_from_seed, seal};
@@ -15,6 +16,7 @@ use chimera_packets::{
     InputEncoding, OutputCommitment, OutputEncoding, Params, Quorum,
 };
 use ibc_proto::cosmos::base::v1beta1::Coin;
+use ibc_proto::google::protobuf::Any;
 use prost::{Message, Name};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -191,6 +193,13 @@ fn proto_vector<M: Message + Name>(description: &str, msg: &M) -> Value {
     })
 }
 
+fn ica_packet_vector(description: &str, msgs: &[Any], encoding: Encoding) -> Value {
+    let bytes = ica::packet_data(msgs, encoding, "").expect("vector ICA packet builds");
+    let mut v = json_vector("ica_packet_data", description, &bytes);
+    v["encoding"] = json!(encoding.as_str());
+    v
+}
+
 fn with_packet(mut p: InferencePacketData, f: impl FnOnce(&mut InferencePacketData)) -> Vec<u8> {
     f(&mut p);
     serde_json::to_vec(&p).unwrap()
@@ -209,7 +218,47 @@ fn vectors() -> Vec<(&'static str, Value)> {
         hex::encode(EXECUTOR_SEEDS[0]),
         hex::encode(EXECUTOR_SEEDS[1])
     );
+    let run_any = Any {
+        type_url: proto::MsgRunInference::type_url(),
+        value: msg.encode_to_vec(),
+    };
+    let response_any = Any {
+        type_url: proto::MsgRunInferenceResponse::type_url(),
+        value: proto::MsgRunInferenceResponse::from(&result()).encode_to_vec(),
+    };
     vec![
+        (
+            "ica_metadata",
+            json_vector(
+                "ica_metadata",
+                "ICS-27 channel version a controller proposes (ibc-go field order, not sorted)",
+                &Metadata::new_controller("connection-0", "connection-0", Encoding::Proto3).to_json(),
+            ),
+        ),
+        (
+            "ica_packet_proto3",
+            ica_packet_vector(
+                "InterchainAccountPacketData carrying the MsgRunInference of msg_run_inference, CosmosTx in proto3",
+                std::slice::from_ref(&run_any),
+                Encoding::Proto3,
+            ),
+        ),
+        (
+            "ica_packet_proto3json",
+            ica_packet_vector(
+                "the same message with CosmosTx in proto3json (jsonpb: @type first, proto field order, defaults emitted)",
+                std::slice::from_ref(&run_any),
+                Encoding::Proto3Json,
+            ),
+        ),
+        (
+            "ica_ack_run_inference",
+            json_vector(
+                "ica_acknowledgement",
+                "ICS-27 host success ack: TxMsgData with the MsgRunInferenceResponse of ack_result",
+                &ica::success_ack(&[response_any]),
+            ),
+        ),
         (
             "packet_text_inline",
             packet_vector("text prompt inline with sampling parameters", &text_packet()),
@@ -382,6 +431,19 @@ fn golden_vectors_decode() {
                 let p = InferencePacketData::decode_and_validate(bytes, &Limits::default()).unwrap();
                 assert_eq!(p.to_bytes(), bytes, "{name} re-encodes to the same bytes");
                 assert!(chimera_packets::encoding::is_canonical(bytes));
+            }
+            "ica_packet_data" => {
+                let bytes = v["bytes"].as_str().unwrap().as_bytes();
+                let encoding = match v["encoding"].as_str().unwrap() {
+                    "proto3" => Encoding::Proto3,
+                    _ => Encoding::Proto3Json,
+                };
+                let packet = ica::decode_packet_data(bytes, encoding).unwrap();
+                assert_eq!(
+                    ica::packet_data(&packet.messages, encoding, &packet.memo).unwrap(),
+                    bytes,
+                    "{name}"
+                );
             }
             "acknowledgement" => {
                 let bytes = v["bytes"].as_str().unwrap().as_bytes();
