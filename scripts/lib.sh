@@ -23,3 +23,20 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # `stamp_set NAME` records that it did. The key is everything after NAME.
 stamp_ok() { local n="$1"; shift; [ -f "$CHIMERA_CACHE/stamps/$n" ] && [ "$(cat "$CHIMERA_CACHE/stamps/$n")" = "$*" ]; }
 stamp_set() { local n="$1"; shift; mkdir -p "$CHIMERA_CACHE/stamps"; printf '%s' "$*" >"$CHIMERA_CACHE/stamps/$n"; }
+
+# `apt_ensure STEP PKG...` installs the Debian packages not yet installed.
+apt_ensure() {
+  local step="$1"; shift
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    log "$step: all $# Debian packages present"
+    return 0
+  fi
+  log "$step: installing ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+}
