@@ -40,3 +40,35 @@ apt_ensure() {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
+
+# `cargo_install_cached STEP CRATE VERSION BIN [CHECK...]`: `cargo install
+# CRATE@VERSION --locked` into $CHIMERA_CACHE/STEP-VERSION, link BIN into
+# $CHIMERA_BIN. The target dir stays under $CHIMERA_CACHE while building (an
+# interrupted build resumes) and is removed after. CHECK (default `BIN
+# --version`) must print VERSION.
+cargo_install_cached() {
+  local step="$1" crate="$2" version="$3" name="$4"; shift 4
+  local root="$CHIMERA_CACHE/$step-$version"
+  local bin="$root/bin/$name"
+  mkdir -p "$CHIMERA_BIN"
+  if [ -x "$bin" ] && stamp_ok "$step" "$crate=$version"; then
+    ln -sfn "$bin" "$CHIMERA_BIN/$name"
+    log "$step: $crate $version present"
+    return 0
+  fi
+  command -v cargo >/dev/null || die "$step: cargo not found (install Rust with rustup)"
+  local target="$CHIMERA_CACHE/build/$step-$version"
+  log "$step: cargo install $crate@$version (target $target)"
+  CARGO_TARGET_DIR="$target" cargo install "$crate@$version" --locked --force \
+    --root "$root" -j "${CARGO_BUILD_JOBS:-2}"
+  [ -x "$bin" ] || die "$step: $bin not built"
+  ln -sfn "$bin" "$CHIMERA_BIN/$name"
+  local out
+  if [ $# -eq 0 ]; then set -- "$bin" --version; fi
+  out="$(PATH="$CHIMERA_BIN:$PATH" "$@" 2>&1)" || die "$step: '$*' failed: $out"
+  grep -q "$version" <<<"$out" || die "$step: expected $version, got: $out"
+  stamp_set "$step" "$crate=$version"
+  rm -rf "$target"
+  rmdir "$CHIMERA_CACHE/build" 2>/dev/null || true
+  log "$step: installed $crate $version ($CHIMERA_BIN/$name)"
+}
