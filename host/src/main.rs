@@ -5,6 +5,9 @@
 
 use clap::{Parser, Subcommand};
 
+// executor subcommands: infer, models, bench (host/src/cli)
+mod cli;
+
 /// The Chimera host chain node: an ABCI++ application on CometBFT 0.38 that
 /// runs ML inference requests arriving over IBC and acknowledges them with a
 /// commitment to the output agreed by a quorum of validators.
@@ -23,6 +26,23 @@ enum Command {
         #[arg(long)]
         long: bool,
     },
+    // executor subcommands
+    /// Run a registry model locally on one input and print the output's
+    /// commitment (sha256, size, encoding) and sketch.
+    Infer(cli::infer::InferArgs),
+    /// The model registry: `list`, `verify` (hashes and loading).
+    Models {
+        #[command(subcommand)]
+        cmd: cli::models::ModelsCmd,
+    },
+    /// Latency (batch 1) and throughput (concurrent clients) per model.
+    Bench(cli::bench::BenchArgs),
+    // blob store subcommands (host/src/blob)
+    /// The blob store: serve it over gRPC; put, get, stat; gc, pin, fsck.
+    Blob {
+        #[command(subcommand)]
+        cmd: chimera_host::blob::cli::BlobCommand,
+    },
 }
 
 fn main() {
@@ -35,6 +55,12 @@ fn main() {
                 println!("chimerad {}", env!("CARGO_PKG_VERSION"));
             }
         }
+        // executor subcommands
+        Command::Infer(a) => std::process::exit(cli::infer::run(a)),
+        Command::Models { cmd } => std::process::exit(cli::models::run(cmd)),
+        Command::Bench(a) => std::process::exit(cli::bench::run(a)),
+        // blob store subcommands
+        Command::Blob { cmd } => std::process::exit(chimera_host::blob::cli::run(cmd)),
     }
 }
 
