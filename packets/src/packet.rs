@@ -101,6 +101,20 @@ pub enum DType {
 }
 
 impl DType {
+    /// Every dtype, in wire-name order of `docs/protocol.md` §3.3.
+    pub const ALL: [DType; 10] = [
+        DType::Bool,
+        DType::U8,
+        DType::I8,
+        DType::I16,
+        DType::I32,
+        DType::I64,
+        DType::F16,
+        DType::Bf16,
+        DType::F32,
+        DType::F64,
+    ];
+
     /// Bytes per element.
     pub fn size(self) -> u64 {
         match self {
@@ -129,7 +143,7 @@ impl DType {
 
     /// The dtype with this wire name.
     pub fn from_name(name: &str) -> Option<DType> {
-        serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
+        DType::ALL.into_iter().find(|d| d.name() == name)
     }
 }
 

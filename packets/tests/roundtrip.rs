@@ -34,18 +34,7 @@ fn params() -> impl Strategy<Value = Params> {
 }
 
 fn dtype() -> impl Strategy<Value = DType> {
-    prop::sample::select(vec![
-        DType::Bool,
-        DType::U8,
-        DType::I8,
-        DType::I16,
-        DType::I32,
-        DType::I64,
-        DType::F16,
-        DType::Bf16,
-        DType::F32,
-        DType::F64,
-    ])
+    prop::sample::select(DType::ALL.to_vec())
 }
 
 fn envelope() -> impl Strategy<Value = SealedEnvelope> {

@@ -28,19 +28,7 @@ pub fn dtype_tag(dtype: DType) -> u8 {
 
 /// The dtype of a canonical encoding tag.
 pub fn dtype_from_tag(tag: u8) -> Option<DType> {
-    const ALL: [DType; 10] = [
-        DType::Bool,
-        DType::U8,
-        DType::I8,
-        DType::I16,
-        DType::I32,
-        DType::I64,
-        DType::F16,
-        DType::Bf16,
-        DType::F32,
-        DType::F64,
-    ];
-    ALL.into_iter().find(|d| dtype_tag(*d) == tag)
+    DType::ALL.into_iter().find(|d| dtype_tag(*d) == tag)
 }
 
 /// Why bytes are not a canonical tensor.
