@@ -142,7 +142,8 @@ def main() -> int:
                torch=torch.__version__, cpu_capability=torch.backends.cpu.get_cpu_capability(),
                aten_cpu_capability_env=os.environ.get("ATEN_CPU_CAPABILITY"),
                batch1=dict(iters=a.iters, mean_ms=round(statistics.fmean(lat), 4),
-                           p50_ms=round(lat[len(lat) // 2], 4), p90_ms=round(lat[int(len(lat) * 0.9)], 4)),
+                           p50_ms=round(lat[len(lat) // 2], 4), p90_ms=round(lat[int(len(lat) * 0.9)], 4),
+                           p99_ms=round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 4)),
                concurrent=dict(concurrency=a.concurrency, requests=total, seconds=round(wall, 4),
                                rps=round(total / wall, 2)))
     print(json.dumps(out))

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chimera_host::executor::manifest::InputKind;
-use chimera_host::executor::{Executor, Request};
+use chimera_host::executor::{agree, Executor, Request, Sketch};
 use chimera_packets::{InputEncoding, Params};
 
 use super::ExecOpts;
@@ -40,6 +40,20 @@ pub struct InferArgs {
     /// print whether it verifies (exit 0) or not (exit 3).
     #[arg(long, value_name = "FILE")]
     pub verify_output: Option<PathBuf>,
+    /// Determinism check: run the request N times in this process and print
+    /// one JSON summary: how many runs' exact output hash differs from the
+    /// baseline, and how many runs `sketch::agree` rejects against the
+    /// baseline sketch (the first run's unless --baseline-* are given).
+    /// Used by scripts/determinism.
+    #[arg(long, value_name = "N", conflicts_with = "verify_output")]
+    pub repeat: Option<usize>,
+    /// With --repeat: the baseline sketch (hex of its canonical bytes, as
+    /// `sketch_hex` prints) to compare every run against with `agree`.
+    #[arg(long, value_name = "HEX", requires = "repeat")]
+    pub baseline_sketch: Option<String>,
+    /// With --repeat: the baseline output sha256 (hex).
+    #[arg(long, value_name = "HEX", requires = "repeat")]
+    pub baseline_sha256: Option<String>,
     #[command(flatten)]
     pub exec: ExecOpts,
 }
@@ -104,6 +118,9 @@ fn infer(a: &InferArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Some(n) = a.repeat {
+        return repeat(a, &exec, &req, n);
+    }
     let out = exec
         .run(&req)
         .map_err(|e| anyhow::anyhow!("{e} (ack code {})", e.code()))?;
@@ -155,6 +172,55 @@ fn infer(a: &InferArgs) -> anyhow::Result<()> {
             println!("wrote     {}", p.display());
         }
     }
+    Ok(())
+}
+
+/// `--repeat N`: runs `req` N times and prints how often the exact hash
+/// changed and how often `agree` rejected a run, against the baseline.
+fn repeat(a: &InferArgs, exec: &Executor, req: &Request, n: usize) -> anyhow::Result<()> {
+    let spec = &exec
+        .model(&req.model)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .manifest
+        .sketch;
+    let mut base_sketch = match &a.baseline_sketch {
+        Some(h) => Some(Sketch::from_bytes(&hex::decode(h)?).map_err(|e| anyhow::anyhow!("{e}"))?),
+        None => None,
+    };
+    let mut base_sha = a.baseline_sha256.clone();
+    let (mut hash_changed, mut disagreed) = (0usize, 0usize);
+    let mut hashes = std::collections::BTreeSet::new();
+    let mut first = None;
+    let mut ms = Vec::with_capacity(n);
+    for _ in 0..n.max(1) {
+        let out = exec
+            .run(req)
+            .map_err(|e| anyhow::anyhow!("{e} (ack code {})", e.code()))?;
+        ms.push(out.ran.as_secs_f64() * 1e3);
+        let sha = hex::encode(out.commitment.sha256);
+        let base_sha = base_sha.get_or_insert_with(|| sha.clone());
+        let base_sketch = base_sketch.get_or_insert_with(|| out.sketch.clone());
+        hash_changed += usize::from(sha != *base_sha);
+        disagreed += usize::from(!agree(spec, base_sketch, &out.sketch));
+        hashes.insert(sha.clone());
+        first.get_or_insert((sha, hex::encode(out.sketch.to_bytes())));
+    }
+    let (sha, sketch) = first.unwrap_or_default();
+    let rt = exec.runtime();
+    println!(
+        "{}",
+        serde_json::json!({
+            "model": req.model,
+            "runs": ms.len(),
+            "threads": rt.intra_op_threads,
+            "hash_changed": hash_changed,
+            "agree_no": disagreed,
+            "distinct_hashes": hashes.len(),
+            "sha256": sha,
+            "sketch": sketch,
+            "mean_ms": ms.iter().sum::<f64>() / ms.len() as f64,
+        })
+    );
     Ok(())
 }
 
