@@ -332,8 +332,7 @@ fn worker(shared: Arc<Shared>) {
     let _grad = runtime::init_worker_thread();
     while let Some(batch) = next_batch(&shared) {
         shared.running.fetch_add(1, Ordering::Relaxed);
-        run(batch);
-        shared.running.fetch_sub(1, Ordering::Relaxed);
+        run(batch, &shared.running);
     }
 }
 
@@ -387,7 +386,10 @@ fn next_batch(shared: &Shared) -> Option<Vec<Job>> {
     Some(batch)
 }
 
-fn run(batch: Vec<Job>) {
+/// Runs one batch; lowers `running` as soon as the model is done, before
+/// the replies go out, so that a client's next request does not find this
+/// worker still "busy" and wait `batch_wait_ms` for batch-mates.
+fn run(batch: Vec<Job>, running: &AtomicUsize) {
     let start = Instant::now();
     let model = batch[0].model.clone();
     let inputs: Vec<&Prepared> = batch.iter().map(|j| &j.input).collect();
@@ -397,6 +399,7 @@ fn run(batch: Vec<Job>) {
     };
     let result = guarded(|| model.run_batch(&inputs, &alive));
     let ran = start.elapsed();
+    running.fetch_sub(1, Ordering::Relaxed);
     let n = batch.len();
     match result {
         Err(e) => batch.into_iter().for_each(|j| {
