@@ -36,16 +36,10 @@ pub struct BenchArgs {
     #[arg(long)]
     pub no_batching: bool,
     /// Override params.extra (KEY=VALUE, repeatable), e.g. steps=20.
-    #[arg(long = "param", value_parser = parse_kv)]
+    #[arg(long = "param", value_parser = super::parse_kv)]
     pub params: Vec<(String, String)>,
     #[command(flatten)]
     pub exec: ExecOpts,
-}
-
-fn parse_kv(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
 }
 
 /// sklearn's `load_digits().images[0]` (a 0), the default classify input of

@@ -27,7 +27,7 @@ pub struct InferArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// A `params.extra` value, KEY=VALUE (repeatable).
-    #[arg(long = "param", value_parser = parse_kv)]
+    #[arg(long = "param", value_parser = super::parse_kv)]
     pub params: Vec<(String, String)>,
     /// Write the exact output bytes here.
     #[arg(long)]
@@ -56,12 +56,6 @@ pub struct InferArgs {
     pub baseline_sha256: Option<String>,
     #[command(flatten)]
     pub exec: ExecOpts,
-}
-
-fn parse_kv(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
 }
 
 /// Runs the command; returns the exit code.

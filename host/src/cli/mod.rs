@@ -9,6 +9,13 @@ use std::path::PathBuf;
 use chimera_host::executor::runtime::DeviceChoice;
 use chimera_host::executor::{ExecutorConfig, ModelsDirs, Registry};
 
+/// Parses a `--param KEY=VALUE` argument.
+pub fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
+}
+
 /// Options every executor subcommand takes.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ExecOpts {
