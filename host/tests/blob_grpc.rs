@@ -7,17 +7,8 @@ use std::sync::Arc;
 use chimera_host::blob::server::spawn;
 use chimera_host::blob::{BlobClient, BlobHash, BlobStore, ClientError, FsyncPolicy, StoreConfig};
 
-fn bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+mod blob_support;
+use blob_support::bytes;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_get_stat_over_grpc() {

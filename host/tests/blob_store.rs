@@ -4,6 +4,9 @@
 use chimera_host::blob::store::layout::{chunk_key, CF_CHUNKS, CF_META, CF_PINS, CF_STAGING};
 use chimera_host::blob::{BlobError, BlobHash, BlobStore, FsyncPolicy, StoreConfig};
 
+mod blob_support;
+use blob_support::bytes;
+
 const CHUNK: u32 = 1024;
 
 fn config(fsync: FsyncPolicy) -> StoreConfig {
@@ -16,19 +19,6 @@ fn config(fsync: FsyncPolicy) -> StoreConfig {
 
 fn open(dir: &std::path::Path) -> BlobStore {
     BlobStore::open(dir, config(FsyncPolicy::Commit)).unwrap()
-}
-
-/// Deterministic test bytes.
-fn bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// Opens the store's RocksDB directly, as an operator (or a bug) could.
