@@ -214,17 +214,20 @@ fn serve_put_get_stat_and_offline_tools() {
     // Offline: pin, gc keeps it, unpin, gc removes it, fsck is clean.
     let h = home.to_str().unwrap();
     assert_eq!(stdout(&chimerad(&["blob", "pin", hash, "--home", h])).trim(), "1");
-    let gc: serde_json::Value = serde_json::from_str(&stdout(&chimerad(&[
-        "blob",
-        "gc",
-        "--home",
-        h,
-        "--height",
-        "100",
-        "--retention",
-        "10",
-    ])))
-    .unwrap();
+    let gc_at_100 = || -> serde_json::Value {
+        serde_json::from_str(&stdout(&chimerad(&[
+            "blob",
+            "gc",
+            "--home",
+            h,
+            "--height",
+            "100",
+            "--retention",
+            "10",
+        ])))
+        .unwrap()
+    };
+    let gc = gc_at_100();
     assert_eq!(
         (gc["removed"].as_u64(), gc["kept_pinned"].as_u64()),
         (Some(0), Some(1))
@@ -238,17 +241,7 @@ fn serve_put_get_stat_and_offline_tools() {
     let fsck: serde_json::Value =
         serde_json::from_str(&stdout(&chimerad(&["blob", "fsck", "--home", h]))).unwrap();
     assert_eq!(fsck["blobs"], 1);
-    let gc: serde_json::Value = serde_json::from_str(&stdout(&chimerad(&[
-        "blob",
-        "gc",
-        "--home",
-        h,
-        "--height",
-        "100",
-        "--retention",
-        "10",
-    ])))
-    .unwrap();
+    let gc = gc_at_100();
     assert_eq!(gc["removed"], 1);
     assert_eq!(gc["freed_bytes"], 2_700_000);
 }
