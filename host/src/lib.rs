@@ -9,3 +9,7 @@ pub mod executor;
 /// The blob store: content-addressed blobs in RocksDB, gRPC BlobService
 /// and its client.
 pub mod blob;
+
+/// Versioned, verifiable chain state: a Jellyfish Merkle tree on RocksDB,
+/// ICS-23 proofs, write buffers.
+pub mod state;

@@ -1,0 +1,1 @@
+//! Versioned, verifiable chain state (being written).
