@@ -204,9 +204,11 @@ def ddpm_timesteps(T: int, steps: int) -> list[int]:
     return [(i * T) // steps for i in range(steps)]
 
 
-def ddpm_sample(net, y: list[int], seeds: list[int], cfg: dict, steps: int | None = None) -> torch.Tensor:
+def ddpm_sample(net, y: list[int], seeds: list[int], cfg: dict, steps: int | None = None,
+                device: str = "cpu") -> torch.Tensor:
     """Ancestral sampling of len(y) images, request k drawing from ChaCha(seeds[k]).
-    Returns x_0 in [-1, 1], f32[N, 1, S, S]."""
+    Returns x_0 in [-1, 1], f32[N, 1, S, S], on the CPU. The noise is drawn on
+    the CPU (ChaCha) and moved to `device`, as the Rust executor does."""
     T, S = int(cfg["timesteps"]), int(cfg["image_size"])
     steps = int(steps or cfg["steps"])
     _, abar = ddpm_schedule(T, float(cfg["beta_start"]), float(cfg["beta_end"]))
@@ -215,17 +217,17 @@ def ddpm_sample(net, y: list[int], seeds: list[int], cfg: dict, steps: int | Non
     n = len(y)
 
     def noise():
-        return torch.from_numpy(np.stack([r.normals(S * S) for r in rngs])).reshape(n, 1, S, S)
+        return torch.from_numpy(np.stack([r.normals(S * S) for r in rngs])).reshape(n, 1, S, S).to(device)
 
     x = noise()
-    yt = torch.tensor(y, dtype=torch.int64)
+    yt = torch.tensor(y, dtype=torch.int64, device=device)
     with torch.no_grad():
         for i in reversed(range(steps)):
             t = taus[i]
             ab = abar[t]
             ab_prev = abar[taus[i - 1]] if i > 0 else 1.0
             beta = 1.0 - ab / ab_prev
-            eps = net(x, torch.full((n,), t, dtype=torch.int64), yt)
+            eps = net(x, torch.full((n,), t, dtype=torch.int64, device=device), yt)
             ca = np.float32(1.0 / math.sqrt(ab)).item()
             cb = np.float32(math.sqrt(1.0 / ab - 1.0)).item()
             x0 = (x * ca - eps * cb).clamp(-1.0, 1.0)
@@ -237,7 +239,7 @@ def ddpm_sample(net, y: list[int], seeds: list[int], cfg: dict, steps: int | Non
                 x = mean + noise() * sd
             else:
                 x = mean
-    return x.clamp(-1.0, 1.0)
+    return x.clamp(-1.0, 1.0).cpu()
 
 
 def image_u8(x: torch.Tensor) -> np.ndarray:
@@ -275,7 +277,7 @@ def lm_pick(logits: np.ndarray, temperature: float, top_k: int, rng: ChaCha) -> 
     return cand[-1][1]
 
 
-def lm_generate(net, prompt: bytes, seed: int, cfg: dict, params: dict) -> bytes:
+def lm_generate(net, prompt: bytes, seed: int, cfg: dict, params: dict, device: str = "cpu") -> bytes:
     ctx = int(cfg["context"])
     prefix = cfg["prefix"].encode()
     temperature = float(params.get("temperature", "0.8"))
@@ -287,7 +289,7 @@ def lm_generate(net, prompt: bytes, seed: int, cfg: dict, params: dict) -> bytes
     with torch.no_grad():
         for _ in range(max_tokens):
             window = toks[-ctx:]
-            logits = net(torch.tensor([window], dtype=torch.int64))[0, -1].numpy()
+            logits = net(torch.tensor([window], dtype=torch.int64, device=device))[0, -1].cpu().numpy()
             nxt = lm_pick(logits, temperature, top_k, rng)
             toks.append(nxt)
             out.append(nxt)

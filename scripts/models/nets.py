@@ -37,9 +37,26 @@ class DigitsCNN(nn.Module):
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     half = dim // 2
-    freqs = torch.exp(torch.arange(half, dtype=torch.float32) * (-math.log(10000.0) / half))
+    freqs = torch.exp(torch.arange(half, dtype=torch.float32, device=t.device) * (-math.log(10000.0) / half))
     args = t.to(torch.float32)[:, None] * freqs[None, :]
     return torch.cat([torch.cos(args), torch.sin(args)], dim=1)
+
+
+@torch.jit.unused
+def _upsample2x_eager(h: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(h, scale_factor=2.0, mode="nearest")
+
+
+def upsample2x(h: torch.Tensor) -> torch.Tensor:
+    """Exact 2x nearest upsampling. Training (eager) uses F.interpolate, so the
+    trained weights are those of the first release bit for bit; the scripted
+    graph copies the same values with repeat_interleave, because TorchScript
+    inlines F.interpolate's Python body, which names ops that newer torch
+    builds add (aten::_upsample_lanczos2d_aa in 2.13): a file scripted by one
+    torch would not load in an older one, as on a GPU validator's."""
+    if torch.jit.is_scripting():
+        return h.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+    return _upsample2x_eager(h)
 
 
 class ResBlock(nn.Module):
@@ -82,7 +99,7 @@ class DigitsEpsNet(nn.Module):
         h1 = self.down1(self.conv_in(x), e)
         h = self.down2(self.downsample(h1), e)
         h = self.mid(h, e)
-        h = F.interpolate(h, scale_factor=2.0, mode="nearest")
+        h = upsample2x(h)
         h = self.up1(torch.cat([h, h1], dim=1), e)
         h = self.up2(h, e)
         return self.conv_out(F.silu(self.norm_out(h)))
@@ -138,9 +155,9 @@ class TinyLM(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         l = tokens.shape[1]
-        pos = torch.arange(l, dtype=torch.int64)
+        pos = torch.arange(l, dtype=torch.int64, device=tokens.device)
         x = self.tok(tokens) + self.pos(pos)[None, :, :]
-        mask = torch.ones(l, l, dtype=torch.bool).triu(1)
+        mask = torch.ones(l, l, dtype=torch.bool, device=tokens.device).triu(1)
         for blk in self.blocks:
             x = blk(x, mask)
         return torch.matmul(self.ln_f(x), self.tok.weight.t())
@@ -229,7 +246,7 @@ class MiniLMEmbedder(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         l = input_ids.shape[1]
         emb = self.embeddings
-        pos = torch.arange(l, dtype=torch.int64)[None, :]
+        pos = torch.arange(l, dtype=torch.int64, device=input_ids.device)[None, :]
         x = emb.word_embeddings(input_ids) + emb.position_embeddings(pos) \
             + emb.token_type_embeddings(torch.zeros_like(input_ids))
         x = emb.LayerNorm(x)

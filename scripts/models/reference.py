@@ -2,7 +2,7 @@
 """Python/PyTorch reference runner: the peer the Rust executor is benchmarked against.
 
     reference.py MODEL [--threads N] [--iters K] [--concurrency C] [--requests R]
-                       [--mode forward|request] [--input FILE] [--seed S]
+                       [--mode forward|request] [--input FILE] [--seed S] [--device cpu|cuda]
 
 Loads MODEL's TorchScript file from host/models/registry.toml (refusing a sha256
 mismatch, as the executor does), then measures
@@ -38,9 +38,23 @@ import common  # noqa: E402
 DEFAULT_TEXT = {"digits-ddpm": "7", "tiny-lm": "The ", "minilm-l6": "A validator runs the model and votes."}
 
 
-def make_request(m: dict, payload: bytes | None, seed: int, mode: str):
-    """Returns a zero-argument callable doing one request (or one forward)."""
-    net = torch.jit.load(str(common.model_path(m)))
+def make_request(m: dict, payload: bytes | None, seed: int, mode: str, device: str = "cpu"):
+    """Returns a zero-argument callable doing one request (or one forward),
+    with its result on the CPU (so a CUDA call is timed to completion, as the
+    executor's is)."""
+    call = _make_request(m, payload, seed, mode, device)
+    if device == "cpu":
+        return call
+
+    def synced():
+        out = call()
+        torch.cuda.synchronize()
+        return out
+    return synced
+
+
+def _make_request(m: dict, payload: bytes | None, seed: int, mode: str, device: str):
+    net = torch.jit.load(str(common.model_path(m)), map_location=device)
     task, extra, params = m["task"], m.get("extra", {}), dict(m.get("params", {}))
     if task == "classify":
         shape = m["input"]["shape"]
@@ -49,6 +63,7 @@ def make_request(m: dict, payload: bytes | None, seed: int, mode: str):
             x = torch.tensor(load_digits().images[0], dtype=torch.float32).reshape(1, *shape) / 16.0
         else:
             x = torch.from_numpy(np.frombuffer(payload, dtype="<f4").copy()).reshape(1, *shape)
+        x = x.to(device)
         if mode == "forward":
             return lambda: net(x)
         return lambda: torch.softmax(net(x), dim=1)
@@ -59,8 +74,8 @@ def make_request(m: dict, payload: bytes | None, seed: int, mode: str):
 
         def encode():
             e = tok.encode(text.decode())
-            return (torch.tensor([e.ids], dtype=torch.int64),
-                    torch.tensor([e.attention_mask], dtype=torch.int64))
+            return (torch.tensor([e.ids], dtype=torch.int64, device=device),
+                    torch.tensor([e.attention_mask], dtype=torch.int64, device=device))
         ids, mask = encode()
         if mode == "forward":
             return lambda: net(ids, mask)
@@ -69,16 +84,17 @@ def make_request(m: dict, payload: bytes | None, seed: int, mode: str):
         s = extra["image_size"]
         y = int(text.decode())
         if mode == "forward":
-            x = torch.randn(1, 1, s, s, generator=torch.Generator().manual_seed(seed))
-            t, yy = torch.tensor([extra["timesteps"] // 2]), torch.tensor([y])
+            x = torch.randn(1, 1, s, s, generator=torch.Generator().manual_seed(seed)).to(device)
+            t = torch.tensor([extra["timesteps"] // 2], device=device)
+            yy = torch.tensor([y], device=device)
             return lambda: net(x, t, yy)
         cfg = dict(extra, steps=params.get("steps", extra["timesteps"]))
-        return lambda: common.ddpm_sample(net, [y], [seed], cfg)
+        return lambda: common.ddpm_sample(net, [y], [seed], cfg, device=device)
     if task == "generate":
         if mode == "forward":
-            toks = torch.tensor([list((extra["prefix"].encode() + text)[-extra["context"]:])])
+            toks = torch.tensor([list((extra["prefix"].encode() + text)[-extra["context"]:])], device=device)
             return lambda: net(toks)
-        return lambda: common.lm_generate(net, text, seed, extra, params)
+        return lambda: common.lm_generate(net, text, seed, extra, params, device=device)
     raise SystemExit(f"unknown task {task}")
 
 
@@ -93,6 +109,7 @@ def main() -> int:
     ap.add_argument("--input", type=Path, help="request payload file")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the GPU peer)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -106,7 +123,7 @@ def main() -> int:
     if common.sha256_file(path) != m["sha256"]:
         raise SystemExit(f"{path}: sha256 does not match the registry; refusing")
     payload = a.input.read_bytes() if a.input else None
-    call = make_request(m, payload, a.seed, a.mode)
+    call = make_request(m, payload, a.seed, a.mode, a.device)
 
     with torch.inference_mode():
         for _ in range(a.warmup):
@@ -138,7 +155,7 @@ def main() -> int:
         wall = time.perf_counter() - t0
 
     lat.sort()
-    out = dict(model=a.model, sha256=m["sha256"], mode=a.mode, threads=a.threads,
+    out = dict(model=a.model, sha256=m["sha256"], mode=a.mode, threads=a.threads, device=a.device,
                torch=torch.__version__, cpu_capability=torch.backends.cpu.get_cpu_capability(),
                aten_cpu_capability_env=os.environ.get("ATEN_CPU_CAPABILITY"),
                batch1=dict(iters=a.iters, mean_ms=round(statistics.fmean(lat), 4),
