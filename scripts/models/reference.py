@@ -110,7 +110,16 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the GPU peer)")
+    ap.add_argument("--deterministic", action="store_true",
+                    help="the executor's settings: deterministic algorithms and cuBLAS workspace, "
+                         "cuDNN benchmark off, TorchScript graph-executor optimization (fusion) off")
     a = ap.parse_args()
+    if a.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # before CUDA starts
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+        torch._C._set_graph_executor_optimize(False)
 
     torch.set_num_threads(a.threads)
     reg = common.load_registry()
@@ -156,6 +165,7 @@ def main() -> int:
 
     lat.sort()
     out = dict(model=a.model, sha256=m["sha256"], mode=a.mode, threads=a.threads, device=a.device,
+               deterministic=a.deterministic,
                torch=torch.__version__, cpu_capability=torch.backends.cpu.get_cpu_capability(),
                aten_cpu_capability_env=os.environ.get("ATEN_CPU_CAPABILITY"),
                batch1=dict(iters=a.iters, mean_ms=round(statistics.fmean(lat), 4),
