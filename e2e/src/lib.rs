@@ -13,9 +13,12 @@
 //! - [`bank`]: balances over gRPC with `cosmrs`.
 //! - [`toml_config`]: strict edits of generated config files.
 //! - [`terra`]: a single-validator Terra Classic localnet (`terrad`).
+//! - [`chimera`]: chimerad localnets (1..N validators, each `chimerad start`
+//!   with its CometBFT child), crash helpers and a bank-send tx builder.
 
 pub mod bank;
 pub mod bins;
+pub mod chimera;
 pub mod home;
 pub mod http;
 pub mod keys;
@@ -25,5 +28,6 @@ pub mod rpc;
 pub mod terra;
 pub mod toml_config;
 
+pub use chimera::{ChimeraNet, ChimeraNetConfig};
 pub use process::{ManagedProcess, ProcessSpec};
 pub use terra::{TerraConfig, TerraLocalnet, TerraPorts};

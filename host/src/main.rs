@@ -1,7 +1,8 @@
 //! `chimerad`: the Chimera host chain node.
 //!
-//! Today it reports its version and the protocol it speaks; `init` and
-//! `start` (the ABCI++ app behind CometBFT) arrive with the host-chain issue.
+//! `init`, `testnet` and `start` run the host chain (the ABCI 2.0 app with
+//! CometBFT 0.38 as a supervised child; `chimera_host::node`); the executor
+//! and blob-store subcommands work without a chain.
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +27,16 @@ enum Command {
         #[arg(long)]
         long: bool,
     },
+    // node subcommands (host/src/node)
+    /// Create a node home: CometBFT keys, config and genesis for a new chain,
+    /// and config/chimerad.toml.
+    Init(chimera_host::node::cli::InitArgs),
+    /// Create N validator homes on 127.0.0.1 sharing one genesis, wired as
+    /// persistent peers.
+    Testnet(chimera_host::node::cli::TestnetArgs),
+    /// Run a node: serve ABCI and run `cometbft start` as a child until
+    /// SIGINT or SIGTERM.
+    Start(chimera_host::node::cli::StartArgs),
     // executor subcommands
     /// Run a registry model locally on one input and print the output's
     /// commitment (sha256, size, encoding) and sketch.
@@ -55,6 +66,10 @@ fn main() {
                 println!("chimerad {}", env!("CARGO_PKG_VERSION"));
             }
         }
+        // node subcommands
+        Command::Init(a) => std::process::exit(chimera_host::node::cli::run_init(a)),
+        Command::Testnet(a) => std::process::exit(chimera_host::node::cli::run_testnet(a)),
+        Command::Start(a) => std::process::exit(chimera_host::node::cli::run_start(a)),
         // executor subcommands
         Command::Infer(a) => std::process::exit(cli::infer::run(a)),
         Command::Models { cmd } => std::process::exit(cli::models::run(cmd)),

@@ -1,0 +1,405 @@
+//! The deterministic state machine behind ABCI: one `App` that CometBFT's
+//! four connections (consensus, mempool, info, snapshot) reach through
+//! `abci.rs`. It owns the storage and the buffers between FinalizeBlock and
+//! Commit; everything it writes into state is a pure function of the blocks.
+//!
+//! Block life cycle (ABCI 2.0):
+//! `InitChain` applies genesis into a buffer that the first block builds on;
+//! `FinalizeBlock` runs each tx in a fork of the block buffer, computes the
+//! new app hash without writing and keeps the prepared batch; `Commit`
+//! writes it (one RocksDB batch) and resets the mempool's view. A crash
+//! before Commit loses nothing CometBFT cannot replay.
+
+use bytes::Bytes;
+use ibc_proto::cosmos::base::abci::v1beta1::TxMsgData;
+use ibc_proto::google::protobuf::Any;
+use prost::Message;
+use tendermint::abci::response::{self, ProcessProposal, VerifyVoteExtension};
+use tendermint::abci::types::ExecTxResult;
+use tendermint::abci::{Code, Event, EventAttributeIndexExt};
+use tendermint::v0_38::abci::{request, Request, Response};
+use tracing::{debug, info, warn};
+
+use super::error::{TxError, CODESPACE};
+use super::gas::{Ctx, GasMeter};
+use super::genesis::AppGenesis;
+use super::params::Params;
+use super::query;
+use super::tx::{self, Mode, Msg, Tx};
+use crate::state::{Delta, PreparedCommit, StateError, Storage};
+
+/// What the app reports as its version in `Info` (and GetNodeInfo).
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+const CHAIN_ID_KEY: &[u8] = b"chain/chain_id";
+
+/// A failure that must stop the node rather than let it diverge: storage
+/// errors, a commit without a block, a corrupt state.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("state: {0}")]
+    State(#[from] StateError),
+    #[error("genesis: {0}")]
+    Genesis(String),
+    #[error("consensus: {0}")]
+    Consensus(String),
+}
+
+/// The outcome of running one tx, before it becomes an ABCI result.
+#[derive(Debug, Clone)]
+pub struct TxOutcome {
+    pub result: Result<Vec<u8>, TxError>,
+    pub gas_wanted: u64,
+    pub gas_used: u64,
+    pub events: Vec<Event>,
+}
+
+impl TxOutcome {
+    fn exec_result(self) -> ExecTxResult {
+        let (code, data, log, codespace) = match self.result {
+            Ok(data) => (Code::Ok, Bytes::from(data), String::new(), String::new()),
+            Err(e) => (
+                Code::from(e.code()),
+                Bytes::new(),
+                e.to_string(),
+                CODESPACE.to_string(),
+            ),
+        };
+        ExecTxResult {
+            code,
+            data,
+            log,
+            info: String::new(),
+            gas_wanted: self.gas_wanted as i64,
+            gas_used: self.gas_used as i64,
+            events: self.events,
+            codespace,
+        }
+    }
+}
+
+/// The host chain application.
+pub struct App {
+    storage: Storage,
+    chain_id: String,
+    /// InitChain's writes, which the first block builds on.
+    genesis: Option<Delta>,
+    /// FinalizeBlock's prepared batch, written by Commit.
+    pending: Option<(u64, PreparedCommit)>,
+    /// The mempool's view: the last commit plus the txs CheckTx accepted since.
+    check: Delta,
+}
+
+impl App {
+    /// Opens the app over its storage (fresh or restarted).
+    pub fn new(storage: Storage) -> Result<App, AppError> {
+        let snap = storage.latest_snapshot();
+        let chain_id = snap
+            .get(CHAIN_ID_KEY)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        Ok(App {
+            check: Delta::new(snap),
+            storage,
+            chain_id,
+            genesis: None,
+            pending: None,
+        })
+    }
+
+    /// The storage, for query services that read committed snapshots.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// Handles one ABCI request. An `Err` stops the node (tower-abci closes
+    /// the connection and CometBFT halts): only for faults, never for bad txs.
+    pub fn handle(&mut self, req: Request) -> Result<Response, AppError> {
+        Ok(match req {
+            Request::Echo(e) => Response::Echo(response::Echo { message: e.message }),
+            Request::Flush => Response::Flush,
+            Request::Info(_) => Response::Info(self.info()?),
+            Request::InitChain(r) => Response::InitChain(self.init_chain(r)?),
+            Request::Query(q) => Response::Query(query::abci_query(&self.storage, &self.chain_id, q)),
+            Request::CheckTx(c) => Response::CheckTx(self.check_tx(c)),
+            Request::PrepareProposal(p) => Response::PrepareProposal(prepare_proposal(p)),
+            Request::ProcessProposal(_) => Response::ProcessProposal(ProcessProposal::Accept),
+            Request::ExtendVote(_) => Response::ExtendVote(response::ExtendVote {
+                vote_extension: Bytes::new(),
+            }),
+            Request::VerifyVoteExtension(v) => {
+                Response::VerifyVoteExtension(if v.vote_extension.is_empty() {
+                    VerifyVoteExtension::Accept
+                } else {
+                    VerifyVoteExtension::Reject
+                })
+            }
+            Request::FinalizeBlock(b) => Response::FinalizeBlock(self.finalize_block(b)?),
+            Request::Commit => Response::Commit(self.commit()?),
+            Request::ListSnapshots => Response::ListSnapshots(Default::default()),
+            Request::OfferSnapshot(_) => Response::OfferSnapshot(Default::default()),
+            Request::LoadSnapshotChunk(_) => Response::LoadSnapshotChunk(Default::default()),
+            Request::ApplySnapshotChunk(_) => Response::ApplySnapshotChunk(Default::default()),
+        })
+    }
+
+    fn info(&self) -> Result<response::Info, AppError> {
+        let (height, hash) = match self.storage.latest_version() {
+            Some(v) => (v, self.storage.app_hash(v)?.0.to_vec()),
+            None => (0, Vec::new()),
+        };
+        Ok(response::Info {
+            data: "chimerad".into(),
+            version: APP_VERSION.into(),
+            app_version: 1,
+            last_block_height: height
+                .try_into()
+                .map_err(|_| AppError::Consensus("height overflow".into()))?,
+            last_block_app_hash: hash.try_into().expect("any bytes are an AppHash"),
+        })
+    }
+
+    fn init_chain(&mut self, r: request::InitChain) -> Result<response::InitChain, AppError> {
+        if r.initial_height.value() != 1 {
+            return Err(AppError::Genesis(format!(
+                "initial_height {} (only 1 is supported)",
+                r.initial_height
+            )));
+        }
+        let genesis = AppGenesis::parse(&r.app_state_bytes).map_err(AppError::Genesis)?;
+        let mut state = Delta::new(self.storage.latest_snapshot());
+        genesis.apply(&mut state).map_err(AppError::Genesis)?;
+        state.put(CHAIN_ID_KEY.to_vec(), r.chain_id.clone().into_bytes());
+        info!(chain_id = %r.chain_id, accounts = genesis.accounts.len(), "init chain");
+        self.chain_id = r.chain_id;
+        self.check = state.fork();
+        self.genesis = Some(state);
+        Ok(response::InitChain {
+            consensus_params: None,
+            validators: Vec::new(),
+            app_hash: Default::default(),
+        })
+    }
+
+    fn check_tx(&mut self, c: request::CheckTx) -> response::CheckTx {
+        let height = self.storage.latest_version().unwrap_or(0) + 1;
+        // A refused tx leaves no trace in the mempool's view: CheckTx runs
+        // the messages too (earlier than the SDK, which runs only the ante
+        // handler), so a tx whose message would fail is refused whole, its
+        // fee and sequence bump included, and the sender's next tx still
+        // uses the committed sequence.
+        let mut fork = self.check.fork();
+        let out = run_tx(&mut fork, &c.tx, height, &self.chain_id, Mode::Check);
+        if out.result.is_ok() {
+            self.check.absorb(fork);
+        }
+        let ex = out.exec_result();
+        if ex.code.is_err() {
+            debug!(code = ex.code.value(), log = %ex.log, "check tx refused");
+        }
+        response::CheckTx {
+            code: ex.code,
+            data: ex.data,
+            log: ex.log,
+            info: ex.info,
+            gas_wanted: ex.gas_wanted,
+            gas_used: ex.gas_used,
+            events: ex.events,
+            codespace: ex.codespace,
+            ..Default::default()
+        }
+    }
+
+    fn finalize_block(&mut self, b: request::FinalizeBlock) -> Result<response::FinalizeBlock, AppError> {
+        let height = b.height.value();
+        let expected = self.storage.latest_version().unwrap_or(0) + 1;
+        if height != expected {
+            return Err(AppError::Consensus(format!(
+                "FinalizeBlock for height {height}, expected {expected}"
+            )));
+        }
+        let mut block = match self.genesis.take() {
+            Some(g) => g,
+            None => Delta::new(self.storage.latest_snapshot()),
+        };
+        let mut tx_results = Vec::with_capacity(b.txs.len());
+        for raw in &b.txs {
+            let out = run_tx(&mut block, raw, height, &self.chain_id, Mode::Deliver);
+            if let Err(TxError::Internal(m)) = &out.result {
+                return Err(AppError::Consensus(format!(
+                    "internal error in tx at height {height}: {m}"
+                )));
+            }
+            tx_results.push(out.exec_result());
+        }
+        let prepared = self.storage.prepare_commit(height, block.into_changes())?;
+        let app_hash = prepared.app_hash();
+        info!(height, txs = b.txs.len(), app_hash = %hex::encode(app_hash.0), "finalized block");
+        self.pending = Some((height, prepared));
+        Ok(response::FinalizeBlock {
+            events: Vec::new(),
+            tx_results,
+            validator_updates: Vec::new(),
+            consensus_param_updates: None,
+            app_hash: app_hash.0.to_vec().try_into().expect("any bytes are an AppHash"),
+        })
+    }
+
+    fn commit(&mut self) -> Result<response::Commit, AppError> {
+        let (height, prepared) = self
+            .pending
+            .take()
+            .ok_or_else(|| AppError::Consensus("Commit without FinalizeBlock".into()))?;
+        self.storage.apply(prepared)?;
+        self.check = Delta::new(self.storage.latest_snapshot());
+        debug!(height, "committed");
+        Ok(response::Commit {
+            data: Bytes::new(),
+            retain_height: 0u32.into(),
+        })
+    }
+
+    /// Runs a tx against the latest committed state without keeping its
+    /// writes: `cosmos.tx.v1beta1.Service/Simulate`.
+    pub fn simulate(storage: &Storage, chain_id: &str, tx_bytes: &[u8]) -> TxOutcome {
+        let mut state = Delta::new(storage.latest_snapshot());
+        let height = storage.latest_version().unwrap_or(0) + 1;
+        run_tx(&mut state, tx_bytes, height, chain_id, Mode::Simulate)
+    }
+
+    /// The chain id InitChain recorded.
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+}
+
+/// Takes txs in mempool order while they fit the block's byte limit.
+fn prepare_proposal(p: request::PrepareProposal) -> response::PrepareProposal {
+    let mut room = p.max_tx_bytes.max(0) as usize;
+    let mut txs = Vec::with_capacity(p.txs.len());
+    for tx in p.txs {
+        if tx.len() > room {
+            continue;
+        }
+        room -= tx.len();
+        txs.push(tx);
+    }
+    response::PrepareProposal { txs }
+}
+
+/// Runs one tx: stateless checks, the ante handler (its writes kept even if
+/// a message fails: fee and sequence), then the messages in a fork that is
+/// dropped on any failure.
+pub fn run_tx(state: &mut Delta, bytes: &[u8], height: u64, chain_id: &str, mode: Mode) -> TxOutcome {
+    let params = match Params::load(state) {
+        Ok(p) => p,
+        Err(e) => {
+            return TxOutcome {
+                result: Err(e),
+                gas_wanted: 0,
+                gas_used: 0,
+                events: Vec::new(),
+            }
+        }
+    };
+    let tx = match Tx::decode(bytes, &params) {
+        Ok(t) => t,
+        Err(e) => {
+            return TxOutcome {
+                result: Err(e),
+                gas_wanted: 0,
+                gas_used: 0,
+                events: Vec::new(),
+            }
+        }
+    };
+    let gas_wanted = tx.gas_limit();
+    let mut gas = if mode == Mode::Simulate {
+        GasMeter::infinite()
+    } else {
+        GasMeter::new(gas_wanted)
+    };
+    let mut events = Vec::new();
+
+    let mut ante_state = state.fork();
+    let ante = {
+        let mut ctx = Ctx {
+            state: &mut ante_state,
+            gas: &mut gas,
+            height,
+        };
+        tx::ante(&mut ctx, &tx, chain_id, &params, mode, &mut events)
+    };
+    if let Err(e) = ante {
+        return TxOutcome {
+            result: Err(e),
+            gas_wanted,
+            gas_used: gas.used(),
+            events: Vec::new(),
+        };
+    }
+    state.absorb(ante_state);
+
+    let mut msg_state = state.fork();
+    let mut msg_events = Vec::new();
+    let mut responses = Vec::with_capacity(tx.msgs.len());
+    let mut failed = None;
+    for msg in &tx.msgs {
+        let signer = msg.signer();
+        let mut ctx = Ctx {
+            state: &mut msg_state,
+            gas: &mut gas,
+            height,
+        };
+        msg_events.push(Event::new(
+            "message",
+            [
+                ("action", msg.type_url().to_string()).index(),
+                (
+                    "sender",
+                    signer.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+                )
+                    .index(),
+                ("module", msg.module().to_string()).index(),
+            ],
+        ));
+        let r = signer.and_then(|signer| match msg {
+            Msg::Send(m) => super::bank::exec_send(&mut ctx, m, &signer, &mut msg_events).map(|()| Any {
+                type_url: "/cosmos.bank.v1beta1.MsgSendResponse".into(),
+                value: Vec::new(),
+            }),
+        });
+        match r {
+            Ok(any) => responses.push(any),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    if let Some(e) = failed {
+        if !matches!(e, TxError::Internal(_)) {
+            warn!(height, code = e.code(), error = %e, "tx failed");
+        }
+        return TxOutcome {
+            result: Err(e),
+            gas_wanted,
+            gas_used: gas.used(),
+            events,
+        };
+    }
+    state.absorb(msg_state);
+    events.extend(msg_events);
+    #[allow(deprecated)]
+    let data = TxMsgData {
+        data: Vec::new(),
+        msg_responses: responses,
+    }
+    .encode_to_vec();
+    TxOutcome {
+        result: Ok(data),
+        gas_wanted,
+        gas_used: gas.used(),
+        events,
+    }
+}

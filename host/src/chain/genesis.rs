@@ -1,0 +1,71 @@
+//! The host chain's `app_state` in CometBFT's genesis.json: parameters and
+//! funded accounts. `chimerad init` writes it; InitChain applies it.
+
+use serde::{Deserialize, Serialize};
+
+use super::address::Address;
+use super::bank;
+use super::gas::{Ctx, GasMeter};
+use super::params::Params;
+use crate::state::Delta;
+
+/// `app_state` of genesis.json.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppGenesis {
+    #[serde(default)]
+    pub params: Params,
+    #[serde(default)]
+    pub accounts: Vec<GenesisAccount>,
+}
+
+/// An account funded at genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisAccount {
+    pub address: String,
+    /// `[{"denom": "uchim", "amount": "1000"}]`.
+    pub coins: Vec<GenesisCoin>,
+}
+
+/// A coin in genesis (amount as a decimal string, as in the SDK's JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisCoin {
+    pub denom: String,
+    pub amount: String,
+}
+
+impl AppGenesis {
+    /// Parses `app_state` (an empty byte string means all defaults).
+    pub fn parse(bytes: &[u8]) -> Result<AppGenesis, String> {
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(AppGenesis::default());
+        }
+        serde_json::from_slice(bytes).map_err(|e| format!("app_state: {e}"))
+    }
+
+    /// Writes the genesis state into `state`.
+    pub fn apply(&self, state: &mut Delta) -> Result<(), String> {
+        self.params
+            .validate()
+            .map_err(|e| format!("app_state.params: {e}"))?;
+        self.params.store(state);
+        let mut gas = GasMeter::infinite();
+        let mut ctx = Ctx {
+            state,
+            gas: &mut gas,
+            height: 0,
+        };
+        for acc in &self.accounts {
+            let addr = Address::parse(&acc.address).map_err(|e| format!("app_state.accounts: {e}"))?;
+            for c in &acc.coins {
+                bank::validate_denom(&c.denom).map_err(|e| format!("{}: {e}", acc.address))?;
+                let amount = bank::parse_amount(&c.amount).map_err(|e| format!("{}: {e}", acc.address))?;
+                bank::mint(&mut ctx, &addr, &c.denom, amount).map_err(|e| e.to_string())?;
+            }
+            super::auth::get_or_create(&mut ctx, &addr).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,268 @@
+//! `DIR/config/chimerad.toml`: the app side of a node's configuration.
+//!
+//! CometBFT keeps its own `config.toml`; this file holds what only `chimerad`
+//! reads: where the ABCI and gRPC servers listen, where state lives and how
+//! much history it keeps, how (and whether) to run the `cometbft` child, and
+//! log output. `chimerad init` writes it with comments; relative paths are
+//! resolved against the home directory so a home can be moved or copied (as
+//! `chimerad testnet` output is).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The config file's path inside a home directory.
+pub const CONFIG_FILE: &str = "config/chimerad.toml";
+
+/// Default number of state versions kept for historical queries and proofs.
+///
+/// Why: relayers prove packets at recent heights; 100,000 blocks (about a
+/// day at 1 s blocks) covers any relayer that is merely slow, while bounding
+/// disk use.
+pub const DEFAULT_KEEP_VERSIONS: u64 = 100_000;
+
+/// Everything `chimerad start` reads from `chimerad.toml`.
+///
+/// Why: one typed value, validated at load, instead of scattered lookups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Where the ABCI server listens; CometBFT's `proxy_app` points here.
+    pub abci_address: SocketAddr,
+    /// Where the gRPC query services listen (once they land).
+    pub grpc_address: SocketAddr,
+    /// The state store.
+    pub state: StateConfig,
+    /// The consensus engine.
+    pub cometbft: CometbftConfig,
+    /// Log output.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// `[state]`: the versioned store under the app.
+///
+/// Why: retention and durability are operator choices with real costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// The RocksDB directory (relative to home if not absolute).
+    pub dir: PathBuf,
+    /// How many versions to keep (0 = all).
+    pub keep_versions: u64,
+    /// fsync every commit.
+    pub sync: bool,
+}
+
+/// `[cometbft]`: the consensus engine `chimerad start` runs.
+///
+/// Why: operators who supervise CometBFT themselves turn `spawn` off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CometbftConfig {
+    /// The binary: a bare name is looked up on `PATH`.
+    pub binary: PathBuf,
+    /// CometBFT's home (relative to the node home if not absolute).
+    pub home: PathBuf,
+    /// Whether `chimerad start` spawns `cometbft start` itself.
+    pub spawn: bool,
+    /// Where the spawned CometBFT's output is appended (relative to home).
+    pub log_file: PathBuf,
+}
+
+/// `[log]`: `chimerad`'s own tracing output (on stderr).
+///
+/// Why: plain text for people, JSON lines for log shippers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `plain` or `json`.
+    pub format: LogFormat,
+    /// An `EnvFilter` directive such as `info` or `info,chimera_host=debug`;
+    /// `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Plain,
+            level: "info".into(),
+        }
+    }
+}
+
+/// The tracing output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines with `key=value` fields.
+    Plain,
+    /// One JSON object per line.
+    Json,
+}
+
+impl NodeConfig {
+    /// The defaults `chimerad init` writes, listening on loopback with the
+    /// given ABCI and gRPC ports.
+    ///
+    /// Why: the app's listeners are local by default; only CometBFT's P2P
+    /// port is meant to face the network.
+    pub fn with_ports(abci_port: u16, grpc_port: u16) -> NodeConfig {
+        NodeConfig {
+            abci_address: SocketAddr::from(([127, 0, 0, 1], abci_port)),
+            grpc_address: SocketAddr::from(([127, 0, 0, 1], grpc_port)),
+            state: StateConfig {
+                dir: PathBuf::from("data/state"),
+                keep_versions: DEFAULT_KEEP_VERSIONS,
+                sync: true,
+            },
+            cometbft: CometbftConfig {
+                binary: PathBuf::from("cometbft"),
+                home: PathBuf::from("cometbft"),
+                spawn: true,
+                log_file: PathBuf::from("cometbft.log"),
+            },
+            log: LogConfig::default(),
+        }
+    }
+
+    /// Reads and validates `home/config/chimerad.toml`.
+    ///
+    /// Why: `start`'s first step; the error names the file and the fix.
+    pub fn load(home: &Path) -> Result<NodeConfig> {
+        let path = home.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "reading {} (is {} a node home? create one with `chimerad init --home {}`)",
+                path.display(),
+                home.display(),
+                home.display()
+            )
+        })?;
+        NodeConfig::parse(&text).with_context(|| format!("{}", path.display()))
+    }
+
+    /// Parses the file's text.
+    ///
+    /// Why: `load` without the file, for tests.
+    pub fn parse(text: &str) -> Result<NodeConfig> {
+        let cfg: NodeConfig = toml::from_str(text)?;
+        tracing_subscriber::EnvFilter::try_new(&cfg.log.level)
+            .with_context(|| format!("[log] level {:?} is not a valid filter", cfg.log.level))?;
+        Ok(cfg)
+    }
+
+    /// The file's text: every value with a comment saying what it is for.
+    ///
+    /// Why: operators read this file before they read any docs.
+    pub fn render(&self) -> String {
+        let s = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
+        let a = |x: &SocketAddr| toml::Value::String(x.to_string()).to_string();
+        let format = match self.log.format {
+            LogFormat::Plain => "plain",
+            LogFormat::Json => "json",
+        };
+        format!(
+            r#"# chimerad: the host chain's application (ABCI 2.0) and its CometBFT child.
+# Written by `chimerad init`. Relative paths are resolved against the home
+# directory (the directory holding config/). CometBFT's own settings are in
+# the CometBFT home's config/config.toml.
+
+# Where the ABCI server listens. CometBFT's `proxy_app` must point here
+# (tcp://ADDRESS); keep it on loopback: ABCI has no authentication.
+abci_address = {abci}
+
+# Where the gRPC query services (cosmos.*, ibc.*) will listen.
+grpc_address = {grpc}
+
+[state]
+# The state store (Jellyfish Merkle tree on RocksDB).
+dir = {state_dir}
+# How many block versions to keep for historical queries and proofs;
+# 0 keeps all. Relayers need recent heights only.
+keep_versions = {keep}
+# fsync every commit. Turning this off risks losing the last blocks on a
+# power failure (CometBFT replays them if it still has them).
+sync = {sync}
+
+[cometbft]
+# The CometBFT 0.38 binary; a bare name is looked up on PATH.
+binary = {binary}
+# CometBFT's home directory (config/, data/, keys).
+home = {cmt_home}
+# Whether `chimerad start` starts `cometbft start --home <home>` itself,
+# after the ABCI server is up, and stops it on exit. Set to false (or pass
+# --no-cometbft) to run CometBFT under your own supervisor.
+spawn = {spawn}
+# Where the spawned CometBFT's stdout and stderr are appended.
+log_file = {log_file}
+
+[log]
+# chimerad's own log on stderr: "plain" or "json".
+format = "{format}"
+# Filter, e.g. "info" or "info,chimera_host=debug"; RUST_LOG overrides it.
+level = {level}
+"#,
+            abci = a(&self.abci_address),
+            grpc = a(&self.grpc_address),
+            state_dir = s(&self.state.dir),
+            keep = self.state.keep_versions,
+            sync = self.state.sync,
+            binary = s(&self.cometbft.binary),
+            cmt_home = s(&self.cometbft.home),
+            spawn = self.cometbft.spawn,
+            log_file = s(&self.cometbft.log_file),
+            level = toml::Value::String(self.log.level.clone()),
+        )
+    }
+}
+
+/// `path` if absolute, else `home/path`.
+///
+/// Why: every path in the config is relative to the home unless the
+/// operator wrote an absolute one.
+pub fn resolve(home: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        home.join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_parses_back_to_the_same_config() {
+        let mut cfg = NodeConfig::with_ports(31000, 31001);
+        cfg.state.keep_versions = 7;
+        cfg.log.format = LogFormat::Json;
+        cfg.cometbft.binary = PathBuf::from("/opt/with \"quote\"/cometbft");
+        let text = cfg.render();
+        assert_eq!(NodeConfig::parse(&text).unwrap(), cfg);
+        assert!(text.contains("abci_address = \"127.0.0.1:31000\""), "{text}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_levels_are_refused() {
+        let text = NodeConfig::with_ports(1, 2).render();
+        let extra = text.replace("[state]\n", "[state]\nbogus = 1\n");
+        assert!(format!("{:#}", NodeConfig::parse(&extra).unwrap_err()).contains("bogus"));
+        let bad = text.replace("level = \"info\"", "level = \"info,=[\"");
+        assert!(NodeConfig::parse(&bad).is_err());
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_home() {
+        let home = Path::new("/h");
+        assert_eq!(
+            resolve(home, Path::new("data/state")),
+            PathBuf::from("/h/data/state")
+        );
+        assert_eq!(resolve(home, Path::new("/abs")), PathBuf::from("/abs"));
+    }
+}

@@ -1,0 +1,272 @@
+//! `chimerad start`: serve the app over ABCI and run CometBFT as a child.
+//!
+//! Order matters: the state store is opened and the ABCI listener is
+//! accepting before `cometbft start` is spawned, because CometBFT dials the
+//! app once at start and exits if nobody answers. The child runs in
+//! `chimerad`'s process group with its output appended to its own log, and
+//! with `PR_SET_PDEATHSIG = SIGKILL`, so a `kill -9` of `chimerad` still
+//! stops it instead of leaving an orphan holding the ports and data. SIGKILL,
+//! not SIGTERM: CometBFT 0.38.26, told to stop while its app is gone in the
+//! middle of a block, was seen to hang in shutdown for good; and CometBFT is
+//! crash-safe under SIGKILL (the crash test kills it that way too).
+//!
+//! Exit: SIGINT or SIGTERM stops the child (SIGTERM, up to
+//! [`CHILD_STOP_GRACE`], then SIGKILL) and exits 0. CometBFT exiting on its
+//! own, or the ABCI server failing, is an error (exit 1) that names the log.
+//! A crash at any point is safe: the app commits each block in one atomic
+//! write, and on restart CometBFT's handshake replays whatever the app lacks.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use tokio::process::{Child, Command};
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::{error, info, warn};
+
+use super::cometbft;
+use super::config::{resolve, LogConfig, LogFormat, NodeConfig};
+use super::NodeResult;
+use crate::chain::abci;
+use crate::chain::app::App;
+use crate::state::{Storage, StorageOptions};
+
+/// How long a stopping `chimerad` waits for CometBFT after SIGTERM before
+/// SIGKILL.
+///
+/// Why: CometBFT flushes its block store and WAL on SIGTERM in well under
+/// this; a hung one must not keep the node from stopping.
+pub const CHILD_STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// How long `start` waits for its own ABCI listener to accept.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What `start` needs besides the home's config.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// The node home (`chimerad init --home`).
+    pub home: PathBuf,
+    /// Serve ABCI only; CometBFT is run by someone else.
+    pub no_cometbft: bool,
+}
+
+/// Runs the node until a signal or a failure.
+///
+/// Why: the operator's one command for a running node (see the module doc
+/// for the order of steps and the exit contract).
+pub fn start(opts: &StartOptions) -> NodeResult<()> {
+    let home = std::path::absolute(&opts.home)
+        .with_context(|| format!("resolving --home {}", opts.home.display()))?;
+    let cfg = NodeConfig::load(&home)?;
+    init_tracing(&cfg.log);
+
+    let state_dir = resolve(&home, &cfg.state.dir);
+    std::fs::create_dir_all(&state_dir).with_context(|| format!("creating {}", state_dir.display()))?;
+    let storage = Storage::open(
+        &state_dir,
+        StorageOptions {
+            keep_versions: cfg.state.keep_versions,
+            sync: cfg.state.sync,
+        },
+    )
+    .map_err(|e| anyhow!("opening state at {}: {e}", state_dir.display()))?;
+    let height = storage.latest_version();
+    let app = App::new(storage).map_err(|e| anyhow!("loading the app from {}: {e}", state_dir.display()))?;
+    info!(
+        home = %home.display(),
+        state = %state_dir.display(),
+        committed_height = height.unwrap_or(0),
+        keep_versions = cfg.state.keep_versions,
+        "state opened"
+    );
+
+    let spawn = cfg.cometbft.spawn && !opts.no_cometbft;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    // `block_on` runs `supervise` on this (the main) thread, so the child is
+    // forked from a thread that lives as long as the process: the parent
+    // death signal fires only when chimerad itself dies.
+    let result = runtime.block_on(supervise(&home, &cfg, Arc::new(Mutex::new(app)), spawn));
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    result
+}
+
+/// Sets up `chimerad`'s own tracing output on stderr; `RUST_LOG` overrides
+/// the configured filter.
+fn init_tracing(log: &LogConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match log.format {
+        LogFormat::Plain => builder.with_ansi(false).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+async fn supervise(home: &Path, cfg: &NodeConfig, app: Arc<Mutex<App>>, spawn: bool) -> NodeResult<()> {
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+
+    let addr = cfg.abci_address;
+    // Refuse a taken address ourselves: otherwise the readiness probe below
+    // could reach whoever holds it (say, a chimerad still running).
+    std::net::TcpListener::bind(addr)
+        .map(drop)
+        .with_context(|| format!("ABCI address {addr} (abci_address in chimerad.toml) is not free"))?;
+    let mut server = tokio::spawn(abci::serve(app, addr));
+    wait_listening(&mut server, addr).await?;
+    info!(abci = %addr, "ABCI server listening");
+
+    let log_path = resolve(home, &cfg.cometbft.log_file);
+    let mut child = if spawn {
+        Some(spawn_cometbft(home, cfg, &log_path)?)
+    } else {
+        info!("not starting CometBFT (--no-cometbft or [cometbft] spawn = false); waiting for it to connect");
+        None
+    };
+
+    let outcome = tokio::select! {
+        _ = sigterm.recv() => Ok("SIGTERM"),
+        _ = sigint.recv() => Ok("SIGINT"),
+        status = wait_child(&mut child) => Err(match status {
+            Ok(s) => anyhow!("cometbft exited on its own ({s}); see its log {}", log_path.display()),
+            Err(e) => anyhow!("waiting for cometbft: {e}; see its log {}", log_path.display()),
+        }),
+        r = &mut server => Err(match r {
+            Ok(Ok(())) => anyhow!("the ABCI server on {addr} stopped"),
+            Ok(Err(e)) => e.context("the ABCI server failed"),
+            Err(e) => anyhow!("the ABCI server task failed: {e}"),
+        }),
+    };
+    match outcome {
+        Ok(sig) => {
+            info!(signal = sig, "stopping");
+            if let Some(c) = child.as_mut() {
+                stop_child(c).await;
+            }
+            server.abort();
+            info!("stopped");
+            Ok(())
+        }
+        Err(e) => {
+            error!(error = %format!("{e:#}"), "node failed");
+            if let Some(c) = child.as_mut() {
+                if c.try_wait().ok().flatten().is_none() {
+                    stop_child(c).await;
+                }
+            }
+            server.abort();
+            Err(e.into())
+        }
+    }
+}
+
+/// Polls until `addr` accepts a connection, failing early if the server
+/// task ends (bind error) or after [`LISTEN_TIMEOUT`].
+async fn wait_listening(
+    server: &mut tokio::task::JoinHandle<anyhow::Result<()>>,
+    addr: SocketAddr,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
+    loop {
+        if server.is_finished() {
+            return Err(match server.await {
+                Ok(Ok(())) => anyhow!("the ABCI server on {addr} stopped at once"),
+                Ok(Err(e)) => e.context(format!("starting the ABCI server on {addr}")),
+                Err(e) => anyhow!("the ABCI server task failed: {e}"),
+            });
+        }
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(anyhow!(
+                "the ABCI server did not accept on {addr} within {LISTEN_TIMEOUT:?}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn spawn_cometbft(home: &Path, cfg: &NodeConfig, log_path: &Path) -> anyhow::Result<Child> {
+    let binary = cometbft::find_binary(&cfg.cometbft.binary)?;
+    let cmt_home = resolve(home, &cfg.cometbft.home);
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .with_context(|| format!("opening the CometBFT log {}", log_path.display()))?;
+    let line = format!("{} start --home {}", binary.display(), cmt_home.display());
+    writeln!(log, "=== chimerad (pid {}): starting {line}", std::process::id())
+        .with_context(|| format!("writing {}", log_path.display()))?;
+    let err_log = log.try_clone().context("duplicating the log handle")?;
+
+    let parent = std::process::id() as libc::pid_t;
+    let mut cmd = Command::new(&binary);
+    cmd.arg("start")
+        .arg("--home")
+        .arg(&cmt_home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(err_log));
+    // SAFETY: between fork and exec this calls only async-signal-safe libc
+    // functions (prctl, getppid) and builds io::Errors from errno values,
+    // which does not allocate.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // chimerad died between fork and prctl: do not run unsupervised.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().with_context(|| format!("starting `{line}`"))?;
+    info!(
+        pid = child.id().unwrap_or(0),
+        home = %cmt_home.display(),
+        log = %log_path.display(),
+        "cometbft started"
+    );
+    Ok(child)
+}
+
+/// The child's exit, or never when there is no child.
+async fn wait_child(child: &mut Option<Child>) -> std::io::Result<ExitStatus> {
+    match child {
+        Some(c) => c.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// SIGTERM, up to [`CHILD_STOP_GRACE`] for it to exit, then SIGKILL.
+async fn stop_child(child: &mut Child) {
+    let Some(pid) = child.id() else {
+        return; // already reaped
+    };
+    // SAFETY: kill(2) with a pid we spawned and have not reaped yet.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
+    match tokio::time::timeout(CHILD_STOP_GRACE, child.wait()).await {
+        Ok(Ok(status)) => info!(pid, %status, "cometbft stopped"),
+        Ok(Err(e)) => warn!(pid, error = %e, "waiting for cometbft"),
+        Err(_) => {
+            warn!(pid, grace = ?CHILD_STOP_GRACE, "cometbft did not stop after SIGTERM; killing it");
+            if let Err(e) = child.kill().await {
+                warn!(pid, error = %e, "SIGKILL of cometbft failed");
+            }
+        }
+    }
+}
