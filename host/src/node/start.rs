@@ -121,9 +121,25 @@ async fn supervise(home: &Path, cfg: &NodeConfig, app: Arc<Mutex<App>>, spawn: b
     std::net::TcpListener::bind(addr)
         .map(drop)
         .with_context(|| format!("ABCI address {addr} (abci_address in chimerad.toml) is not free"))?;
+    let storage = app.lock().unwrap_or_else(|p| p.into_inner()).storage().clone();
     let mut server = tokio::spawn(abci::serve(app, addr));
     wait_listening(&mut server, addr).await?;
     info!(abci = %addr, "ABCI server listening");
+
+    // gRPC (Cosmos SDK queries, Simulate, BroadcastTx) reads committed state
+    // only; it learns the chain id and CometBFT's RPC from CometBFT's files.
+    let cmt_home = resolve(home, &cfg.cometbft.home);
+    let (chain_id, rpc) = cometbft_endpoints(&cmt_home)?;
+    let grpc_addr = cfg.grpc_address;
+    std::net::TcpListener::bind(grpc_addr)
+        .map(drop)
+        .with_context(|| format!("gRPC address {grpc_addr} (grpc_address in chimerad.toml) is not free"))?;
+    let grpc_shutdown = Arc::new(tokio::sync::Notify::new());
+    let notified = grpc_shutdown.clone();
+    let mut grpc = tokio::spawn(crate::grpc::serve(storage, chain_id, rpc.clone(), grpc_addr, async move {
+        notified.notified().await
+    }));
+    info!(grpc = %grpc_addr, cometbft_rpc = %rpc, "gRPC server listening");
 
     let log_path = resolve(home, &cfg.cometbft.log_file);
     let mut child = if spawn {
@@ -140,6 +156,11 @@ async fn supervise(home: &Path, cfg: &NodeConfig, app: Arc<Mutex<App>>, spawn: b
             Ok(s) => anyhow!("cometbft exited on its own ({s}); see its log {}", log_path.display()),
             Err(e) => anyhow!("waiting for cometbft: {e}; see its log {}", log_path.display()),
         }),
+        r = &mut grpc => Err(match r {
+            Ok(Ok(())) => anyhow!("the gRPC server on {grpc_addr} stopped"),
+            Ok(Err(e)) => e.context("the gRPC server failed"),
+            Err(e) => anyhow!("the gRPC server task failed: {e}"),
+        }),
         r = &mut server => Err(match r {
             Ok(Ok(())) => anyhow!("the ABCI server on {addr} stopped"),
             Ok(Err(e)) => e.context("the ABCI server failed"),
@@ -152,6 +173,7 @@ async fn supervise(home: &Path, cfg: &NodeConfig, app: Arc<Mutex<App>>, spawn: b
             if let Some(c) = child.as_mut() {
                 stop_child(c).await;
             }
+            grpc_shutdown.notify_one();
             server.abort();
             info!("stopped");
             Ok(())
@@ -167,6 +189,27 @@ async fn supervise(home: &Path, cfg: &NodeConfig, app: Arc<Mutex<App>>, spawn: b
             Err(e.into())
         }
     }
+}
+
+/// The chain id (genesis.json) and the RPC URL (config.toml `[rpc] laddr`)
+/// of the CometBFT home, for the gRPC services that call back into CometBFT.
+fn cometbft_endpoints(cmt_home: &Path) -> anyhow::Result<(String, String)> {
+    let genesis = super::cometbft::read_genesis(cmt_home)?;
+    let chain_id = genesis
+        .get("chain_id")
+        .and_then(|v| v.as_str())
+        .context("genesis.json has no chain_id")?
+        .to_string();
+    let path = cmt_home.join("config/config.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let config: toml::Value = toml::from_str(&text).with_context(|| format!("{} is not TOML", path.display()))?;
+    let laddr = config
+        .get("rpc")
+        .and_then(|r| r.get("laddr"))
+        .and_then(|v| v.as_str())
+        .with_context(|| format!("{} has no [rpc] laddr", path.display()))?;
+    let hostport = laddr.strip_prefix("tcp://").unwrap_or(laddr).replace("0.0.0.0", "127.0.0.1");
+    Ok((chain_id, format!("http://{hostport}")))
 }
 
 /// Polls until `addr` accepts a connection, failing early if the server
