@@ -1,9 +1,15 @@
 //! `chimera-host`: the library behind `chimerad` (src/main.rs), so that
 //! integration tests, benches and the binary share one build of each module.
 //! Each subsystem is one `pub mod` line here.
+//!
+//! Feature `node` (default): everything a node runs, with libtorch and
+//! RocksDB. Without it (`default-features = false`) only the blob client and
+//! its types are built, so the `chimera` CLI fetches outputs without linking
+//! either.
 
 /// ML inference: registry, deterministic runtime, queue and workers,
 /// commitments and sketches.
+#[cfg(feature = "node")]
 pub mod executor;
 
 /// The blob store: content-addressed blobs in RocksDB, gRPC BlobService
@@ -12,18 +18,22 @@ pub mod blob;
 
 /// Versioned, verifiable chain state: a Jellyfish Merkle tree on RocksDB,
 /// ICS-23 proofs, write buffers.
+#[cfg(feature = "node")]
 pub mod state;
 
 /// The host chain: the ABCI 2.0 app, transactions, accounts, bank.
+#[cfg(feature = "node")]
 pub mod chain;
 
 /// Running a node: `chimerad init` / `testnet` (homes, CometBFT config and
 /// genesis) and `start` (the ABCI server with CometBFT as a supervised
 /// child), kept apart from `chain` so the state machine never touches
 /// processes or files outside its store.
+#[cfg(feature = "node")]
 pub mod node;
 
 /// The Cosmos SDK gRPC query surface (auth, bank, tx, tendermint, staking
 /// params, node config), served over tonic and over gRPC-over-ABCI, so that
 /// Hermes, cosmjs and Cosmos wallets need nothing chain-specific.
+#[cfg(feature = "node")]
 pub mod grpc;

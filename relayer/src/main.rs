@@ -37,6 +37,19 @@ enum Command {
     /// Work with acknowledgements.
     #[command(subcommand)]
     Ack(AckCommand),
+    /// Download an inference output from any host node's BlobService and
+    /// check it against its commitment (the SHA-256 in the result ack).
+    /// Writes FILE only if every byte verifies; exit 1 on a mismatch.
+    Fetch {
+        /// The output's SHA-256 (64 hex digits): `commitment.sha256` of the ack.
+        sha256: String,
+        /// A host node's BlobService (gRPC), e.g. http://127.0.0.1:9091.
+        #[arg(long, env = "CHIMERA_BLOB_NODE")]
+        node: String,
+        /// Where to write the verified output; `-` writes standard output.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -73,6 +86,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Version => println!("chimera {}", env!("CARGO_PKG_VERSION")),
+        Command::Fetch { sha256, node, out } => fetch(&sha256, &node, &out)?,
         Command::Packet(PacketCommand::Check { file }) => {
             let bytes = read_input(&file)?;
             match InferencePacketData::decode_and_validate(&bytes, &Limits::default()) {
@@ -111,6 +125,53 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Downloads into a temporary file beside `out` and renames it into place
+/// only once the bytes hash to `sha256`, so a failed or forged download
+/// never leaves a file that looks like the output.
+fn fetch(sha256: &str, node: &str, out: &std::path::Path) -> anyhow::Result<()> {
+    use chimera_host::blob::{BlobClient, BlobHash};
+    let hash: BlobHash = sha256
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{sha256:?} is not a SHA-256: {e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async {
+        let mut client = BlobClient::connect(node).await?;
+        if out.as_os_str() == "-" {
+            let bytes = client.get_bytes(&hash).await?;
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes).context("writing standard output")?;
+            return Ok(());
+        }
+        let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let tmp = partial_path(dir);
+        let mut file = tokio::fs::File::create(&tmp)
+            .await
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        let got = client.get_to(&hash, &mut file).await;
+        drop(file);
+        match got {
+            Ok(info) => {
+                std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
+                eprintln!("verified {} bytes, sha256 {hash}, into {}", info.size, out.display());
+                Ok(())
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(anyhow::Error::new(e).context(format!("fetching {hash} from {node}")))
+            }
+        }
+    })
+}
+
+/// The temporary name a download goes to before it verifies.
+fn partial_path(dir: &std::path::Path) -> PathBuf {
+    let name = format!(".chimera-fetch-{}.part", std::process::id());
+    dir.join(name)
 }
 
 fn read_input(path: &PathBuf) -> anyhow::Result<Vec<u8>> {

@@ -15,8 +15,7 @@ use tonic::{Code, Status};
 
 use super::proto::blob_service_client::BlobServiceClient;
 use super::proto::{self as pb};
-use super::server::{info_from_proto, MAX_MESSAGE_BYTES};
-use super::store::PutOutcome;
+use super::wire::{info_from_proto, PutOutcome, MAX_MESSAGE_BYTES};
 use super::{BlobHash, BlobInfo};
 
 /// Bytes per Put message.

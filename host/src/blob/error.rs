@@ -27,6 +27,7 @@ pub enum BlobError {
     NotPinned(BlobHash),
     #[error("invalid blob store configuration: {0}")]
     Config(String),
+    #[cfg(feature = "node")]
     #[error("blob store database: {0}")]
     Db(#[from] rocksdb::Error),
     #[error("i/o: {0}")]
@@ -45,6 +46,7 @@ impl BlobError {
             BlobError::InvalidEncoding(_) => "invalid_encoding",
             BlobError::NotPinned(_) => "not_pinned",
             BlobError::Config(_) => "config",
+            #[cfg(feature = "node")]
             BlobError::Db(_) => "db",
             BlobError::Io(_) => "io",
         }

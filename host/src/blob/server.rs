@@ -17,16 +17,9 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::proto::blob_service_server::{BlobService, BlobServiceServer};
 use super::proto::{self as pb};
-use super::store::MAX_CHUNK_SIZE;
-use super::{BlobError, BlobHash, BlobInfo, BlobStore};
+pub use super::wire::{info_from_proto, info_to_proto, MAX_MESSAGE_BYTES, MAX_PUT_MESSAGE_BYTES};
+use super::{BlobError, BlobHash, BlobStore};
 
-/// Messages larger than this are refused by both sides (one chunk of the
-/// largest chunk size, plus room for the other fields).
-pub const MAX_MESSAGE_BYTES: usize = MAX_CHUNK_SIZE as usize + (64 << 10);
-
-/// The largest Put message accepted (gRPC's usual 4 MiB, plus room for
-/// the other fields); `BlobClient` sends 1 MiB pieces.
-pub const MAX_PUT_MESSAGE_BYTES: usize = (4 << 20) + (64 << 10);
 
 /// The service. `height` is the block height puts are stored at: the node
 /// advances it as blocks commit; a standalone `chimerad blob serve` leaves
@@ -128,30 +121,6 @@ pub fn status_of(e: &BlobError) -> Status {
         BlobError::NotPinned(_) => Status::failed_precondition(msg),
         BlobError::Config(_) | BlobError::Db(_) | BlobError::Io(_) => Status::internal(msg),
     }
-}
-
-pub fn info_to_proto(i: &BlobInfo) -> pb::BlobInfo {
-    pb::BlobInfo {
-        sha256: i.hash.0.to_vec(),
-        size: i.size,
-        encoding: i.encoding.clone(),
-        created_height: i.created_height,
-        pins: i.pins,
-        chunk_size: i.chunk_size,
-        chunk_count: i.chunk_count,
-    }
-}
-
-pub fn info_from_proto(i: &pb::BlobInfo) -> Result<BlobInfo, BlobError> {
-    Ok(BlobInfo {
-        hash: BlobHash::from_slice(&i.sha256)?,
-        size: i.size,
-        encoding: i.encoding.clone(),
-        created_height: i.created_height,
-        pins: i.pins,
-        chunk_size: i.chunk_size,
-        chunk_count: i.chunk_count,
-    })
 }
 
 fn joined(e: tokio::task::JoinError) -> Status {

@@ -115,8 +115,7 @@ impl std::fmt::Display for FsyncPolicy {
 /// writer's thread hashes the blob and stores the chunk.
 const PARALLEL_HASH_MIN: usize = 256 << 10;
 
-/// The largest chunk size accepted (gRPC messages carry one chunk).
-pub const MAX_CHUNK_SIZE: u32 = 16 << 20;
+pub use super::wire::{PutOutcome, MAX_CHUNK_SIZE};
 
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
@@ -155,14 +154,6 @@ impl StoreConfig {
     }
 }
 
-/// The result of a put.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PutOutcome {
-    pub hash: BlobHash,
-    pub size: u64,
-    /// False when the store already held the blob (its height is renewed).
-    pub created: bool,
-}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GcReport {
