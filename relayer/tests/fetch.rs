@@ -27,7 +27,9 @@ async fn fetch_writes_only_verified_outputs() {
         .unwrap();
     let endpoint = server.endpoint();
     // Several chunks, bytes that are not all alike.
-    let data: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let data: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let put = BlobClient::connect(&endpoint)
         .await
         .unwrap()
@@ -41,7 +43,11 @@ async fn fetch_writes_only_verified_outputs() {
     let endpoint2 = endpoint.clone();
     let out2 = out.clone();
     let ok = tokio::task::spawn_blocking(move || {
-        chimera().args(["fetch", &hash, "--node", &endpoint2, "--out"]).arg(&out2).output().unwrap()
+        chimera()
+            .args(["fetch", &hash, "--node", &endpoint2, "--out"])
+            .arg(&out2)
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();
@@ -52,7 +58,11 @@ async fn fetch_writes_only_verified_outputs() {
     let missing = out_dir.path().join("missing.bin");
     let (m, e) = (missing.clone(), endpoint.clone());
     let r = tokio::task::spawn_blocking(move || {
-        chimera().args(["fetch", &"ab".repeat(32), "--node", &e, "--out"]).arg(&m).output().unwrap()
+        chimera()
+            .args(["fetch", &"ab".repeat(32), "--node", &e, "--out"])
+            .arg(&m)
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();
@@ -61,11 +71,18 @@ async fn fetch_writes_only_verified_outputs() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("not found"), "{err}");
     assert!(!missing.exists());
-    assert_eq!(std::fs::read_dir(out_dir.path()).unwrap().count(), 1, "no partial files left");
+    assert_eq!(
+        std::fs::read_dir(out_dir.path()).unwrap().count(),
+        1,
+        "no partial files left"
+    );
 
     // Not a hash at all.
     let r = tokio::task::spawn_blocking(move || {
-        chimera().args(["fetch", "xyz", "--node", &endpoint, "--out", "/dev/null"]).output().unwrap()
+        chimera()
+            .args(["fetch", "xyz", "--node", &endpoint, "--out", "/dev/null"])
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();
