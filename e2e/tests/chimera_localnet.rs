@@ -210,7 +210,7 @@ fn single_validator_moves_coins_charges_fees_and_refuses_bad_txs() {
     let grpc = format!("http://127.0.0.1:{}", net.ports(0).unwrap().grpc);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let via_grpc = rt
-        .block_on(chimera_e2e::bank::balance(&grpc, &user().to_string(), DENOM))
+        .block_on(chimera_e2e::bank::balance(&grpc, user().as_ref(), DENOM))
         .expect("gRPC bank balance");
     assert_eq!(via_grpc, DEFAULT_GENESIS_AMOUNT - spent);
     let info = rt
@@ -218,14 +218,21 @@ fn single_validator_moves_coins_charges_fees_and_refuses_bad_txs() {
             use cosmrs::proto::cosmos::base::tendermint::v1beta1::{
                 service_client::ServiceClient, GetNodeInfoRequest,
             };
-            ServiceClient::connect(grpc.clone()).await?.get_node_info(GetNodeInfoRequest {}).await.map_err(Into::into)
+            ServiceClient::connect(grpc.clone())
+                .await?
+                .get_node_info(GetNodeInfoRequest {})
+                .await
+                .map_err(Into::into)
         })
         .map_err(|e: Box<dyn std::error::Error>| e.to_string())
         .expect("gRPC GetNodeInfo")
         .into_inner();
     let node = info.default_node_info.expect("default_node_info");
     assert_eq!(node.network, net.chain_id());
-    assert_eq!(info.application_version.expect("application_version").app_name, "chimerad");
+    assert_eq!(
+        info.application_version.expect("application_version").app_name,
+        "chimerad"
+    );
     eprintln!("single-validator test took {:?}", started.elapsed());
 }
 

@@ -144,10 +144,15 @@ fn fetch(sha256: &str, node: &str, out: &std::path::Path) -> anyhow::Result<()> 
         if out.as_os_str() == "-" {
             let bytes = client.get_bytes(&hash).await?;
             use std::io::Write;
-            std::io::stdout().write_all(&bytes).context("writing standard output")?;
+            std::io::stdout()
+                .write_all(&bytes)
+                .context("writing standard output")?;
             return Ok(());
         }
-        let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let dir = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
         let tmp = partial_path(dir);
         let mut file = tokio::fs::File::create(&tmp)
             .await
@@ -157,7 +162,11 @@ fn fetch(sha256: &str, node: &str, out: &std::path::Path) -> anyhow::Result<()> 
         match got {
             Ok(info) => {
                 std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
-                eprintln!("verified {} bytes, sha256 {hash}, into {}", info.size, out.display());
+                eprintln!(
+                    "verified {} bytes, sha256 {hash}, into {}",
+                    info.size,
+                    out.display()
+                );
                 Ok(())
             }
             Err(e) => {

@@ -136,9 +136,13 @@ async fn supervise(home: &Path, cfg: &NodeConfig, app: Arc<Mutex<App>>, spawn: b
         .with_context(|| format!("gRPC address {grpc_addr} (grpc_address in chimerad.toml) is not free"))?;
     let grpc_shutdown = Arc::new(tokio::sync::Notify::new());
     let notified = grpc_shutdown.clone();
-    let mut grpc = tokio::spawn(crate::grpc::serve(storage, chain_id, rpc.clone(), grpc_addr, async move {
-        notified.notified().await
-    }));
+    let mut grpc = tokio::spawn(crate::grpc::serve(
+        storage,
+        chain_id,
+        rpc.clone(),
+        grpc_addr,
+        async move { notified.notified().await },
+    ));
     info!(grpc = %grpc_addr, cometbft_rpc = %rpc, "gRPC server listening");
 
     let log_path = resolve(home, &cfg.cometbft.log_file);
@@ -202,13 +206,17 @@ fn cometbft_endpoints(cmt_home: &Path) -> anyhow::Result<(String, String)> {
         .to_string();
     let path = cmt_home.join("config/config.toml");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let config: toml::Value = toml::from_str(&text).with_context(|| format!("{} is not TOML", path.display()))?;
+    let config: toml::Value =
+        toml::from_str(&text).with_context(|| format!("{} is not TOML", path.display()))?;
     let laddr = config
         .get("rpc")
         .and_then(|r| r.get("laddr"))
         .and_then(|v| v.as_str())
         .with_context(|| format!("{} has no [rpc] laddr", path.display()))?;
-    let hostport = laddr.strip_prefix("tcp://").unwrap_or(laddr).replace("0.0.0.0", "127.0.0.1");
+    let hostport = laddr
+        .strip_prefix("tcp://")
+        .unwrap_or(laddr)
+        .replace("0.0.0.0", "127.0.0.1");
     Ok((chain_id, format!("http://{hostport}")))
 }
 
