@@ -25,6 +25,12 @@ pub mod state;
 #[cfg(feature = "node")]
 pub mod chain;
 
+/// IBC core (07-tendermint, connections, channels, packets) and ICS-20
+/// transfer on the host chain, with ibc-rs over the JMT state; relayers
+/// see an ibc-go chain. `crate::ibc` is this module, `::ibc` is ibc-rs.
+#[cfg(feature = "node")]
+pub mod ibc;
+
 /// Running a node: `chimerad init` / `testnet` (homes, CometBFT config and
 /// genesis) and `start` (the ABCI server with CometBFT as a supervised
 /// child), kept apart from `chain` so the state machine never touches

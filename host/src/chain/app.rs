@@ -222,6 +222,14 @@ impl App {
             Some(g) => g,
             None => Delta::new(self.storage.latest_snapshot()),
         };
+        // IBC: record the host consensus state of this height (header
+        // time, app hash of the previous block, next validators) before the
+        // txs, which may check a counterparty's client of us against it.
+        let prev_app_hash = match height {
+            1 => Vec::new(),
+            h => self.storage.app_hash(h - 1)?.0.to_vec(),
+        };
+        crate::ibc::begin_block(&mut block, height, b.time, b.next_validators_hash, &prev_app_hash);
         let mut tx_results = Vec::with_capacity(b.txs.len());
         for raw in &b.txs {
             let out = run_tx(&mut block, raw, height, &self.chain_id, Mode::Deliver);
@@ -368,6 +376,7 @@ pub fn run_tx(state: &mut Delta, bytes: &[u8], height: u64, chain_id: &str, mode
                 type_url: "/cosmos.bank.v1beta1.MsgSendResponse".into(),
                 value: Vec::new(),
             }),
+            Msg::Ibc(m) => crate::ibc::exec(&mut ctx, m, chain_id, &mut msg_events),
         });
         match r {
             Ok(any) => responses.push(any),

@@ -19,10 +19,12 @@ use super::error::TxError;
 use super::gas::{cost, Ctx};
 use super::params::Params;
 
-/// A message the host executes. IBC messages join as their modules land.
+/// A message the host executes.
 #[derive(Debug, Clone)]
 pub enum Msg {
     Send(MsgSend),
+    /// IBC core messages and ICS-20 `MsgTransfer` (`crate::ibc`).
+    Ibc(crate::ibc::IbcMsg),
 }
 
 impl Msg {
@@ -34,6 +36,7 @@ impl Msg {
                 MsgSend::decode(any.value.as_slice())
                     .map_err(|e| TxError::Decode(format!("MsgSend: {e}")))?,
             )),
+            url if crate::ibc::is_ibc_type_url(url) => Ok(Msg::Ibc(crate::ibc::IbcMsg::decode(any)?)),
             other => Err(TxError::UnknownRequest(format!(
                 "unrecognized message type: {other}"
             ))),
@@ -44,6 +47,7 @@ impl Msg {
     pub fn type_url(&self) -> &'static str {
         match self {
             Msg::Send(_) => bank::MSG_SEND_TYPE_URL,
+            Msg::Ibc(m) => m.type_url(),
         }
     }
 
@@ -51,6 +55,8 @@ impl Msg {
     pub fn module(&self) -> &'static str {
         match self {
             Msg::Send(_) => "bank",
+            // The SDK's module of `/ibc.…` type URLs, ICS-20 included.
+            Msg::Ibc(_) => "ibc",
         }
     }
 
@@ -58,6 +64,7 @@ impl Msg {
     pub fn signer(&self) -> Result<Address, TxError> {
         match self {
             Msg::Send(m) => bank::send_signer(m),
+            Msg::Ibc(m) => m.signer(),
         }
     }
 }

@@ -80,17 +80,21 @@ pub async fn serve_on(
 ) -> anyhow::Result<()> {
     let rpc = comet::CometRpc::new(&cometbft_rpc)?;
     let q = QueryCtx::new(storage, &chain_id);
+    // IBC (issue #5): ibc.core.{client,connection,channel}.v1 and
+    // ibc.applications.transfer.v1 queries.
+    let ibc = crate::ibc::query::grpc_services(&q);
     let local = listener.local_addr()?;
     let incoming = tonic::transport::server::TcpIncoming::from_listener(listener, true, None)
         .map_err(|e| anyhow::anyhow!("gRPC listener: {e}"))?;
     info!(addr = %local, %chain_id, cometbft_rpc = %rpc.url(), "serving Cosmos SDK gRPC queries");
-    tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .add_service(AuthServer::new(auth::AuthQuery(q.clone())))
         .add_service(BankServer::new(bank::BankQuery(q.clone())))
         .add_service(StakingServer::new(staking::StakingQuery(q.clone())))
         .add_service(NodeServer::new(node::NodeService(q.clone())))
         .add_service(TxServer::new(tx::TxService { q, rpc: rpc.clone() }))
-        .add_service(TendermintServer::new(tendermint::TendermintService { rpc }))
+        .add_service(TendermintServer::new(tendermint::TendermintService { rpc }));
+    ibc.add_to(router)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .context("gRPC server")
@@ -153,7 +157,8 @@ pub fn abci_route(
         "cosmos.base.tendermint.v1beta1.Service/GetNodeInfo" => {
             abci_call(data, tendermint::node_info_app_only)
         }
-        _ => return None,
+        // IBC (issue #5): the ibc.core and transfer query services.
+        _ => crate::ibc::query::abci_route(&q, path, data, height)?,
     };
     Some(r.map_err(|e| e.to_abci()))
 }
