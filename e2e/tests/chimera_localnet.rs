@@ -441,8 +441,11 @@ fn init_and_testnet_write_consistent_homes_and_refuse_misuse() {
     assert_eq!(g["app_state"]["accounts"][0]["coins"][1]["amount"], "5");
     assert_eq!(g["app_state"]["params"]["fee_denom"], "uchim");
     let cfg = std::fs::read_to_string(home.join("cometbft/config/config.toml")).unwrap();
+    // ABCI over a Unix socket in the home by default (no Nagle delay).
+    let socket = std::path::absolute(home.join("data/abci.sock")).unwrap();
+    let proxy_app = format!("proxy_app = \"unix://{}\"", socket.display());
     for line in [
-        "proxy_app = \"tcp://127.0.0.1:36658\"",
+        proxy_app.as_str(),
         "moniker = \"solo\"",
         "laddr = \"tcp://127.0.0.1:26657\"",
         "timeout_commit = \"1s\"",
@@ -457,6 +460,7 @@ fn init_and_testnet_write_consistent_homes_and_refuse_misuse() {
         app_cfg.contains("abci_address = \"127.0.0.1:36658\""),
         "{app_cfg}"
     );
+    assert!(app_cfg.contains("abci_socket = \"data/abci.sock\""), "{app_cfg}");
     assert!(app_cfg.contains("keep_versions = 100000"), "{app_cfg}");
 
     // An existing home is refused (one line, exit 2) unless --overwrite.
@@ -532,8 +536,9 @@ fn init_and_testnet_write_consistent_homes_and_refuse_misuse() {
             cfg.contains(&format!("laddr = \"tcp://127.0.0.1:{p2p}\"")),
             "node{i}"
         );
+        let socket = std::path::absolute(out_dir.join(format!("node{i}/data/abci.sock"))).unwrap();
         assert!(
-            cfg.contains(&format!("proxy_app = \"tcp://127.0.0.1:{}\"", p2p + 2)),
+            cfg.contains(&format!("proxy_app = \"unix://{}\"", socket.display())),
             "node{i}"
         );
         let peers = cfg

@@ -40,30 +40,59 @@ impl Service<Request> for AbciService {
         Poll::Ready(Ok(()))
     }
 
+    /// Runs the request now, inside `call`, so requests are handled in the
+    /// order CometBFT sent them: tower-abci calls the service in arrival
+    /// order but may drive several returned futures at once, and CheckTx of
+    /// one sender's txs out of order refuses them (sequence mismatch).
+    /// `block_in_place` lets the runtime move other tasks off this thread
+    /// while the app works.
     fn call(&mut self, req: Request) -> Self::Future {
-        let app = self.app.clone();
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
-                let mut app = app.lock().unwrap_or_else(|p| p.into_inner());
-                match app.handle(req) {
-                    Ok(resp) => Ok(resp),
-                    Err(e) => {
-                        // A fault (storage, a consensus violation) must stop the
-                        // node, not hang it: tower-abci would only panic its
-                        // connection task and leave CometBFT waiting. Exiting
-                        // also ends the CometBFT child (its parent-death signal).
-                        error!(error = %e, "ABCI request failed: stopping the node");
-                        std::process::exit(FAULT_EXIT_CODE)
-                    }
+        let run = || {
+            let mut app = self.app.lock().unwrap_or_else(|p| p.into_inner());
+            match app.handle(req) {
+                Ok(resp) => resp,
+                Err(e) => {
+                    // A fault (storage, a consensus violation) must stop the
+                    // node, not hang it: tower-abci would only panic its
+                    // connection task and leave CometBFT waiting. Exiting
+                    // also ends the CometBFT child (its parent-death signal).
+                    error!(error = %e, "ABCI request failed: stopping the node");
+                    std::process::exit(FAULT_EXIT_CODE)
                 }
-            })
-            .await?
-        })
+            }
+        };
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+            .unwrap_or(false);
+        let resp = if multi_thread {
+            tokio::task::block_in_place(run)
+        } else {
+            run()
+        };
+        Box::pin(std::future::ready(Ok(resp)))
     }
 }
 
-/// Serves ABCI on `addr` until the connection set ends or an app fault.
-pub async fn serve(app: Arc<Mutex<App>>, addr: SocketAddr) -> anyhow::Result<()> {
+/// Where the ABCI server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AbciListen {
+    /// A TCP address (CometBFT `proxy_app = "tcp://…"`).
+    Tcp(SocketAddr),
+    /// A Unix socket (`proxy_app = "unix://…"`): no Nagle delay per round trip.
+    Unix(std::path::PathBuf),
+}
+
+impl std::fmt::Display for AbciListen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AbciListen::Tcp(a) => write!(f, "tcp://{a}"),
+            AbciListen::Unix(p) => write!(f, "unix://{}", p.display()),
+        }
+    }
+}
+
+/// Serves ABCI on `at` until the connection set ends or an app fault.
+pub async fn serve(app: Arc<Mutex<App>>, at: AbciListen) -> anyhow::Result<()> {
     let service = AbciService::new(app);
     let (consensus, mempool, snapshot, info) = tower_abci::v038::split::service(service, 1);
     let server = tower_abci::v038::Server::builder()
@@ -73,8 +102,9 @@ pub async fn serve(app: Arc<Mutex<App>>, addr: SocketAddr) -> anyhow::Result<()>
         .info(info)
         .finish()
         .expect("all four services are set");
-    server
-        .listen_tcp(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("ABCI server on {addr}: {e}"))
+    let r = match &at {
+        AbciListen::Tcp(addr) => server.listen_tcp(*addr).await,
+        AbciListen::Unix(path) => server.listen_unix(path).await,
+    };
+    r.map_err(|e| anyhow::anyhow!("ABCI server on {at}: {e}"))
 }

@@ -127,6 +127,9 @@ pub struct ConfigPatch<'a> {
     pub ports: Ports,
     /// `[consensus] timeout_commit`, a Go duration such as `"1s"`.
     pub timeout_commit: &'a str,
+    /// `proxy_app`: where the app's ABCI server listens
+    /// (`NodeConfig::proxy_app`).
+    pub proxy_app: &'a str,
 }
 
 /// Applies `patch` to `cmt_home/config/config.toml`.
@@ -141,7 +144,7 @@ pub fn patch_config(cmt_home: &Path, patch: &ConfigPatch<'_>) -> Result<()> {
         &cmt_home.join("config/config.toml"),
         &[
             Edit::string("", "moniker", patch.moniker),
-            Edit::string("", "proxy_app", &format!("tcp://{lo}:{}", p.abci)),
+            Edit::string("", "proxy_app", patch.proxy_app),
             Edit::string("", "abci", "socket"),
             Edit::string("rpc", "laddr", &format!("tcp://{lo}:{}", p.rpc)),
             Edit::string("rpc", "pprof_laddr", ""),

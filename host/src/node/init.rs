@@ -218,6 +218,9 @@ pub fn init(opts: &InitOptions) -> NodeResult<InitReport> {
             moniker: &opts.moniker,
             ports: opts.ports,
             timeout_commit: &opts.timeout_commit,
+            proxy_app: &node_cfg.proxy_app(
+                &std::path::absolute(home).with_context(|| format!("resolving {}", home.display()))?,
+            ),
         },
     )?;
     let mut genesis = cometbft::read_genesis(&cmt_home)?;

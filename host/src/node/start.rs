@@ -17,7 +17,6 @@
 //! write, and on restart CometBFT's handshake replays whatever the app lacks.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -115,16 +114,37 @@ async fn supervise(home: &Path, cfg: &NodeConfig, app: Arc<Mutex<App>>, spawn: b
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
 
-    let addr = cfg.abci_address;
-    // Refuse a taken address ourselves: otherwise the readiness probe below
-    // could reach whoever holds it (say, a chimerad still running).
-    std::net::TcpListener::bind(addr)
-        .map(drop)
-        .with_context(|| format!("ABCI address {addr} (abci_address in chimerad.toml) is not free"))?;
+    let listen = match &cfg.abci_socket {
+        Some(p) => {
+            let path = resolve(home, p);
+            // A socket file left by a killed chimerad would make bind fail;
+            // a live one is refused by the probe below first.
+            if path.exists() {
+                if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+                    return Err(anyhow!(
+                        "ABCI socket {} (abci_socket in chimerad.toml) is in use",
+                        path.display()
+                    )
+                    .into());
+                }
+                std::fs::remove_file(&path).with_context(|| format!("removing stale {}", path.display()))?;
+            }
+            abci::AbciListen::Unix(path)
+        }
+        None => {
+            let addr = cfg.abci_address;
+            // Refuse a taken address ourselves: otherwise the readiness probe below
+            // could reach whoever holds it (say, a chimerad still running).
+            std::net::TcpListener::bind(addr).map(drop).with_context(|| {
+                format!("ABCI address {addr} (abci_address in chimerad.toml) is not free")
+            })?;
+            abci::AbciListen::Tcp(addr)
+        }
+    };
     let storage = app.lock().unwrap_or_else(|p| p.into_inner()).storage().clone();
-    let mut server = tokio::spawn(abci::serve(app, addr));
-    wait_listening(&mut server, addr).await?;
-    info!(abci = %addr, "ABCI server listening");
+    let mut server = tokio::spawn(abci::serve(app, listen.clone()));
+    wait_listening(&mut server, &listen).await?;
+    info!(abci = %listen, "ABCI server listening");
 
     // gRPC (Cosmos SDK queries, Simulate, BroadcastTx) reads committed state
     // only; it learns the chain id and CometBFT's RPC from CometBFT's files.
@@ -166,7 +186,7 @@ async fn supervise(home: &Path, cfg: &NodeConfig, app: Arc<Mutex<App>>, spawn: b
             Err(e) => anyhow!("the gRPC server task failed: {e}"),
         }),
         r = &mut server => Err(match r {
-            Ok(Ok(())) => anyhow!("the ABCI server on {addr} stopped"),
+            Ok(Ok(())) => anyhow!("the ABCI server on {listen} stopped"),
             Ok(Err(e)) => e.context("the ABCI server failed"),
             Err(e) => anyhow!("the ABCI server task failed: {e}"),
         }),
@@ -224,23 +244,27 @@ fn cometbft_endpoints(cmt_home: &Path) -> anyhow::Result<(String, String)> {
 /// task ends (bind error) or after [`LISTEN_TIMEOUT`].
 async fn wait_listening(
     server: &mut tokio::task::JoinHandle<anyhow::Result<()>>,
-    addr: SocketAddr,
+    at: &abci::AbciListen,
 ) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
     loop {
         if server.is_finished() {
             return Err(match server.await {
-                Ok(Ok(())) => anyhow!("the ABCI server on {addr} stopped at once"),
-                Ok(Err(e)) => e.context(format!("starting the ABCI server on {addr}")),
+                Ok(Ok(())) => anyhow!("the ABCI server on {at} stopped at once"),
+                Ok(Err(e)) => e.context(format!("starting the ABCI server on {at}")),
                 Err(e) => anyhow!("the ABCI server task failed: {e}"),
             });
         }
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+        let up = match at {
+            abci::AbciListen::Tcp(addr) => tokio::net::TcpStream::connect(addr).await.is_ok(),
+            abci::AbciListen::Unix(path) => tokio::net::UnixStream::connect(path).await.is_ok(),
+        };
+        if up {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(anyhow!(
-                "the ABCI server did not accept on {addr} within {LISTEN_TIMEOUT:?}"
+                "the ABCI server did not accept on {at} within {LISTEN_TIMEOUT:?}"
             ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
