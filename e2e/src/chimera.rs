@@ -424,7 +424,7 @@ pub struct BankSend {
     pub amount: u128,
     /// The denom sent.
     pub denom: String,
-    /// Fee in [`DENOM`].
+    /// Fee, in [`DENOM`] unless signed with [`sign_messages_paying`].
     pub fee: u128,
     /// Gas limit.
     pub gas_limit: u64,
@@ -442,30 +442,39 @@ pub struct BankSend {
 /// Why: the same encoding wallets produce, built with `cosmrs`, never with
 /// the host's own code, so the test checks interoperability.
 pub fn sign_bank_send(key: &SigningKey, chain_id: &str, send: &BankSend) -> Result<Vec<u8>, ChimeraError> {
+    sign_messages(key, chain_id, vec![bank_send_msg(key, send)?], send)
+}
+
+/// The `MsgSend` of `send` as an `Any`, from `key`'s address under the
+/// recipient's bech32 prefix (so it serves any chain's keys and denoms).
+///
+/// Why: the one message every bank-send test and benchmark signs, on
+/// chimerad and on the Go peers alike.
+pub fn bank_send_msg(key: &SigningKey, send: &BankSend) -> Result<Any, ChimeraError> {
     let from = key
         .public_key()
-        .account_id(CHIMERA_PREFIX)
+        .account_id(send.to.prefix())
         .map_err(|e| ChimeraError::Tx(e.to_string()))?;
-    let coin = |denom: &str, amount: u128| -> Result<Coin, ChimeraError> {
-        Ok(Coin {
-            denom: denom
-                .parse()
-                .map_err(|e| ChimeraError::Tx(format!("denom {denom}: {e}")))?,
-            amount,
-        })
-    };
-    let msg = MsgSend {
+    MsgSend {
         from_address: from,
         to_address: send.to.clone(),
         amount: vec![coin(&send.denom, send.amount)?],
     }
     .to_any()
-    .map_err(|e| ChimeraError::Tx(e.to_string()))?;
-    sign_messages(key, chain_id, vec![msg], send)
+    .map_err(|e| ChimeraError::Tx(e.to_string()))
 }
 
-/// Signs arbitrary messages (e.g. an unknown type URL) with `send`'s fee,
-/// gas, account number, sequence and memo.
+fn coin(denom: &str, amount: u128) -> Result<Coin, ChimeraError> {
+    Ok(Coin {
+        denom: denom
+            .parse()
+            .map_err(|e| ChimeraError::Tx(format!("denom {denom}: {e}")))?,
+        amount,
+    })
+}
+
+/// Signs arbitrary messages (e.g. an unknown type URL) with `send`'s fee
+/// (in [`DENOM`]), gas, account number, sequence and memo.
 ///
 /// Why: bad-input tests need well-signed txs carrying messages the chain
 /// must refuse.
@@ -475,15 +484,24 @@ pub fn sign_messages(
     messages: Vec<Any>,
     send: &BankSend,
 ) -> Result<Vec<u8>, ChimeraError> {
+    sign_messages_paying(key, chain_id, DENOM, messages, send)
+}
+
+/// [`sign_messages`] with the fee paid in `fee_denom` instead of
+/// [`DENOM`].
+///
+/// Why: benchmarks sign the same tx shape for other chains (simd's
+/// `stake`, terrad's `uluna`).
+pub fn sign_messages_paying(
+    key: &SigningKey,
+    chain_id: &str,
+    fee_denom: &str,
+    messages: Vec<Any>,
+    send: &BankSend,
+) -> Result<Vec<u8>, ChimeraError> {
     let tx_err = |e: cosmrs::ErrorReport| ChimeraError::Tx(e.to_string());
     let body = tx::Body::new(messages, send.memo.clone(), 0u32);
-    let fee = Fee::from_amount_and_gas(
-        Coin {
-            denom: DENOM.parse().map_err(tx_err)?,
-            amount: send.fee,
-        },
-        send.gas_limit,
-    );
+    let fee = Fee::from_amount_and_gas(coin(fee_denom, send.fee)?, send.gas_limit);
     let auth_info = SignerInfo::single_direct(Some(key.public_key()), send.sequence).auth_info(fee);
     let chain_id = chain_id
         .parse()
@@ -709,20 +727,11 @@ impl ChimeraNet {
 
     /// GETs `path` on node `i`'s RPC and returns the JSON-RPC `result`.
     fn rpc_result(&self, i: usize, path: &str, timeout: Duration) -> Result<serde_json::Value, ChimeraError> {
-        let call_err = |message: String| ChimeraError::Call {
+        rpc_result_at(self.rpc_addr(i)?, path, timeout).map_err(|message| ChimeraError::Call {
             node: i,
             call: path.chars().take(120).collect(),
             message,
-        };
-        let r = http::get(self.rpc_addr(i)?, path, timeout).map_err(|e| call_err(e.to_string()))?;
-        let v: serde_json::Value = serde_json::from_str(&r.body)
-            .map_err(|e| call_err(format!("HTTP {}: not JSON ({e}): {}", r.status, short(&r.body))))?;
-        if let Some(err) = v.get("error") {
-            return Err(call_err(format!("JSON-RPC error: {err}")));
-        }
-        v.get("result")
-            .cloned()
-            .ok_or_else(|| call_err(format!("no result: {}", short(&r.body))))
+        })
     }
 
     /// The `app_hash` in the header of block `height` on node `i` (upper-case
@@ -774,28 +783,10 @@ impl ChimeraNet {
     /// ABCI query on node `i` at the latest height (`path` such as
     /// `store/ibc/key`, `data` the raw key).
     pub fn abci_query(&self, i: usize, path: &str, data: &[u8]) -> Result<QueryAnswer, ChimeraError> {
-        let url = format!(
-            "/abci_query?path=%22{}%22&data=0x{}",
-            path.replace('/', "%2F"),
-            hex::encode(data)
-        );
-        let r = self.rpc_result(i, &url, Duration::from_secs(5))?;
-        let resp = &r["response"];
-        let value = match resp.get("value").and_then(|v| v.as_str()) {
-            Some(b64) => base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| ChimeraError::Call {
-                    node: i,
-                    call: url.clone(),
-                    message: format!("value is not base64: {e}"),
-                })?,
-            None => Vec::new(),
-        };
-        Ok(QueryAnswer {
-            code: resp["code"].as_u64().unwrap_or(0) as u32,
-            value,
-            height: resp["height"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
-            log: resp["log"].as_str().unwrap_or_default().to_string(),
+        abci_query_at(self.rpc_addr(i)?, path, data).map_err(|message| ChimeraError::Call {
+            node: i,
+            call: format!("/abci_query {path}"),
+            message,
         })
     }
 
@@ -875,12 +866,11 @@ impl ChimeraNet {
     ///
     /// Why: crash tests keep txs in flight while they kill nodes.
     pub fn broadcast_tx_sync(&self, i: usize, tx: &[u8]) -> Result<(u32, String), ChimeraError> {
-        let path = format!("/broadcast_tx_sync?tx=0x{}", hex::encode(tx));
-        let r = self.rpc_result(i, &path, Duration::from_secs(10))?;
-        Ok((
-            r["code"].as_u64().unwrap_or(0) as u32,
-            r["log"].as_str().unwrap_or_default().to_string(),
-        ))
+        broadcast_tx_sync_at(self.rpc_addr(i)?, tx).map_err(|message| ChimeraError::Call {
+            node: i,
+            call: "/broadcast_tx_sync".into(),
+            message,
+        })
     }
 
     /// Stops every node (SIGTERM to `chimerad`, which stops its CometBFT)
@@ -1060,6 +1050,65 @@ impl ChimeraNet {
     pub fn rpc_url(&self, i: usize) -> Result<String, ChimeraError> {
         Ok(format!("http://{}", self.rpc_addr(i)?))
     }
+}
+
+/// GETs `path` on the CometBFT RPC at `addr` and returns the JSON-RPC
+/// `result`; an error names what went wrong (no answer, not JSON, a
+/// JSON-RPC error such as a full mempool).
+///
+/// Why: the localnet's calls and the benchmarks' calls to any CometBFT
+/// node (chimerad's, simd's, terrad's) go through one parser.
+pub fn rpc_result_at(addr: SocketAddr, path: &str, timeout: Duration) -> Result<serde_json::Value, String> {
+    let r = http::get(addr, path, timeout).map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_str(&r.body)
+        .map_err(|e| format!("HTTP {}: not JSON ({e}): {}", r.status, short(&r.body)))?;
+    if let Some(err) = v.get("error") {
+        return Err(format!("JSON-RPC error: {err}"));
+    }
+    v.get("result")
+        .cloned()
+        .ok_or_else(|| format!("no result: {}", short(&r.body)))
+}
+
+/// ABCI query through the CometBFT RPC at `addr`, at the latest height:
+/// `path` is a store path (`store/ibc/key`, `data` the raw key) or a gRPC
+/// method (`/cosmos.bank.v1beta1.Query/Balance`, `data` the request).
+///
+/// Why: typed queries that work the same on chimerad and on SDK chains,
+/// without a gRPC client or an async runtime.
+pub fn abci_query_at(addr: SocketAddr, path: &str, data: &[u8]) -> Result<QueryAnswer, String> {
+    let url = format!(
+        "/abci_query?path=%22{}%22&data=0x{}",
+        path.replace('/', "%2F"),
+        hex::encode(data)
+    );
+    let r = rpc_result_at(addr, &url, Duration::from_secs(5))?;
+    let resp = &r["response"];
+    let value = match resp.get("value").and_then(|v| v.as_str()) {
+        Some(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| format!("value is not base64: {e}"))?,
+        None => Vec::new(),
+    };
+    Ok(QueryAnswer {
+        code: resp["code"].as_u64().unwrap_or(0) as u32,
+        value,
+        height: resp["height"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
+        log: resp["log"].as_str().unwrap_or_default().to_string(),
+    })
+}
+
+/// Broadcasts `tx` with `broadcast_tx_sync` to the CometBFT RPC at `addr`
+/// (returns after CheckTx) and returns the CheckTx code and log.
+///
+/// Why: the broadcast every load generator and crash test uses.
+pub fn broadcast_tx_sync_at(addr: SocketAddr, tx: &[u8]) -> Result<(u32, String), String> {
+    let path = format!("/broadcast_tx_sync?tx=0x{}", hex::encode(tx));
+    let r = rpc_result_at(addr, &path, Duration::from_secs(10))?;
+    Ok((
+        r["code"].as_u64().unwrap_or(0) as u32,
+        r["log"].as_str().unwrap_or_default().to_string(),
+    ))
 }
 
 /// Polls until `p` has exited (after a kill) and returns its status.

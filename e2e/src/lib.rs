@@ -9,6 +9,8 @@
 //! - [`home`]: per-node home directories, kept when a test fails.
 //! - [`bins`]: finding the binaries `scripts/setup` installs.
 //! - [`http`], [`rpc`]: the HTTP and CometBFT `/status` calls readiness needs.
+//! - [`hermes`]: the Hermes 1.11 relayer: config, keys, clients,
+//!   connections, channels, ICS-20 transfers and a managed `hermes start`.
 //! - [`keys`]: fixed mnemonics and their coin-type-330 addresses.
 //! - [`bank`]: balances over gRPC with `cosmrs`.
 //! - [`toml_config`]: strict edits of generated config files.
@@ -17,14 +19,17 @@
 //!   with its CometBFT child), crash helpers and a bank-send tx builder.
 
 pub mod bank;
+pub mod bench_bank;
 pub mod bins;
 pub mod chimera;
+pub mod hermes;
 pub mod home;
 pub mod http;
 pub mod keys;
 pub mod ports;
 pub mod process;
 pub mod rpc;
+pub mod simd;
 pub mod terra;
 pub mod toml_config;
 

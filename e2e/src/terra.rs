@@ -1,4 +1,5 @@
-//! A single-validator Terra Classic localnet running the real `terrad`.
+//! A single-validator Terra Classic localnet running the real `terrad`, and
+//! the same for any Cosmos SDK 0.47 daemon ([`SdkLocalnet`]).
 //!
 //! Chimera's users live on Terra Classic: their requests leave it through
 //! ICS-27 and IBC (../shared/DESIGN.md §3). The end-to-end suites therefore
@@ -8,8 +9,14 @@
 //! type 330, genesis accounts, gentx, collect-gentxs), moves every listener to
 //! a free loopback port, shortens block time, starts it and waits until it
 //! produces blocks.
+//!
+//! Nothing in those steps is Terra's own: every SDK 0.47 daemon has the same
+//! commands and config files. What differs (binary, denom, coin type, bech32
+//! prefix, defaults) is an [`SdkDaemon`]; [`Terra`] is one, `crate::simd`'s
+//! `Simd` another.
 
 use std::io::Write;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -45,18 +52,52 @@ pub const DEFAULT_SELF_DELEGATION: u128 = 100_000_000_000;
 /// value is a localnet choice, not mainnet's.
 pub const DEFAULT_MIN_GAS_PRICES: &str = "0.015uluna";
 
-/// Name of the node's log file in its home directory.
+/// Name of terrad's log file in its home directory
+/// (`<binary>.log` for any [`SdkDaemon`]).
 pub const LOG_FILE: &str = "terrad.log";
 
 /// Name of the file recording every set-up command and its output.
 pub const SETUP_LOG_FILE: &str = "setup.log";
 
+/// What tells one Cosmos SDK 0.47 daemon's localnet from another's.
+///
+/// Why: the operator's set-up commands, the config files and readiness are
+/// the SDK's and identical across daemons; only these differ, so one
+/// [`SdkLocalnet`] serves terrad, simd and the like.
+pub trait SdkDaemon: std::fmt::Debug + Clone + Copy + Default + Send + Sync + 'static {
+    /// The binary's name, looked up with [`bins::find_binary`].
+    const BINARY: &'static str;
+    /// Staking, fee and mint denom (`init --default-denom`).
+    const DENOM: &'static str;
+    /// BIP-44 coin type of its keys (`keys add --coin-type`).
+    const COIN_TYPE: u32;
+    /// Bech32 account prefix.
+    const PREFIX: &'static str;
+    /// Default chain id.
+    const DEFAULT_CHAIN_ID: &'static str;
+    /// Default `app.toml` `minimum-gas-prices`.
+    const DEFAULT_MIN_GAS_PRICES: &'static str;
+}
+
+/// Terra Classic's `terrad` (v3.4.x).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Terra;
+
+impl SdkDaemon for Terra {
+    const BINARY: &'static str = "terrad";
+    const DENOM: &'static str = DENOM;
+    const COIN_TYPE: u32 = keys::TERRA_COIN_TYPE;
+    const PREFIX: &'static str = keys::TERRA_PREFIX;
+    const DEFAULT_CHAIN_ID: &'static str = DEFAULT_CHAIN_ID;
+    const DEFAULT_MIN_GAS_PRICES: &'static str = DEFAULT_MIN_GAS_PRICES;
+}
+
 /// The loopback ports a node listens on.
 ///
 /// Why: tests that need to know or choose them (e.g. to provoke a port
-/// conflict) pass them explicitly; otherwise [`TerraPorts::pick`] is used.
+/// conflict) pass them explicitly; otherwise [`SdkPorts::pick`] is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TerraPorts {
+pub struct SdkPorts {
     /// CometBFT RPC (`config.toml` `[rpc] laddr`).
     pub rpc: u16,
     /// CometBFT P2P (`config.toml` `[p2p] laddr`).
@@ -67,7 +108,10 @@ pub struct TerraPorts {
     pub api: u16,
 }
 
-impl TerraPorts {
+/// terrad's ports (the same four as any SDK daemon's).
+pub type TerraPorts = SdkPorts;
+
+impl SdkPorts {
     /// Four distinct free ports from [`ports::free_port`].
     pub fn pick() -> std::io::Result<Self> {
         Ok(Self {
@@ -89,7 +133,8 @@ impl TerraPorts {
     }
 }
 
-/// A genesis account recovered from a mnemonic (coin type 330).
+/// A genesis account recovered from a mnemonic (the daemon's coin type, 330
+/// for terrad).
 ///
 /// Why: fixed mnemonics give fixed addresses, so tests can name them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +143,7 @@ pub struct GenesisAccount {
     pub name: String,
     /// 24-word BIP-39 mnemonic.
     pub mnemonic: String,
-    /// Genesis balance in uluna.
+    /// Genesis balance in the daemon's denom.
     pub amount: u128,
 }
 
@@ -127,7 +172,7 @@ impl GenesisAccount {
 ///
 /// Why: tests change only what they need (ports, home, accounts).
 #[derive(Debug, Clone)]
-pub struct TerraConfig {
+pub struct SdkConfig<D: SdkDaemon> {
     /// Chain id.
     pub chain_id: String,
     /// Validator moniker.
@@ -136,55 +181,69 @@ pub struct TerraConfig {
     /// must be new or empty.
     pub home: Option<PathBuf>,
     /// Listen ports; fresh free ones when `None`.
-    pub ports: Option<TerraPorts>,
+    pub ports: Option<SdkPorts>,
     /// The validator's own account (it self-delegates from it).
     pub validator: GenesisAccount,
-    /// The validator's self-delegation in uluna (from its genesis amount).
+    /// The validator's self-delegation in the daemon's denom (from its
+    /// genesis amount).
     pub self_delegation: u128,
     /// Further funded accounts.
     pub accounts: Vec<GenesisAccount>,
+    /// Further genesis balances by bech32 address alone (no key in the
+    /// node's keyring), in the daemon's denom.
+    ///
+    /// Why: benchmarks fund many deterministic keys without a keyring
+    /// round trip per key.
+    pub balances: Vec<(String, u128)>,
     /// CometBFT `timeout_commit`: roughly the block time.
     pub timeout_commit: Duration,
     /// `app.toml` `minimum-gas-prices`.
     pub minimum_gas_prices: String,
-    /// The height [`TerraLocalnet::start`] waits for.
+    /// The height [`SdkLocalnet::start`] waits for.
     pub ready_height: u64,
     /// How long to wait for each readiness step.
     pub ready_timeout: Duration,
-    /// The `terrad` binary; found with [`bins::find_binary`] when `None`.
-    pub terrad: Option<PathBuf>,
+    /// The daemon's binary; found with [`bins::find_binary`] when `None`.
+    pub binary: Option<PathBuf>,
+    /// Which daemon.
+    pub daemon: PhantomData<D>,
 }
 
-impl Default for TerraConfig {
+/// How to build a Terra Classic localnet.
+pub type TerraConfig = SdkConfig<Terra>;
+
+impl<D: SdkDaemon> Default for SdkConfig<D> {
     fn default() -> Self {
         Self {
-            chain_id: DEFAULT_CHAIN_ID.into(),
+            chain_id: D::DEFAULT_CHAIN_ID.into(),
             moniker: "chimera-e2e-validator".into(),
             home: None,
             ports: None,
             validator: GenesisAccount::validator(),
             self_delegation: DEFAULT_SELF_DELEGATION,
             accounts: vec![GenesisAccount::user()],
+            balances: Vec::new(),
             timeout_commit: Duration::from_millis(500),
-            minimum_gas_prices: DEFAULT_MIN_GAS_PRICES.into(),
+            minimum_gas_prices: D::DEFAULT_MIN_GAS_PRICES.into(),
             ready_height: 2,
             ready_timeout: Duration::from_secs(60),
-            terrad: None,
+            binary: None,
+            daemon: PhantomData,
         }
     }
 }
 
 /// Why the localnet could not be built, started or queried.
 #[derive(Debug, thiserror::Error)]
-pub enum TerraError {
-    /// `terrad` is not installed.
+pub enum SdkError {
+    /// The daemon is not installed.
     #[error(transparent)]
     Binary(#[from] BinaryMissing),
     /// A listen port is taken.
-    #[error("terrad localnet: {0}")]
+    #[error("SDK localnet: {0}")]
     PortInUse(#[from] PortInUse),
     /// Two services were given the same port.
-    #[error("terrad localnet: port {port} given to both {first} and {second}")]
+    #[error("SDK localnet: port {port} given to both {first} and {second}")]
     DuplicatePort {
         /// The port.
         port: u16,
@@ -194,20 +253,23 @@ pub enum TerraError {
         second: &'static str,
     },
     /// The home directory is unusable (e.g. stale).
-    #[error("terrad localnet: {0}")]
+    #[error("SDK localnet: {0}")]
     Home(#[from] HomeError),
     /// A mnemonic is invalid.
-    #[error("terrad localnet: {0}")]
+    #[error("SDK localnet: {0}")]
     Key(#[from] KeyError),
-    /// `terrad` derived a different address than BIP-44 coin type 330.
-    #[error(
-        "terrad recovered key `{name}` as {terrad}, but m/44'/330'/0'/0/0 of its mnemonic is {expected}"
-    )]
+    /// The daemon derived a different address than the harness's BIP-44
+    /// derivation with its coin type.
+    #[error("{daemon} recovered key `{name}` as {got}, but {path} of its mnemonic is {expected}")]
     AddressMismatch {
+        /// The daemon's binary name.
+        daemon: &'static str,
         /// Key name.
         name: String,
-        /// What terrad reported.
-        terrad: String,
+        /// What the daemon reported.
+        got: String,
+        /// The HD path the harness derived.
+        path: String,
         /// What the harness derived.
         expected: String,
     },
@@ -222,10 +284,10 @@ pub enum TerraError {
         output: String,
     },
     /// The generated genesis is not what the harness expects.
-    #[error("terrad localnet genesis: {0}")]
+    #[error("SDK localnet genesis: {0}")]
     Genesis(String),
     /// A generated config file could not be edited.
-    #[error("terrad localnet: {0}")]
+    #[error("SDK localnet: {0}")]
     Config(#[from] TomlEditError),
     /// The node process failed to start, become ready or stop.
     #[error(transparent)]
@@ -247,7 +309,7 @@ pub enum TerraError {
     #[error(transparent)]
     Bank(#[from] BankError),
     /// Any other I/O failure.
-    #[error("terrad localnet: {context}: {source}")]
+    #[error("SDK localnet: {context}: {source}")]
     Io {
         /// What the harness was doing.
         context: String,
@@ -256,60 +318,64 @@ pub enum TerraError {
     },
 }
 
-/// A running single-validator Terra Classic chain. Dropping it stops the
+/// Why the Terra Classic localnet could not be built, started or queried.
+pub type TerraError = SdkError;
+
+/// A running single-validator chain of an SDK daemon. Dropping it stops the
 /// node; its home is removed unless the test failed or `CHIMERA_E2E_KEEP=1`.
 ///
-/// Why: the counterparty chain of every Chimera end-to-end test.
+/// Why: the counterparty chain of every Chimera end-to-end test (terrad),
+/// and the Go peer of benchmarks (simd).
 #[derive(Debug)]
-pub struct TerraLocalnet {
+pub struct SdkLocalnet<D: SdkDaemon> {
     // Field order matters: the process stops before the home is removed.
     process: ManagedProcess,
     home: NodeHome,
-    config: TerraConfig,
-    ports: TerraPorts,
-    terrad: PathBuf,
+    config: SdkConfig<D>,
+    ports: SdkPorts,
+    binary: PathBuf,
     validator_address: String,
     accounts: Vec<(String, String)>,
 }
 
-impl TerraLocalnet {
+/// A running single-validator Terra Classic chain.
+pub type TerraLocalnet = SdkLocalnet<Terra>;
+
+impl<D: SdkDaemon> SdkLocalnet<D> {
     /// Builds, starts and waits for a localnet: returns once the chain has
     /// reached `config.ready_height` and gRPC and REST answer.
     ///
     /// Why: one call gives a test a real chain; every failure names its
     /// cause (missing binary, taken port, stale home, failing command with
     /// its output, node log tail).
-    pub fn start(config: TerraConfig) -> Result<Self, TerraError> {
-        let terrad = match &config.terrad {
+    pub fn start(config: SdkConfig<D>) -> Result<Self, SdkError> {
+        let binary = match &config.binary {
             Some(p) => p.clone(),
-            None => bins::find_binary("terrad")?,
+            None => bins::find_binary(D::BINARY)?,
         };
         let ports = match config.ports {
             Some(p) => p,
-            None => TerraPorts::pick().map_err(|source| TerraError::Io {
+            None => SdkPorts::pick().map_err(|source| SdkError::Io {
                 context: "picking free ports".into(),
                 source,
             })?,
         };
-        check_ports(&ports, &config.chain_id)?;
+        check_ports::<D>(&ports, &config.chain_id)?;
         let home = match &config.home {
             Some(p) => NodeHome::explicit(p)?,
-            None => NodeHome::fresh(&format!("terra-{}", config.chain_id))?,
+            None => NodeHome::fresh(&format!("{}-{}", D::BINARY, config.chain_id))?,
         };
 
-        let setup = Setup {
-            terrad: &terrad,
-            home: home.path(),
-        };
+        let setup = Setup::<D>::new(&binary, home.path());
         let (validator_address, accounts) = setup.genesis(&config)?;
         setup.configure(&config, &ports)?;
 
         // Ports may have been taken while the genesis was built.
-        check_ports(&ports, &config.chain_id)?;
+        check_ports::<D>(&ports, &config.chain_id)?;
         let mut spec = ProcessSpec::new(
-            format!("terrad {}", config.chain_id),
-            &terrad,
-            home.path().join(LOG_FILE),
+            format!("{} {}", D::BINARY, config.chain_id),
+            &binary,
+            home.path().join(format!("{}.log", D::BINARY)),
         )
         .arg("start")
         .arg("--home")
@@ -325,7 +391,7 @@ impl TerraLocalnet {
             home,
             config,
             ports,
-            terrad,
+            binary,
             validator_address,
             accounts,
         };
@@ -333,13 +399,13 @@ impl TerraLocalnet {
         Ok(net)
     }
 
-    fn wait_ready(&mut self) -> Result<(), TerraError> {
+    fn wait_ready(&mut self) -> Result<(), SdkError> {
         let timeout = self.config.ready_timeout;
         let rpc = self.rpc_addr();
         self.process.wait_for_http(rpc, "/status", timeout)?;
         let status = rpc::status(rpc)?;
         if status.network != self.config.chain_id {
-            return Err(TerraError::WrongChain {
+            return Err(SdkError::WrongChain {
                 addr: rpc,
                 got: status.network,
                 expected: self.config.chain_id.clone(),
@@ -359,7 +425,7 @@ impl TerraLocalnet {
     ///
     /// Why: tests wait for a transaction's block or for time to pass in
     /// blocks, never in wall-clock sleeps.
-    pub fn wait_for_height(&mut self, height: u64, timeout: Duration) -> Result<u64, TerraError> {
+    pub fn wait_for_height(&mut self, height: u64, timeout: Duration) -> Result<u64, SdkError> {
         let rpc = self.rpc_addr();
         Ok(self
             .process
@@ -372,35 +438,31 @@ impl TerraLocalnet {
     }
 
     /// The node's `/status`: chain id and latest height.
-    pub fn status(&self) -> Result<NodeStatus, TerraError> {
+    pub fn status(&self) -> Result<NodeStatus, SdkError> {
         Ok(rpc::status(self.rpc_addr())?)
     }
 
     /// The `denom` balance of `address`, over gRPC.
     ///
     /// Why: exact balance assertions in tests.
-    pub async fn balance(&self, address: &str, denom: &str) -> Result<u128, TerraError> {
+    pub async fn balance(&self, address: &str, denom: &str) -> Result<u128, SdkError> {
         Ok(bank::balance(&self.grpc_url(), address, denom).await?)
     }
 
-    /// Runs a one-shot `terrad` command against this node's home (e.g.
+    /// Runs a one-shot daemon command against this node's home (e.g.
     /// `["tx", "bank", "send", ...]`), with `--home` appended, and returns
     /// its stdout.
     ///
     /// Why: later tests drive the real CLI (ICA register, send-tx) the way a
     /// user would; `client.toml` already points it at this node, with the
     /// chain id and the `test` keyring.
-    pub fn terrad_command(&self, args: &[&str]) -> Result<String, TerraError> {
-        Setup {
-            terrad: &self.terrad,
-            home: self.home.path(),
-        }
-        .run(args, None)
+    pub fn command(&self, args: &[&str]) -> Result<String, SdkError> {
+        Setup::<D>::new(&self.binary, self.home.path()).run(args, None)
     }
 
     /// Stops the node (SIGTERM, then SIGKILL after a grace) and returns its
     /// exit status.
-    pub fn stop(&mut self) -> Result<ExitStatus, TerraError> {
+    pub fn stop(&mut self) -> Result<ExitStatus, SdkError> {
         Ok(self.process.stop()?)
     }
 
@@ -415,7 +477,7 @@ impl TerraLocalnet {
     }
 
     /// The configuration it was started with.
-    pub fn config(&self) -> &TerraConfig {
+    pub fn config(&self) -> &SdkConfig<D> {
         &self.config
     }
 
@@ -429,9 +491,9 @@ impl TerraLocalnet {
         self.process.log_path()
     }
 
-    /// The `terrad` binary in use.
-    pub fn terrad(&self) -> &Path {
-        &self.terrad
+    /// The daemon binary in use.
+    pub fn binary(&self) -> &Path {
+        &self.binary
     }
 
     /// The node process (pid, process group, log tail).
@@ -440,7 +502,7 @@ impl TerraLocalnet {
     }
 
     /// The listen ports.
-    pub fn ports(&self) -> TerraPorts {
+    pub fn ports(&self) -> SdkPorts {
         self.ports
     }
 
@@ -479,7 +541,7 @@ impl TerraLocalnet {
         ports::loopback(self.ports.p2p)
     }
 
-    /// The validator's account address (`terra1...`).
+    /// The validator's account address (e.g. `terra1...`).
     pub fn validator_address(&self) -> &str {
         &self.validator_address
     }
@@ -498,11 +560,24 @@ impl TerraLocalnet {
     }
 }
 
-fn check_ports(ports: &TerraPorts, chain_id: &str) -> Result<(), TerraError> {
+impl SdkLocalnet<Terra> {
+    /// Runs a one-shot `terrad` command against this node's home: see
+    /// [`SdkLocalnet::command`].
+    pub fn terrad_command(&self, args: &[&str]) -> Result<String, SdkError> {
+        self.command(args)
+    }
+
+    /// The `terrad` binary in use.
+    pub fn terrad(&self) -> &Path {
+        self.binary()
+    }
+}
+
+fn check_ports<D: SdkDaemon>(ports: &SdkPorts, chain_id: &str) -> Result<(), SdkError> {
     let services = ports.services();
     for (i, (port, first)) in services.iter().enumerate() {
         if let Some((_, second)) = services[i + 1..].iter().find(|(p, _)| p == port) {
-            return Err(TerraError::DuplicatePort {
+            return Err(SdkError::DuplicatePort {
                 port: *port,
                 first,
                 second,
@@ -510,20 +585,29 @@ fn check_ports(ports: &TerraPorts, chain_id: &str) -> Result<(), TerraError> {
         }
     }
     for (port, service) in services {
-        ports::ensure_free(port, &format!("terrad {chain_id} {service}"))?;
+        ports::ensure_free(port, &format!("{} {chain_id} {service}", D::BINARY))?;
     }
     Ok(())
 }
 
-/// One-shot `terrad` commands against one home, logged to `setup.log`.
-struct Setup<'a> {
-    terrad: &'a Path,
+/// One-shot daemon commands against one home, logged to `setup.log`.
+struct Setup<'a, D> {
+    binary: &'a Path,
     home: &'a Path,
+    daemon: PhantomData<D>,
 }
 
-impl Setup<'_> {
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String, TerraError> {
-        let mut cmd = Command::new(self.terrad);
+impl<'a, D: SdkDaemon> Setup<'a, D> {
+    fn new(binary: &'a Path, home: &'a Path) -> Self {
+        Self {
+            binary,
+            home,
+            daemon: PhantomData,
+        }
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String, SdkError> {
+        let mut cmd = Command::new(self.binary);
         cmd.args(args)
             .arg("--home")
             .arg(self.home)
@@ -539,11 +623,11 @@ impl Setup<'_> {
         }
         let command = format!(
             "{} {} --home {}",
-            self.terrad.display(),
+            self.binary.display(),
             args.join(" "),
             self.home.display()
         );
-        let io = |source| TerraError::Io {
+        let io = |source| SdkError::Io {
             context: format!("running `{command}`"),
             source,
         };
@@ -559,7 +643,7 @@ impl Setup<'_> {
         let combined = format!("{stdout}{}{stderr}", if stdout.is_empty() { "" } else { "\n" });
         self.log(&command, out.status, &combined);
         if !out.status.success() {
-            return Err(TerraError::Command {
+            return Err(SdkError::Command {
                 command,
                 status: out.status.to_string(),
                 output: combined.trim_end().to_string(),
@@ -575,10 +659,10 @@ impl Setup<'_> {
         }
     }
 
-    /// `keys add NAME --recover --coin-type 330` from `mnemonic`, then
-    /// `keys show NAME -a`: the address terrad derived.
-    fn recover_key(&self, name: &str, mnemonic: &str) -> Result<String, TerraError> {
-        let coin_type = keys::TERRA_COIN_TYPE.to_string();
+    /// `keys add NAME --recover --coin-type <the daemon's>` from `mnemonic`,
+    /// then `keys show NAME -a`: the address the daemon derived.
+    fn recover_key(&self, name: &str, mnemonic: &str) -> Result<String, SdkError> {
+        let coin_type = D::COIN_TYPE.to_string();
         self.run(
             &[
                 "keys",
@@ -602,7 +686,7 @@ impl Setup<'_> {
 
     /// init, keys, genesis accounts, gentx, collect-gentxs, validate-genesis.
     /// Returns the validator address and all (name, address) pairs.
-    fn genesis(&self, config: &TerraConfig) -> Result<(String, Vec<(String, String)>), TerraError> {
+    fn genesis(&self, config: &SdkConfig<D>) -> Result<(String, Vec<(String, String)>), SdkError> {
         self.run(
             &[
                 "init",
@@ -610,32 +694,39 @@ impl Setup<'_> {
                 "--chain-id",
                 &config.chain_id,
                 "--default-denom",
-                DENOM,
+                D::DENOM,
             ],
             None,
         )?;
         let mut accounts = Vec::new();
         for acct in std::iter::once(&config.validator).chain(&config.accounts) {
-            let expected = keys::terra_address(&acct.mnemonic)?.to_string();
+            let expected = keys::address(&acct.mnemonic, D::COIN_TYPE, D::PREFIX)?.to_string();
             let shown = self.recover_key(&acct.name, &acct.mnemonic)?;
             if shown != expected {
-                return Err(TerraError::AddressMismatch {
+                return Err(SdkError::AddressMismatch {
+                    daemon: D::BINARY,
                     name: acct.name.clone(),
-                    terrad: shown,
+                    got: shown,
+                    path: keys::hd_path(D::COIN_TYPE, 0),
                     expected,
                 });
             }
             self.run(
-                &["add-genesis-account", &shown, &format!("{}{DENOM}", acct.amount)],
+                &[
+                    "add-genesis-account",
+                    &shown,
+                    &format!("{}{}", acct.amount, D::DENOM),
+                ],
                 None,
             )?;
             accounts.push((acct.name.clone(), shown));
         }
+        self.add_genesis_balances(&config.balances)?;
         self.run(
             &[
                 "gentx",
                 &config.validator.name,
-                &format!("{}{DENOM}", config.self_delegation),
+                &format!("{}{}", config.self_delegation, D::DENOM),
                 "--chain-id",
                 &config.chain_id,
                 "--moniker",
@@ -651,16 +742,82 @@ impl Setup<'_> {
         Ok((accounts[0].1.clone(), accounts))
     }
 
-    /// `init --default-denom uluna` sets these; a future terrad that stops
-    /// doing so must fail here, not with a confusing gentx or fee error.
-    fn check_genesis_denoms(&self) -> Result<(), TerraError> {
-        let path = self.home.join("config/genesis.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| TerraError::Io {
+    /// Funds every (address, amount) in one edit of `genesis.json`: what
+    /// `add-genesis-account ADDRESS AMOUNT` writes (a `BaseAccount`, a bank
+    /// balance, the supply raised by it), without a process per account.
+    ///
+    /// Why: benchmarks fund thousands of keys; the SDK 0.47 CLI has no bulk
+    /// form, and `validate-genesis` afterwards checks the result.
+    fn add_genesis_balances(&self, balances: &[(String, u128)]) -> Result<(), SdkError> {
+        if balances.is_empty() {
+            return Ok(());
+        }
+        let mut genesis = self.read_genesis()?;
+        let bad = |what: &str| SdkError::Genesis(format!("genesis.json has no {what}"));
+        let app = genesis.get_mut("app_state").ok_or_else(|| bad("app_state"))?;
+        let list = |app: &mut serde_json::Value, pointer: &str| {
+            app.pointer_mut(pointer)
+                .and_then(|v| v.as_array_mut())
+                .map(std::mem::take)
+                .ok_or_else(|| bad(pointer))
+        };
+        let mut accounts = list(app, "/auth/accounts")?;
+        let mut bank = list(app, "/bank/balances")?;
+        let mut supply = list(app, "/bank/supply")?;
+        let mut total: u128 = 0;
+        for (address, amount) in balances {
+            accounts.push(serde_json::json!({
+                "@type": "/cosmos.auth.v1beta1.BaseAccount",
+                "address": address,
+                "pub_key": null,
+                "account_number": "0",
+                "sequence": "0",
+            }));
+            bank.push(serde_json::json!({
+                "address": address,
+                "coins": [{"denom": D::DENOM, "amount": amount.to_string()}],
+            }));
+            total += amount;
+        }
+        match supply.iter_mut().find(|c| c["denom"] == D::DENOM) {
+            Some(c) => {
+                let had: u128 = c["amount"].as_str().and_then(|a| a.parse().ok()).unwrap_or(0);
+                c["amount"] = (had + total).to_string().into();
+            }
+            None => supply.push(serde_json::json!({"denom": D::DENOM, "amount": total.to_string()})),
+        }
+        app["auth"]["accounts"] = accounts.into();
+        app["bank"]["balances"] = bank.into();
+        app["bank"]["supply"] = supply.into();
+        self.write_genesis(&genesis)
+    }
+
+    fn genesis_path(&self) -> PathBuf {
+        self.home.join("config/genesis.json")
+    }
+
+    fn read_genesis(&self) -> Result<serde_json::Value, SdkError> {
+        let path = self.genesis_path();
+        let text = std::fs::read_to_string(&path).map_err(|source| SdkError::Io {
             context: format!("reading {}", path.display()),
             source,
         })?;
-        let genesis: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| TerraError::Genesis(format!("{}: {e}", path.display())))?;
+        serde_json::from_str(&text).map_err(|e| SdkError::Genesis(format!("{}: {e}", path.display())))
+    }
+
+    fn write_genesis(&self, genesis: &serde_json::Value) -> Result<(), SdkError> {
+        let path = self.genesis_path();
+        let text = serde_json::to_string_pretty(genesis).expect("a JSON value serializes");
+        std::fs::write(&path, text).map_err(|source| SdkError::Io {
+            context: format!("writing {}", path.display()),
+            source,
+        })
+    }
+
+    /// `init --default-denom <denom>` sets these; a future daemon that stops
+    /// doing so must fail here, not with a confusing gentx or fee error.
+    fn check_genesis_denoms(&self) -> Result<(), SdkError> {
+        let genesis = self.read_genesis()?;
         for pointer in [
             "/app_state/staking/params/bond_denom",
             "/app_state/mint/params/mint_denom",
@@ -668,10 +825,11 @@ impl Setup<'_> {
             "/app_state/gov/params/min_deposit/0/denom",
         ] {
             let got = genesis.pointer(pointer).and_then(|v| v.as_str());
-            if got != Some(DENOM) {
-                return Err(TerraError::Genesis(format!(
-                    "{}: {pointer} is {got:?}, expected {DENOM:?}",
-                    path.display()
+            if got != Some(D::DENOM) {
+                return Err(SdkError::Genesis(format!(
+                    "{}: {pointer} is {got:?}, expected {:?}",
+                    self.genesis_path().display(),
+                    D::DENOM
                 )));
             }
         }
@@ -680,7 +838,7 @@ impl Setup<'_> {
 
     /// Loopback listeners on the chosen ports, fast blocks, gas prices,
     /// client defaults pointing at this node.
-    fn configure(&self, config: &TerraConfig, ports: &TerraPorts) -> Result<(), TerraError> {
+    fn configure(&self, config: &SdkConfig<D>, ports: &SdkPorts) -> Result<(), SdkError> {
         let cfg = self.home.join("config");
         let lo = ports::LOOPBACK;
         let commit = format!("{}ms", config.timeout_commit.as_millis());
@@ -732,6 +890,6 @@ pub fn terrad_key_address(
     home: &Path,
     name: &str,
     mnemonic: &str,
-) -> Result<String, TerraError> {
-    Setup { terrad, home }.recover_key(name, mnemonic)
+) -> Result<String, SdkError> {
+    Setup::<Terra>::new(terrad, home).recover_key(name, mnemonic)
 }

@@ -2,12 +2,14 @@
 //!
 //! The README's main command uses it to show a working Terra Classic
 //! localnet; developers use `--keep-running` to poke at one with `terrad` or
-//! a relayer while writing tests.
+//! a relayer while writing tests. `bench-bank` measures bank-send
+//! throughput of chimerad against simd (docs/benchmarks.md).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use chimera_e2e::bench_bank::{self, BenchConfig, Peer};
 use chimera_e2e::terra::{TerraConfig, TerraLocalnet, DENOM};
 use clap::{Parser, Subcommand};
 
@@ -37,6 +39,30 @@ enum Cmd {
         #[arg(long, default_value_t = 2)]
         height: u64,
     },
+    /// Bank-send throughput: a chimerad localnet, then the Go peer, each
+    /// loaded with pre-signed MsgSends over broadcast_tx_sync; prints a
+    /// Markdown table (docs/benchmarks.md).
+    BenchBank {
+        /// chimerad validators (the peer runs one).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        validators: u16,
+        /// Txs per chain (a multiple of --senders).
+        #[arg(long, default_value_t = 2000)]
+        txs: usize,
+        /// Funded sender accounts; each sends its txs in sequence order.
+        #[arg(long, default_value_t = 20)]
+        senders: usize,
+        /// Broadcasting threads (at most one per sender).
+        #[arg(long, default_value_t = 20)]
+        threads: usize,
+        /// The Go chain measured beside chimerad.
+        #[arg(long, value_enum, default_value = "simd")]
+        peer: Peer,
+        /// The chimerad binary (default: $CHIMERAD, else the one cargo
+        /// built next to this binary).
+        #[arg(long)]
+        chimerad: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -48,6 +74,36 @@ async fn main() -> Result<()> {
             home,
             height,
         } => terra_localnet(keep_running, chain_id, home, height).await,
+        Cmd::BenchBank {
+            validators,
+            txs,
+            senders,
+            threads,
+            peer,
+            chimerad,
+        } => {
+            // Nodes run in their homes: a relative path would not resolve.
+            let chimerad = chimerad
+                .map(|p| std::fs::canonicalize(&p).with_context(|| format!("--chimerad {}", p.display())))
+                .transpose()?;
+            let config = BenchConfig {
+                validators: validators.into(),
+                txs,
+                senders,
+                threads,
+                peer,
+                chimerad,
+                ..BenchConfig::default()
+            };
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            let report = tokio::task::spawn_blocking(move || bench_bank::run(&config))
+                .await
+                .context("benchmark task panicked")??;
+            println!("{}", report.details());
+            println!("command: {command}\n");
+            print!("{}", report.markdown());
+            Ok(())
+        }
     }
 }
 
