@@ -536,17 +536,34 @@ fn keep_all_retains_history() {
     assert_eq!(n("jmt_values"), 20);
 }
 
-/// Writes proofs for ibc-go to check (`CHIMERA_STATE_FIXTURE=path cargo
-/// test -p chimera-host --test state_store -- --ignored dump_ibc_go_fixture`):
-/// JSON with the proof specs and, per case, the app hash, key, value (or
-/// null) and the `ibc.core.commitment.v1.MerkleProof`, all hex protobuf.
+/// The committed fixture `packets/interop/testdata/state_proofs.json`, which
+/// ibc-go v7.4.1 verifies (`TestStateProofs` in
+/// `packets/interop/state_proofs_test.go`): rebuilt here from a real
+/// `Storage` with fixed keys, values and versions, and compared byte for
+/// byte; `CHIMERA_BLESS=1 cargo test -p chimera-host --test state_store
+/// ibc_go_state_proof_fixture` rewrites it after a deliberate change to the
+/// tree, the proofs or the specs.
 #[test]
-#[ignore = "writes a fixture for the ibc-go interop check"]
-fn dump_ibc_go_fixture() {
+fn ibc_go_state_proof_fixture() {
     use prost::Message;
-    let Ok(out) = std::env::var("CHIMERA_STATE_FIXTURE") else {
-        return;
-    };
+    use sha2::{Digest, Sha256};
+
+    #[derive(serde::Serialize)]
+    struct Fixture {
+        description: &'static str,
+        prefix: String,
+        specs: Vec<String>,
+        cases: Vec<Case>,
+    }
+    #[derive(serde::Serialize)]
+    struct Case {
+        version: u64,
+        app_hash: String,
+        key: String,
+        value: Option<String>,
+        proof: String,
+    }
+
     let dir = tempfile::tempdir().unwrap();
     let s = open(dir.path(), 0);
     let mut rng = Rng::new(3);
@@ -557,6 +574,8 @@ fn dump_ibc_go_fixture() {
             _ => format!("acks/ports/icahost/channels/channel-{i}/sequences/1").into_bytes(),
         })
         .collect();
+    // Versions 1-3 set and delete keys at random; version 4 leaves one key,
+    // a tree that is a single leaf.
     for v in 1..=3u64 {
         let mut ch = Changes::new();
         for k in &keys {
@@ -572,27 +591,80 @@ fn dump_ibc_go_fixture() {
         }
         s.commit(v, ch).unwrap();
     }
+    let mut ch: Changes = keys.iter().map(|k| (k.clone(), None)).collect();
+    ch.insert(keys[0].clone(), Some(b"single leaf".to_vec()));
+    s.commit(4, ch).unwrap();
+
+    // Absent keys whose hash (the JMT orders keys by sha256) sorts before,
+    // and after, every key of the tree: non-existence proofs with only a
+    // right, and only a left, neighbour.
+    let hash = |k: &[u8]| -> [u8; 32] { Sha256::digest(k).into() };
+    let candidates: Vec<Vec<u8>> = (0..4096)
+        .map(|n| format!("receipts/ports/transfer/channels/channel-0/sequences/{n}").into_bytes())
+        .collect();
+    let lowest = candidates.iter().min_by_key(|k| hash(k)).unwrap().clone();
+    let highest = candidates.iter().max_by_key(|k| hash(k)).unwrap().clone();
+    assert!(keys
+        .iter()
+        .all(|k| hash(&lowest) < hash(k) && hash(k) < hash(&highest)));
+    let extra = [b"connections/connection-9".to_vec(), lowest, highest];
+
     let mut cases = Vec::new();
-    for v in [2u64, 3] {
+    for v in [2u64, 3, 4] {
         let snap = s.snapshot(v).unwrap();
-        for k in keys.iter().chain([b"connections/connection-9".to_vec()].iter()) {
+        let probe: Vec<&Vec<u8>> = if v == 4 {
+            vec![&keys[0], &keys[1], &extra[1], &extra[2]]
+        } else {
+            keys.iter().chain(&extra).collect()
+        };
+        for k in probe {
             let (value, proofs) = snap.get_with_proof(k).unwrap();
+            // What ibc-go must accept, our own verifier accepts too.
+            assert_proof(&snap, k, value.as_deref());
             let mp = ibc_proto::ibc::core::commitment::v1::MerkleProof { proofs };
-            cases.push(serde_json::json!({
-                "version": v,
-                "app_hash": hex::encode(snap.app_hash().0),
-                "key": String::from_utf8(k.clone()).unwrap(),
-                "value": value.map(hex::encode),
-                "proof": hex::encode(mp.encode_to_vec()),
-            }));
+            cases.push(Case {
+                version: v,
+                app_hash: hex::encode(snap.app_hash().0),
+                key: String::from_utf8(k.clone()).unwrap(),
+                value: value.map(hex::encode),
+                proof: hex::encode(mp.encode_to_vec()),
+            });
         }
     }
-    let specs: Vec<String> = proof_specs()
-        .iter()
-        .map(|p| hex::encode(p.encode_to_vec()))
-        .collect();
-    let doc = serde_json::json!({ "prefix": "ibc", "specs": specs, "cases": cases });
-    std::fs::write(out, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let present = cases.iter().filter(|c| c.value.is_some()).count();
+    assert!(
+        present >= 10 && cases.len() - present >= 10,
+        "{present} of {}",
+        cases.len()
+    );
+    let fixture = Fixture {
+        description: "ICS-23 proofs of chimera-host's state store (host/src/state) for ibc-go v7.4.1 to verify \
+                      (packets/interop/state_proofs_test.go). specs: proof_specs(), hex protobuf \
+                      cosmos.ics23.v1.ProofSpec, lowest tree first. Per case: the app hash of the version, the \
+                      IBC path under the prefix, its value (hex; null when absent) and the \
+                      ibc.core.commitment.v1.MerkleProof (hex protobuf). Written by host/tests/state_store.rs \
+                      (ibc_go_state_proof_fixture); CHIMERA_BLESS=1 regenerates it.",
+        prefix: String::from_utf8(IBC_STORE_PREFIX.to_vec()).unwrap(),
+        specs: proof_specs().iter().map(|p| hex::encode(p.encode_to_vec())).collect(),
+        cases,
+    };
+    let text = serde_json::to_string_pretty(&fixture).unwrap() + "\n";
+
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../packets/interop/testdata/state_proofs.json");
+    if std::env::var_os("CHIMERA_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    } else {
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "packets/interop/testdata/state_proofs.json differs from the proofs the state store makes now \
+             ({} cases); if the change to the tree, the proofs or the specs is deliberate, rerun with \
+             CHIMERA_BLESS=1 and then packets/interop's go test",
+            fixture.cases.len()
+        );
+    }
 }
 
 /// Readers on other threads while blocks commit: a snapshot always reads
