@@ -20,7 +20,6 @@ use super::proto::{self as pb};
 pub use super::wire::{info_from_proto, info_to_proto, MAX_MESSAGE_BYTES, MAX_PUT_MESSAGE_BYTES};
 use super::{BlobError, BlobHash, BlobStore};
 
-
 /// The service. `height` is the block height puts are stored at: the node
 /// advances it as blocks commit; a standalone `chimerad blob serve` leaves
 /// it at 0.

@@ -154,7 +154,6 @@ impl StoreConfig {
     }
 }
 
-
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GcReport {
     pub removed: u64,
