@@ -7,13 +7,14 @@
 //!
 //! `CHIMERA_BLOB_CRASH_ITERATIONS` (default 24) sets how many kills.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
+mod crash_support;
+
 use chimera_host::blob::{BlobHash, BlobStore, FsyncPolicy, StoreConfig};
+use crash_support::{child_ready, run_child_and_kill};
 
 const DIR_ENV: &str = "CHIMERA_BLOB_CRASH_DIR";
 const SEED_ENV: &str = "CHIMERA_BLOB_CRASH_SEED";
@@ -68,8 +69,7 @@ fn crash_child() {
         .unwrap();
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let base_height = seed * 1_000_000;
-    println!("\nchild-ready");
-    std::io::stdout().flush().unwrap();
+    child_ready();
     for i in 0u64.. {
         let height = base_height + i;
         let size = match rng.below(10) {
@@ -114,42 +114,19 @@ fn kill_9_during_writes_never_leaves_a_torn_blob() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(24);
     let root = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
     let mut rng = Rng(std::process::id() as u64 * 7919 + 1);
     let (mut recovered, mut checked_puts) = (0u64, 0usize);
     for it in 0..iterations {
         let fsync = if it % 2 == 0 { "commit" } else { "never" };
-        let mut child = Command::new(&exe)
-            .args([
-                "crash_child",
-                "--exact",
-                "--include-ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(DIR_ENV, root.path())
-            .env(SEED_ENV, (it + 1).to_string())
-            .env(FSYNC_ENV, fsync)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
         // Wait until it is writing, then kill it at a random moment.
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        loop {
-            match lines.next() {
-                Some(Ok(l)) if l.trim() == "child-ready" => break,
-                Some(Ok(_)) => continue,
-                other => panic!("child ended before it was ready: {other:?}"),
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20 + rng.below(500)));
-        child.kill().unwrap(); // SIGKILL
-        let status = child.wait().unwrap();
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "iteration {it}: the child must die by SIGKILL, not exit: {status:?}"
+        run_child_and_kill(
+            &[
+                (DIR_ENV, root.path().display().to_string()),
+                (SEED_ENV, (it + 1).to_string()),
+                (FSYNC_ENV, fsync.to_string()),
+            ],
+            Duration::from_millis(20 + rng.below(500)),
+            &format!("iteration {it}"),
         );
 
         let store = BlobStore::open(root.path().join("db"), config(FsyncPolicy::Commit)).unwrap();

@@ -8,9 +8,12 @@
 //! tendermint service need a CometBFT RPC; they belong to the localnet
 //! tests that start real nodes (e2e/src/chimera.rs).
 
-use std::time::Duration;
+mod chain_support;
 
 use bytes::Bytes;
+use chain_support::{
+    abci_query, finalize_and_commit, finalize_request, init_chain, open_storage, pubkey, sign_tx, GrpcServer,
+};
 use chimera_host::chain::address::Address;
 use chimera_host::chain::app::App;
 use chimera_host::chain::gas::cost;
@@ -32,18 +35,13 @@ use ibc_proto::cosmos::base::tendermint::v1beta1::{GetNodeInfoRequest, GetNodeIn
 use ibc_proto::cosmos::base::v1beta1::Coin;
 use ibc_proto::cosmos::staking::v1beta1::query_client::QueryClient as StakingClient;
 use ibc_proto::cosmos::staking::v1beta1::{QueryParamsRequest as StakingParamsRequest, QueryParamsResponse};
-use ibc_proto::cosmos::tx::signing::v1beta1::SignMode;
 use ibc_proto::cosmos::tx::v1beta1::service_client::ServiceClient as TxClient;
-use ibc_proto::cosmos::tx::v1beta1::{
-    mode_info, AuthInfo, Fee, ModeInfo, SignDoc, SignerInfo, SimulateRequest, SimulateResponse, TxBody, TxRaw,
-};
+use ibc_proto::cosmos::tx::v1beta1::{Fee, SimulateRequest, SimulateResponse};
 use ibc_proto::google::protobuf::Any;
-use k256::ecdsa::signature::Signer;
-use k256::ecdsa::{Signature, SigningKey};
+use k256::ecdsa::SigningKey;
 use prost::Message;
-use tendermint::abci::types::{CommitInfo, ExecTxResult};
-use tendermint::v0_38::abci::{request, Request, Response};
-use tonic::transport::Channel;
+use tendermint::abci::types::ExecTxResult;
+use tendermint::v0_38::abci::request;
 use tonic::Code;
 
 const CHAIN_ID: &str = "chimera-grpc-test";
@@ -72,14 +70,7 @@ impl Chain {
     /// Genesis funding one key with three denoms, then an empty block 1.
     fn start() -> Chain {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(
-            dir.path(),
-            StorageOptions {
-                keep_versions: 0,
-                sync: false,
-            },
-        )
-        .unwrap();
+        let storage = open_storage(dir.path());
         let key = SigningKey::from_slice(&[0x42; 32]).unwrap();
         let sender = Address::from_secp256k1(&pubkey(&key));
         let genesis = serde_json::json!({
@@ -94,34 +85,7 @@ impl Chain {
             }]
         });
         let mut app = App::new(storage.clone()).unwrap();
-        let init = request::InitChain {
-            time: time(0),
-            chain_id: CHAIN_ID.into(),
-            consensus_params: tendermint::consensus::Params {
-                block: tendermint::block::Size {
-                    max_bytes: 22_020_096,
-                    max_gas: -1,
-                    time_iota_ms: 1000,
-                },
-                evidence: tendermint::evidence::Params {
-                    max_age_num_blocks: 100_000,
-                    max_age_duration: tendermint::evidence::Duration(Duration::from_secs(172_800)),
-                    max_bytes: 1_048_576,
-                },
-                validator: tendermint::consensus::params::ValidatorParams {
-                    pub_key_types: vec![tendermint::public_key::Algorithm::Ed25519],
-                },
-                version: Some(tendermint::consensus::params::VersionParams { app: 1 }),
-                abci: Default::default(),
-            },
-            validators: Vec::new(),
-            app_state_bytes: Bytes::from(genesis.to_string()),
-            initial_height: 1u32.into(),
-        };
-        assert!(matches!(
-            app.handle(Request::InitChain(init)).unwrap(),
-            Response::InitChain(_)
-        ));
+        init_chain(&mut app, CHAIN_ID, time(0), &genesis);
         let mut chain = Chain {
             _dir: dir,
             storage,
@@ -137,28 +101,8 @@ impl Chain {
     /// FinalizeBlock + Commit of the next height; the txs' results.
     fn block(&mut self, txs: Vec<Vec<u8>>) -> Vec<ExecTxResult> {
         self.height += 1;
-        let fb = request::FinalizeBlock {
-            txs: txs.into_iter().map(Bytes::from).collect(),
-            decided_last_commit: CommitInfo {
-                round: 0u16.into(),
-                votes: Vec::new(),
-            },
-            misbehavior: Vec::new(),
-            hash: tendermint::Hash::None,
-            height: (self.height as u32).into(),
-            time: time(self.height),
-            next_validators_hash: tendermint::Hash::None,
-            proposer_address: tendermint::account::Id::new([1; 20]),
-        };
-        let Response::FinalizeBlock(r) = self.app.handle(Request::FinalizeBlock(fb)).unwrap() else {
-            panic!("FinalizeBlock answered something else")
-        };
-        assert!(matches!(
-            self.app.handle(Request::Commit).unwrap(),
-            Response::Commit(_)
-        ));
-        assert_eq!(self.storage.latest_version(), Some(self.height));
-        r.tx_results
+        let fb = finalize_request(txs, self.height, time(self.height));
+        finalize_and_commit(&mut self.app, &self.storage, fb)
     }
 
     /// A MsgSend of `amount` uchim to `to`, signed (SIGN_MODE_DIRECT) as a
@@ -169,72 +113,39 @@ impl Chain {
             to_address: to.to_string(),
             amount: vec![coin("uchim", amount)],
         };
-        let body = TxBody {
-            messages: vec![Any {
-                type_url: "/cosmos.bank.v1beta1.MsgSend".into(),
-                value: msg.encode_to_vec(),
-            }],
-            memo: "grpc test".into(),
-            ..Default::default()
+        let send = Any {
+            type_url: "/cosmos.bank.v1beta1.MsgSend".into(),
+            value: msg.encode_to_vec(),
         };
-        #[allow(deprecated)] // `tip`
-        let auth_info = AuthInfo {
-            signer_infos: vec![SignerInfo {
-                public_key: Some(Any {
-                    type_url: "/cosmos.crypto.secp256k1.PubKey".into(),
-                    value: ibc_proto::cosmos::crypto::secp256k1::PubKey {
-                        key: pubkey(&self.key),
-                    }
-                    .encode_to_vec(),
-                }),
-                mode_info: Some(ModeInfo {
-                    sum: Some(mode_info::Sum::Single(mode_info::Single {
-                        mode: SignMode::Direct as i32,
-                    })),
-                }),
-                sequence,
-            }],
-            fee: Some(Fee {
-                amount: vec![coin("uchim", FEE)],
-                gas_limit: GAS_LIMIT,
-                payer: String::new(),
-                granter: String::new(),
-            }),
-            tip: None,
+        let fee = Fee {
+            amount: vec![coin("uchim", FEE)],
+            gas_limit: GAS_LIMIT,
+            payer: String::new(),
+            granter: String::new(),
         };
-        let (body_bytes, auth_info_bytes) = (body.encode_to_vec(), auth_info.encode_to_vec());
-        let doc = SignDoc {
-            body_bytes: body_bytes.clone(),
-            auth_info_bytes: auth_info_bytes.clone(),
-            chain_id: CHAIN_ID.into(),
+        sign_tx(
+            &self.key,
+            CHAIN_ID,
             account_number,
-        };
-        let sig: Signature = self.key.sign(&doc.encode_to_vec());
-        TxRaw {
-            body_bytes,
-            auth_info_bytes,
-            signatures: vec![sig.to_bytes().to_vec()],
-        }
-        .encode_to_vec()
+            sequence,
+            vec![send],
+            "grpc test",
+            fee,
+        )
     }
 
     /// An `abci_query` through the app, as CometBFT relays it.
     fn abci(&mut self, path: &str, data: Vec<u8>, height: u32) -> tendermint::abci::response::Query {
-        let q = request::Query {
-            data: Bytes::from(data),
-            path: path.into(),
-            height: height.into(),
-            prove: false,
-        };
-        match self.app.handle(Request::Query(q)).unwrap() {
-            Response::Query(r) => r,
-            _ => panic!("Query answered something else"),
-        }
+        abci_query(
+            &mut self.app,
+            request::Query {
+                data: Bytes::from(data),
+                path: path.into(),
+                height: height.into(),
+                prove: false,
+            },
+        )
     }
-}
-
-fn pubkey(key: &SigningKey) -> Vec<u8> {
-    key.verifying_key().to_encoded_point(true).as_bytes().to_vec()
 }
 
 fn coin(denom: &str, amount: u128) -> Coin {
@@ -246,49 +157,6 @@ fn coin(denom: &str, amount: u128) -> Coin {
 
 fn addr(n: u8) -> Address {
     Address([n; 20])
-}
-
-/// The gRPC server on a free loopback port; the CometBFT RPC it is given
-/// answers nothing (no test here needs it).
-struct Server {
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Server {
-    async fn start(storage: Storage) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(chimera_host::grpc::serve_on(
-            listener,
-            storage,
-            CHAIN_ID.into(),
-            "http://127.0.0.1:9".into(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        Server {
-            url,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn channel(&self) -> Channel {
-        Channel::from_shared(self.url.clone())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap().unwrap();
-    }
 }
 
 fn base_account(any: Option<Any>) -> BaseAccount {
@@ -307,7 +175,7 @@ fn at_height<T>(msg: T, height: u64) -> tonic::Request<T> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdk_queries_over_grpc_and_abci() {
     let mut chain = Chain::start();
-    let server = Server::start(chain.storage.clone()).await;
+    let server = GrpcServer::start(chain.storage.clone(), CHAIN_ID).await;
     let ch = server.channel().await;
     let mut auth = AuthClient::new(ch.clone());
     let mut bank = BankClient::new(ch.clone());
@@ -787,7 +655,7 @@ async fn sdk_queries_over_grpc_and_abci() {
 async fn queries_on_an_empty_store() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path(), StorageOptions::default()).unwrap();
-    let server = Server::start(storage.clone()).await;
+    let server = GrpcServer::start(storage.clone(), CHAIN_ID).await;
     let ch = server.channel().await;
     let e = AuthClient::new(ch.clone())
         .account(QueryAccountRequest {

@@ -10,8 +10,10 @@
 //!   names, every attribute indexed, under a `message` event of module `ibc`;
 //! - IBC messages pay KV gas like any other (out of gas is code 11).
 
+mod chain_support;
 mod ibc_support;
 
+use chain_support::GrpcServer;
 use chimera_host::ibc::transfer;
 use chimera_host::state::{proof_specs, verify_membership, IBC_STORE_PREFIX};
 use ibc_proto::cosmos::base::v1beta1::Coin;
@@ -491,23 +493,8 @@ async fn ibc_query_services_answer_over_grpc() {
     let path = tokio::task::spawn_blocking(open_path).await.unwrap();
     let storage = path.a.chain.storage.clone();
     let height = path.a.chain.height;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(chimera_host::grpc::serve_on(
-        listener,
-        storage,
-        "chimera-a-1".into(),
-        "http://127.0.0.1:9".into(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let ch = tonic::transport::Channel::from_shared(url)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let server = GrpcServer::start(storage, "chimera-a-1").await;
+    let ch = server.channel().await;
 
     let r = call::<_, client::QueryClientStatesResponse>(
         &ch,
@@ -600,8 +587,7 @@ async fn ibc_query_services_answer_over_grpc() {
     .hash;
     assert_eq!(hash, transfer::trace_hash("transfer/channel-0/uluna"));
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
     drop(path);
 }
 

@@ -23,6 +23,7 @@
 //! such as data and results hashes, are left empty); interoperability with
 //! ibc-go and Hermes themselves (the localnet tests).
 
+mod chain_support;
 mod ibc_support;
 
 use std::time::Instant;

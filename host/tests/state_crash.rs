@@ -12,15 +12,15 @@
 //! `CHIMERA_STATE_CRASH_ROUNDS` (default 10) sets how many kills.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chimera_host::state::{Changes, Storage, StorageOptions};
 
+mod crash_support;
 mod state_support;
+use crash_support::{child_ready, run_child_and_kill};
 use state_support::{assert_proof, Rng};
 
 const DIR_ENV: &str = "CHIMERA_STATE_CRASH_DIR";
@@ -107,8 +107,7 @@ fn crash_child() {
         .open(dir.join("journal"))
         .unwrap();
     let start = store.latest_version().map_or(1, |v| v + 1);
-    println!("\nchild-ready");
-    std::io::stdout().flush().unwrap();
+    child_ready();
     for v in start.. {
         if v % 2 == 0 {
             store.commit(v, changes_for(v)).unwrap();
@@ -152,7 +151,6 @@ fn kill_9_during_commits_leaves_a_whole_version() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
     let root = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
     let mut rng = Rng::new(std::process::id() as u64 * 7919 + 1);
     let mut prev_latest = 0u64;
     for round in 0..rounds {
@@ -160,36 +158,14 @@ fn kill_9_during_commits_leaves_a_whole_version() {
         // OS was handed either way.
         let keep = [5u64, 0, 3][(round % 3) as usize];
         let sync = round % 2 == 0;
-        let mut child = Command::new(&exe)
-            .args([
-                "crash_child",
-                "--exact",
-                "--include-ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(DIR_ENV, root.path())
-            .env(KEEP_ENV, keep.to_string())
-            .env(SYNC_ENV, if sync { "1" } else { "0" })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        loop {
-            match lines.next() {
-                Some(Ok(l)) if l.trim() == "child-ready" => break,
-                Some(Ok(_)) => continue,
-                other => panic!("child ended before it was ready: {other:?}"),
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100 + rng.below(600)));
-        child.kill().unwrap(); // SIGKILL
-        let status = child.wait().unwrap();
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "round {round}: the child must die by SIGKILL: {status:?}"
+        run_child_and_kill(
+            &[
+                (DIR_ENV, root.path().display().to_string()),
+                (KEEP_ENV, keep.to_string()),
+                (SYNC_ENV, if sync { "1" } else { "0" }.to_string()),
+            ],
+            Duration::from_millis(100 + rng.below(600)),
+            &format!("round {round}"),
         );
 
         let store = Storage::open(&root.path().join("db"), options(keep, true)).unwrap();

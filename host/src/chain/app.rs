@@ -55,6 +55,17 @@ pub struct TxOutcome {
 }
 
 impl TxOutcome {
+    /// A tx refused before it ran (params unreadable, undecodable): no gas
+    /// wanted or used, no events.
+    fn rejected(e: TxError) -> TxOutcome {
+        TxOutcome {
+            result: Err(e),
+            gas_wanted: 0,
+            gas_used: 0,
+            events: Vec::new(),
+        }
+    }
+
     fn exec_result(self) -> ExecTxResult {
         let (code, data, log, codespace) = match self.result {
             Ok(data) => (Code::Ok, Bytes::from(data), String::new(), String::new()),
@@ -301,25 +312,11 @@ fn prepare_proposal(p: request::PrepareProposal) -> response::PrepareProposal {
 pub fn run_tx(state: &mut Delta, bytes: &[u8], height: u64, chain_id: &str, mode: Mode) -> TxOutcome {
     let params = match Params::load(state) {
         Ok(p) => p,
-        Err(e) => {
-            return TxOutcome {
-                result: Err(e),
-                gas_wanted: 0,
-                gas_used: 0,
-                events: Vec::new(),
-            }
-        }
+        Err(e) => return TxOutcome::rejected(e),
     };
     let tx = match Tx::decode(bytes, &params) {
         Ok(t) => t,
-        Err(e) => {
-            return TxOutcome {
-                result: Err(e),
-                gas_wanted: 0,
-                gas_used: 0,
-                events: Vec::new(),
-            }
-        }
+        Err(e) => return TxOutcome::rejected(e),
     };
     let gas_wanted = tx.gas_limit();
     let mut gas = if mode == Mode::Simulate {

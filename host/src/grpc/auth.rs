@@ -6,10 +6,10 @@ use ibc_proto::cosmos::auth::v1beta1::query_server::Query;
 use ibc_proto::cosmos::auth::v1beta1::*;
 use ibc_proto::google::protobuf::Any;
 use prost::Message;
-use tonic::{Request, Response, Status};
+use tonic::Status;
 
 use super::error::{QResult, QueryError};
-use super::read::{self, QueryCtx};
+use super::read::{state_service, QueryCtx};
 use crate::chain::address::{Address, ACCOUNT_PREFIX};
 use crate::chain::auth::{self as chain_auth, BASE_ACCOUNT_TYPE_URL};
 use crate::chain::gas::cost;
@@ -112,75 +112,19 @@ fn unimplemented(method: &str) -> Status {
     QueryError::unimplemented(&format!("cosmos.auth.v1beta1.Query/{method}")).into()
 }
 
-#[tonic::async_trait]
-impl Query for AuthQuery {
-    async fn accounts(
-        &self,
-        _: Request<QueryAccountsRequest>,
-    ) -> Result<Response<QueryAccountsResponse>, Status> {
-        Err(unimplemented("Accounts"))
+state_service! {
+    impl Query for AuthQuery {
+        account(QueryAccountRequest) -> QueryAccountResponse = account;
+        params(QueryParamsRequest) -> QueryParamsResponse = query_params;
+        bech32_prefix(Bech32PrefixRequest) -> Bech32PrefixResponse = bech32_prefix;
+        address_bytes_to_string(AddressBytesToStringRequest) -> AddressBytesToStringResponse = address_bytes_to_string;
+        address_string_to_bytes(AddressStringToBytesRequest) -> AddressStringToBytesResponse = address_string_to_bytes;
+        account_info(QueryAccountInfoRequest) -> QueryAccountInfoResponse = account_info;
     }
-
-    async fn account(
-        &self,
-        req: Request<QueryAccountRequest>,
-    ) -> Result<Response<QueryAccountResponse>, Status> {
-        read::grpc(&self.0, req, account).await
-    }
-
-    async fn account_address_by_id(
-        &self,
-        _: Request<QueryAccountAddressByIdRequest>,
-    ) -> Result<Response<QueryAccountAddressByIdResponse>, Status> {
-        Err(unimplemented("AccountAddressByID"))
-    }
-
-    async fn params(
-        &self,
-        req: Request<QueryParamsRequest>,
-    ) -> Result<Response<QueryParamsResponse>, Status> {
-        read::grpc(&self.0, req, query_params).await
-    }
-
-    async fn module_accounts(
-        &self,
-        _: Request<QueryModuleAccountsRequest>,
-    ) -> Result<Response<QueryModuleAccountsResponse>, Status> {
-        Err(unimplemented("ModuleAccounts"))
-    }
-
-    async fn module_account_by_name(
-        &self,
-        _: Request<QueryModuleAccountByNameRequest>,
-    ) -> Result<Response<QueryModuleAccountByNameResponse>, Status> {
-        Err(unimplemented("ModuleAccountByName"))
-    }
-
-    async fn bech32_prefix(
-        &self,
-        req: Request<Bech32PrefixRequest>,
-    ) -> Result<Response<Bech32PrefixResponse>, Status> {
-        read::grpc(&self.0, req, bech32_prefix).await
-    }
-
-    async fn address_bytes_to_string(
-        &self,
-        req: Request<AddressBytesToStringRequest>,
-    ) -> Result<Response<AddressBytesToStringResponse>, Status> {
-        read::grpc(&self.0, req, address_bytes_to_string).await
-    }
-
-    async fn address_string_to_bytes(
-        &self,
-        req: Request<AddressStringToBytesRequest>,
-    ) -> Result<Response<AddressStringToBytesResponse>, Status> {
-        read::grpc(&self.0, req, address_string_to_bytes).await
-    }
-
-    async fn account_info(
-        &self,
-        req: Request<QueryAccountInfoRequest>,
-    ) -> Result<Response<QueryAccountInfoResponse>, Status> {
-        read::grpc(&self.0, req, account_info).await
+    unimplemented {
+        accounts(QueryAccountsRequest) -> QueryAccountsResponse = unimplemented("Accounts");
+        account_address_by_id(QueryAccountAddressByIdRequest) -> QueryAccountAddressByIdResponse = unimplemented("AccountAddressByID");
+        module_accounts(QueryModuleAccountsRequest) -> QueryModuleAccountsResponse = unimplemented("ModuleAccounts");
+        module_account_by_name(QueryModuleAccountByNameRequest) -> QueryModuleAccountByNameResponse = unimplemented("ModuleAccountByName");
     }
 }

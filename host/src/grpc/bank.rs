@@ -6,11 +6,11 @@
 use ibc_proto::cosmos::bank::v1beta1::query_server::Query;
 use ibc_proto::cosmos::bank::v1beta1::*;
 use ibc_proto::cosmos::base::v1beta1::Coin;
-use tonic::{Request, Response, Status};
+use tonic::Status;
 
 use super::error::{QResult, QueryError};
 use super::page::paginate;
-use super::read::{self, QueryCtx};
+use super::read::{state_service, QueryCtx};
 use crate::chain::address::Address;
 use crate::chain::bank as chain_bank;
 use crate::chain::params::Params as ChainParams;
@@ -255,96 +255,22 @@ fn unimplemented(method: &str) -> Status {
     QueryError::unimplemented(&format!("cosmos.bank.v1beta1.Query/{method}")).into()
 }
 
-#[tonic::async_trait]
-impl Query for BankQuery {
-    async fn balance(
-        &self,
-        req: Request<QueryBalanceRequest>,
-    ) -> Result<Response<QueryBalanceResponse>, Status> {
-        read::grpc(&self.0, req, balance).await
+state_service! {
+    impl Query for BankQuery {
+        balance(QueryBalanceRequest) -> QueryBalanceResponse = balance;
+        all_balances(QueryAllBalancesRequest) -> QueryAllBalancesResponse = all_balances;
+        spendable_balances(QuerySpendableBalancesRequest) -> QuerySpendableBalancesResponse = spendable_balances;
+        spendable_balance_by_denom(QuerySpendableBalanceByDenomRequest) -> QuerySpendableBalanceByDenomResponse = spendable_balance_by_denom;
+        total_supply(QueryTotalSupplyRequest) -> QueryTotalSupplyResponse = total_supply;
+        supply_of(QuerySupplyOfRequest) -> QuerySupplyOfResponse = supply_of;
+        params(QueryParamsRequest) -> QueryParamsResponse = query_params;
+        denom_metadata(QueryDenomMetadataRequest) -> QueryDenomMetadataResponse = denom_metadata;
+        denom_metadata_by_query_string(QueryDenomMetadataByQueryStringRequest) -> QueryDenomMetadataByQueryStringResponse = denom_metadata_by_query_string;
+        denoms_metadata(QueryDenomsMetadataRequest) -> QueryDenomsMetadataResponse = denoms_metadata;
+        send_enabled(QuerySendEnabledRequest) -> QuerySendEnabledResponse = send_enabled;
     }
-
-    async fn all_balances(
-        &self,
-        req: Request<QueryAllBalancesRequest>,
-    ) -> Result<Response<QueryAllBalancesResponse>, Status> {
-        read::grpc(&self.0, req, all_balances).await
-    }
-
-    async fn spendable_balances(
-        &self,
-        req: Request<QuerySpendableBalancesRequest>,
-    ) -> Result<Response<QuerySpendableBalancesResponse>, Status> {
-        read::grpc(&self.0, req, spendable_balances).await
-    }
-
-    async fn spendable_balance_by_denom(
-        &self,
-        req: Request<QuerySpendableBalanceByDenomRequest>,
-    ) -> Result<Response<QuerySpendableBalanceByDenomResponse>, Status> {
-        read::grpc(&self.0, req, spendable_balance_by_denom).await
-    }
-
-    async fn total_supply(
-        &self,
-        req: Request<QueryTotalSupplyRequest>,
-    ) -> Result<Response<QueryTotalSupplyResponse>, Status> {
-        read::grpc(&self.0, req, total_supply).await
-    }
-
-    async fn supply_of(
-        &self,
-        req: Request<QuerySupplyOfRequest>,
-    ) -> Result<Response<QuerySupplyOfResponse>, Status> {
-        read::grpc(&self.0, req, supply_of).await
-    }
-
-    async fn params(
-        &self,
-        req: Request<QueryParamsRequest>,
-    ) -> Result<Response<QueryParamsResponse>, Status> {
-        read::grpc(&self.0, req, query_params).await
-    }
-
-    async fn denom_metadata(
-        &self,
-        req: Request<QueryDenomMetadataRequest>,
-    ) -> Result<Response<QueryDenomMetadataResponse>, Status> {
-        read::grpc(&self.0, req, denom_metadata).await
-    }
-
-    async fn denom_metadata_by_query_string(
-        &self,
-        req: Request<QueryDenomMetadataByQueryStringRequest>,
-    ) -> Result<Response<QueryDenomMetadataByQueryStringResponse>, Status> {
-        read::grpc(&self.0, req, denom_metadata_by_query_string).await
-    }
-
-    async fn denoms_metadata(
-        &self,
-        req: Request<QueryDenomsMetadataRequest>,
-    ) -> Result<Response<QueryDenomsMetadataResponse>, Status> {
-        read::grpc(&self.0, req, denoms_metadata).await
-    }
-
-    async fn denom_owners(
-        &self,
-        _: Request<QueryDenomOwnersRequest>,
-    ) -> Result<Response<QueryDenomOwnersResponse>, Status> {
-        Err(unimplemented("DenomOwners"))
-    }
-
-    async fn denom_owners_by_query(
-        &self,
-        _: Request<QueryDenomOwnersByQueryRequest>,
-    ) -> Result<Response<QueryDenomOwnersByQueryResponse>, Status> {
-        Err(unimplemented("DenomOwnersByQuery"))
-    }
-
-    async fn send_enabled(
-        &self,
-        req: Request<QuerySendEnabledRequest>,
-    ) -> Result<Response<QuerySendEnabledResponse>, Status> {
-        read::grpc(&self.0, req, send_enabled).await
+    unimplemented {
+        denom_owners(QueryDenomOwnersRequest) -> QueryDenomOwnersResponse = unimplemented("DenomOwners");
+        denom_owners_by_query(QueryDenomOwnersByQueryRequest) -> QueryDenomOwnersByQueryResponse = unimplemented("DenomOwnersByQuery");
     }
 }

@@ -157,3 +157,40 @@ where
 {
     Ok(f(decode(data)?)?.encode_to_vec())
 }
+
+/// Implements a tonic query service over a `QueryCtx` newtype (`Svc(pub
+/// QueryCtx)`): each `method(Request) -> Response = handler;` serves a
+/// [`StateHandler`] through [`grpc`], and each entry of the optional
+/// `unimplemented { method(Request) -> Response = status; }` block answers
+/// the given `Status`. Saves writing the same async delegation per method.
+macro_rules! state_service {
+    (
+        impl $($trait:ident)::+ for $svc:ident {
+            $($method:ident($req:ty) -> $resp:ty = $handler:expr;)*
+        }
+        $(unimplemented {
+            $($um:ident($ureq:ty) -> $uresp:ty = $status:expr;)*
+        })?
+    ) => {
+        #[tonic::async_trait]
+        impl $($trait)::+ for $svc {
+            $(
+                async fn $method(
+                    &self,
+                    r: ::tonic::Request<$req>,
+                ) -> ::std::result::Result<::tonic::Response<$resp>, ::tonic::Status> {
+                    $crate::grpc::read::grpc(&self.0, r, $handler).await
+                }
+            )*
+            $($(
+                async fn $um(
+                    &self,
+                    _: ::tonic::Request<$ureq>,
+                ) -> ::std::result::Result<::tonic::Response<$uresp>, ::tonic::Status> {
+                    Err($status)
+                }
+            )*)?
+        }
+    };
+}
+pub(crate) use state_service;

@@ -157,6 +157,16 @@ pub fn delete(shared: &SharedRef, key: Vec<u8>) -> Result<(), HostError> {
         .map_err(|e| HostError::failed_to_store(e.to_string()))
 }
 
+/// Writes the value at an IBC store path (the key is the path's string).
+fn put_path(shared: &SharedRef, path: &impl std::fmt::Display, value: Vec<u8>) -> Result<(), HostError> {
+    put(shared, path.to_string().into_bytes(), value)
+}
+
+/// Deletes the value at an IBC store path.
+fn delete_path(shared: &SharedRef, path: &impl std::fmt::Display) -> Result<(), HostError> {
+    delete(shared, path.to_string().into_bytes())
+}
+
 /// A stored value that does not decode: the store is corrupt, which halts
 /// the node rather than let it answer differently from its peers.
 fn corrupt(shared: &SharedRef, what: &str, e: impl std::fmt::Display) -> HostError {
@@ -373,11 +383,7 @@ impl ClientExecutionContext for IbcCtx {
     type ClientStateMut = TmClientState;
 
     fn store_client_state(&mut self, path: ClientStatePath, cs: TmClientState) -> Result<(), HostError> {
-        put(
-            &self.shared,
-            path.to_string().into_bytes(),
-            Any::from(cs).encode_to_vec(),
-        )
+        put_path(&self.shared, &path, Any::from(cs).encode_to_vec())
     }
 
     fn store_consensus_state(
@@ -400,7 +406,7 @@ impl ClientExecutionContext for IbcCtx {
         let h = Height::new(path.revision_number, path.revision_height)
             .map_err(|e| HostError::invalid_state(e.to_string()))?;
         delete(&self.shared, keys::iteration_key(&path.client_id, &h))?;
-        delete(&self.shared, path.to_string().into_bytes())
+        delete_path(&self.shared, &path)
     }
 
     fn store_update_meta(
@@ -619,7 +625,7 @@ impl ExecutionContext for IbcCtx {
     }
 
     fn store_connection(&mut self, path: &ConnectionPath, end: ConnectionEnd) -> Result<(), HostError> {
-        put(&self.shared, path.to_string().into_bytes(), end.encode_vec())
+        put_path(&self.shared, &path, end.encode_vec())
     }
 
     fn store_connection_to_client(
@@ -647,19 +653,15 @@ impl ExecutionContext for IbcCtx {
         path: &CommitmentPath,
         commitment: PacketCommitment,
     ) -> Result<(), HostError> {
-        put(&self.shared, path.to_string().into_bytes(), commitment.into_vec())
+        put_path(&self.shared, &path, commitment.into_vec())
     }
 
     fn delete_packet_commitment(&mut self, path: &CommitmentPath) -> Result<(), HostError> {
-        delete(&self.shared, path.to_string().into_bytes())
+        delete_path(&self.shared, &path)
     }
 
     fn store_packet_receipt(&mut self, path: &ReceiptPath, _receipt: Receipt) -> Result<(), HostError> {
-        put(
-            &self.shared,
-            path.to_string().into_bytes(),
-            keys::RECEIPT_OK.to_vec(),
-        )
+        put_path(&self.shared, &path, keys::RECEIPT_OK.to_vec())
     }
 
     fn store_packet_acknowledgement(
@@ -667,39 +669,27 @@ impl ExecutionContext for IbcCtx {
         path: &AckPath,
         ack: AcknowledgementCommitment,
     ) -> Result<(), HostError> {
-        put(&self.shared, path.to_string().into_bytes(), ack.into_vec())
+        put_path(&self.shared, &path, ack.into_vec())
     }
 
     fn delete_packet_acknowledgement(&mut self, path: &AckPath) -> Result<(), HostError> {
-        delete(&self.shared, path.to_string().into_bytes())
+        delete_path(&self.shared, &path)
     }
 
     fn store_channel(&mut self, path: &ChannelEndPath, end: ChannelEnd) -> Result<(), HostError> {
-        put(&self.shared, path.to_string().into_bytes(), end.encode_vec())
+        put_path(&self.shared, &path, end.encode_vec())
     }
 
     fn store_next_sequence_send(&mut self, path: &SeqSendPath, seq: Sequence) -> Result<(), HostError> {
-        put(
-            &self.shared,
-            path.to_string().into_bytes(),
-            keys::u64_be(seq.value()),
-        )
+        put_path(&self.shared, &path, keys::u64_be(seq.value()))
     }
 
     fn store_next_sequence_recv(&mut self, path: &SeqRecvPath, seq: Sequence) -> Result<(), HostError> {
-        put(
-            &self.shared,
-            path.to_string().into_bytes(),
-            keys::u64_be(seq.value()),
-        )
+        put_path(&self.shared, &path, keys::u64_be(seq.value()))
     }
 
     fn store_next_sequence_ack(&mut self, path: &SeqAckPath, seq: Sequence) -> Result<(), HostError> {
-        put(
-            &self.shared,
-            path.to_string().into_bytes(),
-            keys::u64_be(seq.value()),
-        )
+        put_path(&self.shared, &path, keys::u64_be(seq.value()))
     }
 
     fn increase_channel_counter(&mut self) -> Result<(), HostError> {

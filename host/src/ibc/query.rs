@@ -27,13 +27,13 @@ use ibc_proto::ibc::core::channel::v1 as channel_v1;
 use ibc_proto::ibc::core::client::v1 as client_v1;
 use ibc_proto::ibc::core::connection::v1 as connection_v1;
 use prost::Message;
-use tonic::{Request, Response, Status};
+use tonic::Status;
 
 use super::context::MAX_EXPECTED_TIME_PER_BLOCK;
 use super::{host, keys, transfer};
 use crate::chain::bank;
 use crate::grpc::page::paginate;
-use crate::grpc::read::{self, QueryCtx};
+use crate::grpc::read::{self, state_service, QueryCtx};
 use crate::grpc::{QResult, QueryError};
 use crate::state::Snapshot;
 
@@ -96,6 +96,32 @@ fn consensus_state_any(snap: &Snapshot, id: &ClientId, h: &Height) -> QResult<An
         QueryError::not_found(format!("client-id: {id}, height: {h}: consensus state not found"))
     })?;
     decode(&b, "consensus state")
+}
+
+/// A client's state with its id, as the connection and channel queries
+/// return it.
+fn identified_client_state(snap: &Snapshot, id: &ClientId) -> QResult<client_v1::IdentifiedClientState> {
+    Ok(client_v1::IdentifiedClientState {
+        client_id: id.to_string(),
+        client_state: Some(client_state_any(snap, id)?),
+    })
+}
+
+/// A requested (revision, height) pair.
+fn height(revision_number: u64, revision_height: u64) -> QResult<Height> {
+    Height::new(revision_number, revision_height)
+        .map_err(|e| QueryError::invalid(format!("invalid height: {e}")))
+}
+
+/// A channel's `nextSequenceRecv`.
+fn next_sequence_recv(snap: &Snapshot, p: &PortId, c: &ChannelId) -> QResult<u64> {
+    snap.get(SeqRecvPath::new(p, c).to_string().as_bytes())?
+        .and_then(|b| keys::read_u64_be(&b))
+        .ok_or_else(|| {
+            QueryError::not_found(format!(
+                "port-id: {p}, channel-id {c}: sequence receive not found"
+            ))
+        })
 }
 
 fn tm_client_state(snap: &Snapshot, id: &ClientId) -> QResult<TmClientState> {
@@ -268,8 +294,7 @@ pub fn consensus_state(
     let h = if req.latest_height {
         tm_client_state(snap, &id)?.inner().latest_height
     } else {
-        Height::new(req.revision_number, req.revision_height)
-            .map_err(|e| QueryError::invalid(format!("invalid height: {e}")))?
+        height(req.revision_number, req.revision_height)?
     };
     Ok(client_v1::QueryConsensusStateResponse {
         consensus_state: Some(consensus_state_any(snap, &id, &h)?),
@@ -439,10 +464,7 @@ pub fn connection_client_state(
 ) -> QResult<connection_v1::QueryConnectionClientStateResponse> {
     let id = client_id(&connection_end(snap, &req.connection_id)?.client_id)?;
     Ok(connection_v1::QueryConnectionClientStateResponse {
-        identified_client_state: Some(client_v1::IdentifiedClientState {
-            client_id: id.to_string(),
-            client_state: Some(client_state_any(snap, &id)?),
-        }),
+        identified_client_state: Some(identified_client_state(snap, &id)?),
         proof: Vec::new(),
         proof_height: self_height(q, snap),
     })
@@ -455,8 +477,7 @@ pub fn connection_consensus_state(
     req: connection_v1::QueryConnectionConsensusStateRequest,
 ) -> QResult<connection_v1::QueryConnectionConsensusStateResponse> {
     let id = client_id(&connection_end(snap, &req.connection_id)?.client_id)?;
-    let h = Height::new(req.revision_number, req.revision_height)
-        .map_err(|e| QueryError::invalid(format!("invalid height: {e}")))?;
+    let h = height(req.revision_number, req.revision_height)?;
     Ok(connection_v1::QueryConnectionConsensusStateResponse {
         consensus_state: Some(consensus_state_any(snap, &id, &h)?),
         client_id: id.to_string(),
@@ -535,10 +556,7 @@ pub fn channel_client_state(
 ) -> QResult<channel_v1::QueryChannelClientStateResponse> {
     let id = channel_client(snap, &req.port_id, &req.channel_id)?;
     Ok(channel_v1::QueryChannelClientStateResponse {
-        identified_client_state: Some(client_v1::IdentifiedClientState {
-            client_id: id.to_string(),
-            client_state: Some(client_state_any(snap, &id)?),
-        }),
+        identified_client_state: Some(identified_client_state(snap, &id)?),
         proof: Vec::new(),
         proof_height: self_height(q, snap),
     })
@@ -551,8 +569,7 @@ pub fn channel_consensus_state(
     req: channel_v1::QueryChannelConsensusStateRequest,
 ) -> QResult<channel_v1::QueryChannelConsensusStateResponse> {
     let id = channel_client(snap, &req.port_id, &req.channel_id)?;
-    let h = Height::new(req.revision_number, req.revision_height)
-        .map_err(|e| QueryError::invalid(format!("invalid height: {e}")))?;
+    let h = height(req.revision_number, req.revision_height)?;
     Ok(channel_v1::QueryChannelConsensusStateResponse {
         consensus_state: Some(consensus_state_any(snap, &id, &h)?),
         client_id: id.to_string(),
@@ -677,14 +694,7 @@ pub fn unreceived_packets(
     let ch = channel_end(snap, &p, &c)?;
     let mut sequences = Vec::new();
     if ch.ordering == channel_v1::Order::Ordered as i32 {
-        let next = snap
-            .get(SeqRecvPath::new(&p, &c).to_string().as_bytes())?
-            .and_then(|b| keys::read_u64_be(&b))
-            .ok_or_else(|| {
-                QueryError::not_found(format!(
-                    "port-id: {p}, channel-id {c}: sequence receive not found"
-                ))
-            })?;
+        let next = next_sequence_recv(snap, &p, &c)?;
         for &n in &req.packet_commitment_sequences {
             sequence(n)?;
             if n >= next {
@@ -733,14 +743,7 @@ pub fn next_sequence_receive(
     req: channel_v1::QueryNextSequenceReceiveRequest,
 ) -> QResult<channel_v1::QueryNextSequenceReceiveResponse> {
     let (p, c) = port_channel(&req.port_id, &req.channel_id)?;
-    let next = snap
-        .get(SeqRecvPath::new(&p, &c).to_string().as_bytes())?
-        .and_then(|b| keys::read_u64_be(&b))
-        .ok_or_else(|| {
-            QueryError::not_found(format!(
-                "port-id: {p}, channel-id {c}: sequence receive not found"
-            ))
-        })?;
+    let next = next_sequence_recv(snap, &p, &c)?;
     Ok(channel_v1::QueryNextSequenceReceiveResponse {
         next_sequence_receive: next,
         proof: Vec::new(),
@@ -974,248 +977,93 @@ impl IbcGrpc {
     }
 }
 
-type R<T> = Result<Response<T>, Status>;
-
-#[tonic::async_trait]
-impl client_v1::query_server::Query for ClientQuery {
-    async fn client_state(
-        &self,
-        r: Request<client_v1::QueryClientStateRequest>,
-    ) -> R<client_v1::QueryClientStateResponse> {
-        read::grpc(&self.0, r, client_state).await
+state_service! {
+    impl client_v1::query_server::Query for ClientQuery {
+        client_state(client_v1::QueryClientStateRequest) -> client_v1::QueryClientStateResponse = client_state;
+        client_states(client_v1::QueryClientStatesRequest) -> client_v1::QueryClientStatesResponse = client_states;
+        consensus_state(client_v1::QueryConsensusStateRequest) -> client_v1::QueryConsensusStateResponse =
+            consensus_state;
+        consensus_states(client_v1::QueryConsensusStatesRequest) -> client_v1::QueryConsensusStatesResponse =
+            consensus_states;
+        consensus_state_heights(client_v1::QueryConsensusStateHeightsRequest)
+            -> client_v1::QueryConsensusStateHeightsResponse = consensus_state_heights;
+        client_status(client_v1::QueryClientStatusRequest) -> client_v1::QueryClientStatusResponse = client_status;
+        client_params(client_v1::QueryClientParamsRequest) -> client_v1::QueryClientParamsResponse = client_params;
     }
-    async fn client_states(
-        &self,
-        r: Request<client_v1::QueryClientStatesRequest>,
-    ) -> R<client_v1::QueryClientStatesResponse> {
-        read::grpc(&self.0, r, client_states).await
-    }
-    async fn consensus_state(
-        &self,
-        r: Request<client_v1::QueryConsensusStateRequest>,
-    ) -> R<client_v1::QueryConsensusStateResponse> {
-        read::grpc(&self.0, r, consensus_state).await
-    }
-    async fn consensus_states(
-        &self,
-        r: Request<client_v1::QueryConsensusStatesRequest>,
-    ) -> R<client_v1::QueryConsensusStatesResponse> {
-        read::grpc(&self.0, r, consensus_states).await
-    }
-    async fn consensus_state_heights(
-        &self,
-        r: Request<client_v1::QueryConsensusStateHeightsRequest>,
-    ) -> R<client_v1::QueryConsensusStateHeightsResponse> {
-        read::grpc(&self.0, r, consensus_state_heights).await
-    }
-    async fn client_status(
-        &self,
-        r: Request<client_v1::QueryClientStatusRequest>,
-    ) -> R<client_v1::QueryClientStatusResponse> {
-        read::grpc(&self.0, r, client_status).await
-    }
-    async fn client_params(
-        &self,
-        r: Request<client_v1::QueryClientParamsRequest>,
-    ) -> R<client_v1::QueryClientParamsResponse> {
-        read::grpc(&self.0, r, client_params).await
-    }
-    async fn upgraded_client_state(
-        &self,
-        _: Request<client_v1::QueryUpgradedClientStateRequest>,
-    ) -> R<client_v1::QueryUpgradedClientStateResponse> {
-        Err(unimplemented("ibc.core.client.v1.Query/UpgradedClientState"))
-    }
-    async fn upgraded_consensus_state(
-        &self,
-        _: Request<client_v1::QueryUpgradedConsensusStateRequest>,
-    ) -> R<client_v1::QueryUpgradedConsensusStateResponse> {
-        Err(unimplemented("ibc.core.client.v1.Query/UpgradedConsensusState"))
+    unimplemented {
+        upgraded_client_state(client_v1::QueryUpgradedClientStateRequest)
+            -> client_v1::QueryUpgradedClientStateResponse =
+            unimplemented("ibc.core.client.v1.Query/UpgradedClientState");
+        upgraded_consensus_state(client_v1::QueryUpgradedConsensusStateRequest)
+            -> client_v1::QueryUpgradedConsensusStateResponse =
+            unimplemented("ibc.core.client.v1.Query/UpgradedConsensusState");
     }
 }
 
-#[tonic::async_trait]
-impl connection_v1::query_server::Query for ConnectionQuery {
-    async fn connection(
-        &self,
-        r: Request<connection_v1::QueryConnectionRequest>,
-    ) -> R<connection_v1::QueryConnectionResponse> {
-        read::grpc(&self.0, r, connection).await
-    }
-    async fn connections(
-        &self,
-        r: Request<connection_v1::QueryConnectionsRequest>,
-    ) -> R<connection_v1::QueryConnectionsResponse> {
-        read::grpc(&self.0, r, connections).await
-    }
-    async fn client_connections(
-        &self,
-        r: Request<connection_v1::QueryClientConnectionsRequest>,
-    ) -> R<connection_v1::QueryClientConnectionsResponse> {
-        read::grpc(&self.0, r, client_connections).await
-    }
-    async fn connection_client_state(
-        &self,
-        r: Request<connection_v1::QueryConnectionClientStateRequest>,
-    ) -> R<connection_v1::QueryConnectionClientStateResponse> {
-        read::grpc(&self.0, r, connection_client_state).await
-    }
-    async fn connection_consensus_state(
-        &self,
-        r: Request<connection_v1::QueryConnectionConsensusStateRequest>,
-    ) -> R<connection_v1::QueryConnectionConsensusStateResponse> {
-        read::grpc(&self.0, r, connection_consensus_state).await
-    }
-    async fn connection_params(
-        &self,
-        r: Request<connection_v1::QueryConnectionParamsRequest>,
-    ) -> R<connection_v1::QueryConnectionParamsResponse> {
-        read::grpc(&self.0, r, connection_params).await
+state_service! {
+    impl connection_v1::query_server::Query for ConnectionQuery {
+        connection(connection_v1::QueryConnectionRequest) -> connection_v1::QueryConnectionResponse = connection;
+        connections(connection_v1::QueryConnectionsRequest) -> connection_v1::QueryConnectionsResponse =
+            connections;
+        client_connections(connection_v1::QueryClientConnectionsRequest)
+            -> connection_v1::QueryClientConnectionsResponse = client_connections;
+        connection_client_state(connection_v1::QueryConnectionClientStateRequest)
+            -> connection_v1::QueryConnectionClientStateResponse = connection_client_state;
+        connection_consensus_state(connection_v1::QueryConnectionConsensusStateRequest)
+            -> connection_v1::QueryConnectionConsensusStateResponse = connection_consensus_state;
+        connection_params(connection_v1::QueryConnectionParamsRequest)
+            -> connection_v1::QueryConnectionParamsResponse = connection_params;
     }
 }
 
-#[tonic::async_trait]
-impl channel_v1::query_server::Query for ChannelQuery {
-    async fn channel(
-        &self,
-        r: Request<channel_v1::QueryChannelRequest>,
-    ) -> R<channel_v1::QueryChannelResponse> {
-        read::grpc(&self.0, r, channel).await
+state_service! {
+    impl channel_v1::query_server::Query for ChannelQuery {
+        channel(channel_v1::QueryChannelRequest) -> channel_v1::QueryChannelResponse = channel;
+        channels(channel_v1::QueryChannelsRequest) -> channel_v1::QueryChannelsResponse = channels;
+        connection_channels(channel_v1::QueryConnectionChannelsRequest)
+            -> channel_v1::QueryConnectionChannelsResponse = connection_channels;
+        channel_client_state(channel_v1::QueryChannelClientStateRequest)
+            -> channel_v1::QueryChannelClientStateResponse = channel_client_state;
+        channel_consensus_state(channel_v1::QueryChannelConsensusStateRequest)
+            -> channel_v1::QueryChannelConsensusStateResponse = channel_consensus_state;
+        packet_commitment(channel_v1::QueryPacketCommitmentRequest)
+            -> channel_v1::QueryPacketCommitmentResponse = packet_commitment;
+        packet_commitments(channel_v1::QueryPacketCommitmentsRequest)
+            -> channel_v1::QueryPacketCommitmentsResponse = packet_commitments;
+        packet_receipt(channel_v1::QueryPacketReceiptRequest) -> channel_v1::QueryPacketReceiptResponse =
+            packet_receipt;
+        packet_acknowledgement(channel_v1::QueryPacketAcknowledgementRequest)
+            -> channel_v1::QueryPacketAcknowledgementResponse = packet_acknowledgement;
+        packet_acknowledgements(channel_v1::QueryPacketAcknowledgementsRequest)
+            -> channel_v1::QueryPacketAcknowledgementsResponse = packet_acknowledgements;
+        unreceived_packets(channel_v1::QueryUnreceivedPacketsRequest)
+            -> channel_v1::QueryUnreceivedPacketsResponse = unreceived_packets;
+        unreceived_acks(channel_v1::QueryUnreceivedAcksRequest) -> channel_v1::QueryUnreceivedAcksResponse =
+            unreceived_acks;
+        next_sequence_receive(channel_v1::QueryNextSequenceReceiveRequest)
+            -> channel_v1::QueryNextSequenceReceiveResponse = next_sequence_receive;
+        next_sequence_send(channel_v1::QueryNextSequenceSendRequest)
+            -> channel_v1::QueryNextSequenceSendResponse = next_sequence_send;
     }
-    async fn channels(
-        &self,
-        r: Request<channel_v1::QueryChannelsRequest>,
-    ) -> R<channel_v1::QueryChannelsResponse> {
-        read::grpc(&self.0, r, channels).await
-    }
-    async fn connection_channels(
-        &self,
-        r: Request<channel_v1::QueryConnectionChannelsRequest>,
-    ) -> R<channel_v1::QueryConnectionChannelsResponse> {
-        read::grpc(&self.0, r, connection_channels).await
-    }
-    async fn channel_client_state(
-        &self,
-        r: Request<channel_v1::QueryChannelClientStateRequest>,
-    ) -> R<channel_v1::QueryChannelClientStateResponse> {
-        read::grpc(&self.0, r, channel_client_state).await
-    }
-    async fn channel_consensus_state(
-        &self,
-        r: Request<channel_v1::QueryChannelConsensusStateRequest>,
-    ) -> R<channel_v1::QueryChannelConsensusStateResponse> {
-        read::grpc(&self.0, r, channel_consensus_state).await
-    }
-    async fn packet_commitment(
-        &self,
-        r: Request<channel_v1::QueryPacketCommitmentRequest>,
-    ) -> R<channel_v1::QueryPacketCommitmentResponse> {
-        read::grpc(&self.0, r, packet_commitment).await
-    }
-    async fn packet_commitments(
-        &self,
-        r: Request<channel_v1::QueryPacketCommitmentsRequest>,
-    ) -> R<channel_v1::QueryPacketCommitmentsResponse> {
-        read::grpc(&self.0, r, packet_commitments).await
-    }
-    async fn packet_receipt(
-        &self,
-        r: Request<channel_v1::QueryPacketReceiptRequest>,
-    ) -> R<channel_v1::QueryPacketReceiptResponse> {
-        read::grpc(&self.0, r, packet_receipt).await
-    }
-    async fn packet_acknowledgement(
-        &self,
-        r: Request<channel_v1::QueryPacketAcknowledgementRequest>,
-    ) -> R<channel_v1::QueryPacketAcknowledgementResponse> {
-        read::grpc(&self.0, r, packet_acknowledgement).await
-    }
-    async fn packet_acknowledgements(
-        &self,
-        r: Request<channel_v1::QueryPacketAcknowledgementsRequest>,
-    ) -> R<channel_v1::QueryPacketAcknowledgementsResponse> {
-        read::grpc(&self.0, r, packet_acknowledgements).await
-    }
-    async fn unreceived_packets(
-        &self,
-        r: Request<channel_v1::QueryUnreceivedPacketsRequest>,
-    ) -> R<channel_v1::QueryUnreceivedPacketsResponse> {
-        read::grpc(&self.0, r, unreceived_packets).await
-    }
-    async fn unreceived_acks(
-        &self,
-        r: Request<channel_v1::QueryUnreceivedAcksRequest>,
-    ) -> R<channel_v1::QueryUnreceivedAcksResponse> {
-        read::grpc(&self.0, r, unreceived_acks).await
-    }
-    async fn next_sequence_receive(
-        &self,
-        r: Request<channel_v1::QueryNextSequenceReceiveRequest>,
-    ) -> R<channel_v1::QueryNextSequenceReceiveResponse> {
-        read::grpc(&self.0, r, next_sequence_receive).await
-    }
-    async fn next_sequence_send(
-        &self,
-        r: Request<channel_v1::QueryNextSequenceSendRequest>,
-    ) -> R<channel_v1::QueryNextSequenceSendResponse> {
-        read::grpc(&self.0, r, next_sequence_send).await
-    }
-    async fn upgrade_error(
-        &self,
-        _: Request<channel_v1::QueryUpgradeErrorRequest>,
-    ) -> R<channel_v1::QueryUpgradeErrorResponse> {
-        Err(unimplemented("ibc.core.channel.v1.Query/UpgradeError"))
-    }
-    async fn upgrade(
-        &self,
-        _: Request<channel_v1::QueryUpgradeRequest>,
-    ) -> R<channel_v1::QueryUpgradeResponse> {
-        Err(unimplemented("ibc.core.channel.v1.Query/Upgrade"))
-    }
-    async fn channel_params(
-        &self,
-        _: Request<channel_v1::QueryChannelParamsRequest>,
-    ) -> R<channel_v1::QueryChannelParamsResponse> {
-        Err(unimplemented("ibc.core.channel.v1.Query/ChannelParams"))
+    unimplemented {
+        upgrade_error(channel_v1::QueryUpgradeErrorRequest) -> channel_v1::QueryUpgradeErrorResponse =
+            unimplemented("ibc.core.channel.v1.Query/UpgradeError");
+        upgrade(channel_v1::QueryUpgradeRequest) -> channel_v1::QueryUpgradeResponse =
+            unimplemented("ibc.core.channel.v1.Query/Upgrade");
+        channel_params(channel_v1::QueryChannelParamsRequest) -> channel_v1::QueryChannelParamsResponse =
+            unimplemented("ibc.core.channel.v1.Query/ChannelParams");
     }
 }
 
-#[tonic::async_trait]
-impl transfer_v1::query_server::Query for TransferQuery {
-    async fn denom_traces(
-        &self,
-        r: Request<transfer_v1::QueryDenomTracesRequest>,
-    ) -> R<transfer_v1::QueryDenomTracesResponse> {
-        read::grpc(&self.0, r, denom_traces).await
-    }
-    async fn denom_trace(
-        &self,
-        r: Request<transfer_v1::QueryDenomTraceRequest>,
-    ) -> R<transfer_v1::QueryDenomTraceResponse> {
-        read::grpc(&self.0, r, denom_trace).await
-    }
-    async fn params(
-        &self,
-        r: Request<transfer_v1::QueryParamsRequest>,
-    ) -> R<transfer_v1::QueryParamsResponse> {
-        read::grpc(&self.0, r, transfer_params).await
-    }
-    async fn denom_hash(
-        &self,
-        r: Request<transfer_v1::QueryDenomHashRequest>,
-    ) -> R<transfer_v1::QueryDenomHashResponse> {
-        read::grpc(&self.0, r, denom_hash).await
-    }
-    async fn escrow_address(
-        &self,
-        r: Request<transfer_v1::QueryEscrowAddressRequest>,
-    ) -> R<transfer_v1::QueryEscrowAddressResponse> {
-        read::grpc(&self.0, r, escrow_address).await
-    }
-    async fn total_escrow_for_denom(
-        &self,
-        r: Request<transfer_v1::QueryTotalEscrowForDenomRequest>,
-    ) -> R<transfer_v1::QueryTotalEscrowForDenomResponse> {
-        read::grpc(&self.0, r, total_escrow_for_denom).await
+state_service! {
+    impl transfer_v1::query_server::Query for TransferQuery {
+        denom_traces(transfer_v1::QueryDenomTracesRequest) -> transfer_v1::QueryDenomTracesResponse = denom_traces;
+        denom_trace(transfer_v1::QueryDenomTraceRequest) -> transfer_v1::QueryDenomTraceResponse = denom_trace;
+        params(transfer_v1::QueryParamsRequest) -> transfer_v1::QueryParamsResponse = transfer_params;
+        denom_hash(transfer_v1::QueryDenomHashRequest) -> transfer_v1::QueryDenomHashResponse = denom_hash;
+        escrow_address(transfer_v1::QueryEscrowAddressRequest) -> transfer_v1::QueryEscrowAddressResponse =
+            escrow_address;
+        total_escrow_for_denom(transfer_v1::QueryTotalEscrowForDenomRequest)
+            -> transfer_v1::QueryTotalEscrowForDenomResponse = total_escrow_for_denom;
     }
 }

@@ -312,6 +312,25 @@ impl TokenTransferExecutionContext for Transfer {
     }
 }
 
+/// `Module` channel callbacks that take only the port and channel: each
+/// `validate, execute` pair calls ibc-app-transfer's functions of the same
+/// names and maps their errors with [`app_err`].
+macro_rules! channel_callbacks {
+    ($($validate:ident, $execute:ident;)*) => {$(
+        fn $validate(&self, port_id: &PortId, channel_id: &ChannelId) -> Result<(), ChannelError> {
+            cb::$validate(self, port_id, channel_id).map_err(app_err)
+        }
+
+        fn $execute(
+            &mut self,
+            port_id: &PortId,
+            channel_id: &ChannelId,
+        ) -> Result<ModuleExtras, ChannelError> {
+            cb::$execute(self, port_id, channel_id).map_err(app_err)
+        }
+    )*};
+}
+
 impl Module for Transfer {
     fn on_chan_open_init_validate(
         &self,
@@ -417,52 +436,10 @@ impl Module for Transfer {
         cb::on_chan_open_ack_execute(self, port_id, channel_id, counterparty_version).map_err(app_err)
     }
 
-    fn on_chan_open_confirm_validate(
-        &self,
-        port_id: &PortId,
-        channel_id: &ChannelId,
-    ) -> Result<(), ChannelError> {
-        cb::on_chan_open_confirm_validate(self, port_id, channel_id).map_err(app_err)
-    }
-
-    fn on_chan_open_confirm_execute(
-        &mut self,
-        port_id: &PortId,
-        channel_id: &ChannelId,
-    ) -> Result<ModuleExtras, ChannelError> {
-        cb::on_chan_open_confirm_execute(self, port_id, channel_id).map_err(app_err)
-    }
-
-    fn on_chan_close_init_validate(
-        &self,
-        port_id: &PortId,
-        channel_id: &ChannelId,
-    ) -> Result<(), ChannelError> {
-        cb::on_chan_close_init_validate(self, port_id, channel_id).map_err(app_err)
-    }
-
-    fn on_chan_close_init_execute(
-        &mut self,
-        port_id: &PortId,
-        channel_id: &ChannelId,
-    ) -> Result<ModuleExtras, ChannelError> {
-        cb::on_chan_close_init_execute(self, port_id, channel_id).map_err(app_err)
-    }
-
-    fn on_chan_close_confirm_validate(
-        &self,
-        port_id: &PortId,
-        channel_id: &ChannelId,
-    ) -> Result<(), ChannelError> {
-        cb::on_chan_close_confirm_validate(self, port_id, channel_id).map_err(app_err)
-    }
-
-    fn on_chan_close_confirm_execute(
-        &mut self,
-        port_id: &PortId,
-        channel_id: &ChannelId,
-    ) -> Result<ModuleExtras, ChannelError> {
-        cb::on_chan_close_confirm_execute(self, port_id, channel_id).map_err(app_err)
+    channel_callbacks! {
+        on_chan_open_confirm_validate, on_chan_open_confirm_execute;
+        on_chan_close_init_validate, on_chan_close_init_execute;
+        on_chan_close_confirm_validate, on_chan_close_confirm_execute;
     }
 
     fn on_recv_packet_execute(

@@ -11,31 +11,30 @@
 pub mod relay;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use bytes::Bytes;
 use chimera_host::chain::address::Address;
 use chimera_host::chain::app::App;
 use chimera_host::chain::auth;
 use chimera_host::chain::bank;
-use chimera_host::state::{Storage, StorageOptions};
+use chimera_host::state::Storage;
 use ed25519_consensus::SigningKey as EdKey;
 use ibc::clients::tendermint::types::Header as TmHeader;
 use ibc::core::client::types::Height;
-use ibc_proto::cosmos::tx::signing::v1beta1::SignMode;
-use ibc_proto::cosmos::tx::v1beta1::{
-    mode_info, AuthInfo, Fee, ModeInfo, SignDoc, SignerInfo, TxBody, TxRaw,
-};
+use ibc_proto::cosmos::tx::v1beta1::Fee;
 use ibc_proto::google::protobuf::Any;
 use ibc_proto::ibc::core::commitment::v1::MerkleProof;
-use k256::ecdsa::signature::Signer;
-use k256::ecdsa::{Signature, SigningKey};
+use k256::ecdsa::SigningKey;
 use prost::Message;
-use tendermint::abci::types::{CommitInfo, ExecTxResult};
+use tendermint::abci::types::ExecTxResult;
 use tendermint::abci::Event;
 use tendermint::block::{self, header::Version, parts, Commit, CommitSig, Header, Id as BlockId};
 use tendermint::v0_38::abci::{request, Request, Response};
 use tendermint::validator;
+
+use crate::chain_support::{
+    abci_query, finalize_and_commit, finalize_request, init_chain, open_storage, sign_tx,
+};
 
 /// Block times: 5 s apart from a fixed epoch, the same on every chain so
 /// that two chains stepped together agree on the time.
@@ -142,9 +141,7 @@ impl Account {
     }
 }
 
-pub fn pubkey(key: &SigningKey) -> Vec<u8> {
-    key.verifying_key().to_encoded_point(true).as_bytes().to_vec()
-}
+pub use crate::chain_support::pubkey;
 
 /// One in-process chain.
 pub struct Chain {
@@ -204,14 +201,7 @@ impl Chain {
     /// Genesis funding a relayer and a user with uchim, then block 1.
     pub fn start(chain_id: &str, seed: u8) -> Chain {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(
-            dir.path(),
-            StorageOptions {
-                keep_versions: 0,
-                sync: false,
-            },
-        )
-        .unwrap();
+        let storage = open_storage(dir.path());
         let relayer = Account::new(seed);
         let user = Account::new(seed + 1);
         let genesis = serde_json::json!({
@@ -221,34 +211,7 @@ impl Chain {
             ]
         });
         let mut app = App::new(storage.clone()).unwrap();
-        let init = request::InitChain {
-            time: time(0),
-            chain_id: chain_id.into(),
-            consensus_params: tendermint::consensus::Params {
-                block: tendermint::block::Size {
-                    max_bytes: 22_020_096,
-                    max_gas: -1,
-                    time_iota_ms: 1000,
-                },
-                evidence: tendermint::evidence::Params {
-                    max_age_num_blocks: 100_000,
-                    max_age_duration: tendermint::evidence::Duration(Duration::from_secs(172_800)),
-                    max_bytes: 1_048_576,
-                },
-                validator: tendermint::consensus::params::ValidatorParams {
-                    pub_key_types: vec![tendermint::public_key::Algorithm::Ed25519],
-                },
-                version: Some(tendermint::consensus::params::VersionParams { app: 1 }),
-                abci: Default::default(),
-            },
-            validators: Vec::new(),
-            app_state_bytes: Bytes::from(genesis.to_string()),
-            initial_height: 1u32.into(),
-        };
-        assert!(matches!(
-            app.handle(Request::InitChain(init)).unwrap(),
-            Response::InitChain(_)
-        ));
+        init_chain(&mut app, chain_id, time(0), &genesis);
         let mut chain = Chain {
             _dir: dir,
             chain_id: chain_id.into(),
@@ -296,28 +259,13 @@ impl Chain {
             .validator
             .sign_header(&self.chain_id, h, prev_app_hash, last_block_id);
         let fb = request::FinalizeBlock {
-            txs: txs.into_iter().map(Bytes::from).collect(),
-            decided_last_commit: CommitInfo {
-                round: 0u16.into(),
-                votes: Vec::new(),
-            },
-            misbehavior: Vec::new(),
             hash: signed.header.hash(),
-            height: (h as u32).into(),
-            time: time(h),
             next_validators_hash: self.validator.set.hash(),
             proposer_address: signed.header.proposer_address,
+            ..finalize_request(txs, h, time(h))
         };
         self.headers.insert(h, signed);
-        let Response::FinalizeBlock(r) = self.app.handle(Request::FinalizeBlock(fb)).unwrap() else {
-            panic!("FinalizeBlock answered something else")
-        };
-        assert!(matches!(
-            self.app.handle(Request::Commit).unwrap(),
-            Response::Commit(_)
-        ));
-        assert_eq!(self.storage.latest_version(), Some(h));
-        r.tx_results
+        finalize_and_commit(&mut self.app, &self.storage, fb)
     }
 
     pub fn account(&self, who: Who) -> &Account {
@@ -357,53 +305,24 @@ impl Chain {
         let acc = auth::get_committed(&self.storage.latest_snapshot(), &who.address)
             .unwrap()
             .expect("signer account exists");
-        let body = TxBody {
-            messages: msgs,
-            memo: "ibc test".into(),
-            ..Default::default()
-        };
-        #[allow(deprecated)] // `tip`
-        let auth_info = AuthInfo {
-            signer_infos: vec![SignerInfo {
-                public_key: Some(Any {
-                    type_url: "/cosmos.crypto.secp256k1.PubKey".into(),
-                    value: ibc_proto::cosmos::crypto::secp256k1::PubKey {
-                        key: pubkey(&who.key),
-                    }
-                    .encode_to_vec(),
-                }),
-                mode_info: Some(ModeInfo {
-                    sum: Some(mode_info::Sum::Single(mode_info::Single {
-                        mode: SignMode::Direct as i32,
-                    })),
-                }),
-                sequence: acc.sequence,
+        let fee = Fee {
+            amount: vec![ibc_proto::cosmos::base::v1beta1::Coin {
+                denom: "uchim".into(),
+                amount: self.gas_limit.div_ceil(40).to_string(),
             }],
-            fee: Some(Fee {
-                amount: vec![ibc_proto::cosmos::base::v1beta1::Coin {
-                    denom: "uchim".into(),
-                    amount: self.gas_limit.div_ceil(40).to_string(),
-                }],
-                gas_limit: self.gas_limit,
-                payer: String::new(),
-                granter: String::new(),
-            }),
-            tip: None,
+            gas_limit: self.gas_limit,
+            payer: String::new(),
+            granter: String::new(),
         };
-        let (body_bytes, auth_info_bytes) = (body.encode_to_vec(), auth_info.encode_to_vec());
-        let doc = SignDoc {
-            body_bytes: body_bytes.clone(),
-            auth_info_bytes: auth_info_bytes.clone(),
-            chain_id: self.chain_id.clone(),
-            account_number: acc.account_number,
-        };
-        let sig: Signature = who.key.sign(&doc.encode_to_vec());
-        TxRaw {
-            body_bytes,
-            auth_info_bytes,
-            signatures: vec![sig.to_bytes().to_vec()],
-        }
-        .encode_to_vec()
+        sign_tx(
+            &who.key,
+            &self.chain_id,
+            acc.account_number,
+            acc.sequence,
+            msgs,
+            "ibc test",
+            fee,
+        )
     }
 
     /// `abci_query` `store/ibc/key` with proof, as Hermes asks for proofs:
@@ -416,9 +335,7 @@ impl Chain {
             height: (h as u32).into(),
             prove: true,
         };
-        let Response::Query(r) = self.app.handle(Request::Query(q)).unwrap() else {
-            panic!("Query answered something else")
-        };
+        let r = abci_query(&mut self.app, q);
         assert!(r.code.is_ok(), "store query failed: {}", r.log);
         assert_eq!(r.height.value(), h);
         let ops = r.proof.expect("a proof was asked for");
@@ -443,9 +360,7 @@ impl Chain {
             height: 0u32.into(),
             prove: false,
         };
-        let Response::Query(r) = self.app.handle(Request::Query(q)).unwrap() else {
-            panic!("Query answered something else")
-        };
+        let r = abci_query(&mut self.app, q);
         if r.code.is_err() {
             return Err(format!("code {}: {}", r.code.value(), r.log));
         }
