@@ -17,11 +17,14 @@
 //! - [`terra`]: a single-validator Terra Classic localnet (`terrad`).
 //! - [`chimera`]: chimerad localnets (1..N validators, each `chimerad start`
 //!   with its CometBFT child), crash helpers and a bank-send tx builder.
+//! - [`devnet`]: the README's devnet (chimerad, Terra, Hermes, one ICS-20
+//!   transfer) and the path-opening steps the Hermes test shares.
 
 pub mod bank;
 pub mod bench_bank;
 pub mod bins;
 pub mod chimera;
+pub mod devnet;
 pub mod hermes;
 pub mod home;
 pub mod http;

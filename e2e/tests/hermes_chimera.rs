@@ -15,17 +15,19 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chimera_e2e::bank;
-use chimera_e2e::chimera::{self, chimera_address, ChimeraNet, ChimeraNetConfig, DEFAULT_GENESIS_AMOUNT};
+use chimera_e2e::chimera::{self, chimera_address, ChimeraNet};
+use chimera_e2e::devnet::{
+    self, chimera_config, open_transfer_path, start_terra_and_chimera, terra_config, StepRunner,
+};
 use chimera_e2e::hermes::{
-    self, escrow_address, ibc_denom, FtTransfer, Hermes, HermesChain, RECIPIENT_MNEMONIC, RELAYER_MNEMONIC,
-    TRANSFER_PORT,
+    self, escrow_address, ibc_denom, FtTransfer, Hermes, HermesChain, RECIPIENT_MNEMONIC, TRANSFER_PORT,
 };
 use chimera_e2e::keys;
 use chimera_e2e::ports;
 use chimera_e2e::rpc;
-use chimera_e2e::terra::{self, GenesisAccount, TerraConfig, TerraLocalnet};
+use chimera_e2e::terra::{self, TerraLocalnet};
 
-const WAIT: Duration = Duration::from_secs(90);
+const WAIT: Duration = devnet::WAIT;
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -194,6 +196,18 @@ impl Steps {
     }
 }
 
+/// The shared path-opening steps report (and panic) the test's way.
+impl StepRunner for Steps {
+    fn step<T, E: Display>(
+        &mut self,
+        hermes: &mut Hermes,
+        name: &str,
+        f: impl FnOnce(&mut Hermes) -> Result<T, E>,
+    ) -> anyhow::Result<T> {
+        Ok(self.run(hermes, name, f))
+    }
+}
+
 fn check(cond: bool, what: String) -> Result<(), String> {
     if cond {
         Ok(())
@@ -218,20 +232,12 @@ fn ics20_both_ways(
         eprintln!("         {note}");
         steps.notes.push(note);
     }
-    let client_a = steps.run(hermes, &format!("create client on {} of {}", a.id, b.id), |h| {
-        h.create_client(&a.id, &b.id)
-    });
-    after_client_on_a(steps, hermes, &client_a);
-    let client_b = steps.run(hermes, &format!("create client on {} of {}", b.id, a.id), |h| {
-        h.create_client(&b.id, &a.id)
-    });
-    let conn = steps.run(hermes, "create connection", |h| {
-        h.create_connection(&a.id, &client_a, &client_b)
-    });
-    let chan = steps.run(hermes, "create transfer channel", |h| {
-        h.create_transfer_channel(&a.id, &conn.a)
-    });
-    steps.run(hermes, "hermes start", |h| h.start(WAIT));
+    let chan = open_transfer_path(steps, hermes, &a.id, &b.id, |steps, hermes, client| {
+        after_client_on_a(steps, hermes, client);
+        Ok(())
+    })
+    .expect("the test's steps panic on failure")
+    .channel;
 
     let escrow_a = escrow_address(TRANSFER_PORT, &chan.a, a.prefix).unwrap();
     let escrow_b = escrow_address(TRANSFER_PORT, &chan.b, b.prefix).unwrap();
@@ -437,33 +443,6 @@ fn check_event_sources(steps: &mut Steps, hermes: &mut Hermes, chains: &[HermesC
     }
 }
 
-fn terra_config() -> TerraConfig {
-    TerraConfig {
-        chain_id: "localterra-1".into(),
-        accounts: vec![
-            GenesisAccount::user(),
-            GenesisAccount {
-                name: hermes::RELAYER_KEY.into(),
-                mnemonic: RELAYER_MNEMONIC.into(),
-                amount: terra::DEFAULT_GENESIS_AMOUNT,
-            },
-        ],
-        ..TerraConfig::default()
-    }
-}
-
-fn chimera_config(chain_id: &str) -> ChimeraNetConfig {
-    let mut config = ChimeraNetConfig {
-        chain_id: chain_id.into(),
-        ..ChimeraNetConfig::default()
-    };
-    let relayer = chimera_address(RELAYER_MNEMONIC).unwrap().to_string();
-    config
-        .accounts
-        .push((relayer, format!("{DEFAULT_GENESIS_AMOUNT}{}", chimera::DENOM)));
-    config
-}
-
 fn require_binaries() {
     for b in ["terrad", "cometbft", "hermes"] {
         chimera_e2e::bins::find_binary(b).unwrap_or_else(|e| panic!("{e}"));
@@ -525,12 +504,8 @@ fn check_stored_specs(steps: &mut Steps, hermes: &mut Hermes, terra: &TerraLocal
 fn hermes_relays_ics20_between_terra_and_chimerad() {
     require_binaries();
     let started = Instant::now();
-    let (terra, net) = std::thread::scope(|s| {
-        let t = s.spawn(|| TerraLocalnet::start(terra_config()).expect("terra localnet"));
-        let c =
-            s.spawn(|| ChimeraNet::start(chimera_config("chimera-localnet-1")).expect("chimerad localnet"));
-        (t.join().unwrap(), c.join().unwrap())
-    });
+    let (terra, net) =
+        start_terra_and_chimera(terra_config(), chimera_config(devnet::CHIMERA_CHAIN_ID)).expect("localnets");
     eprintln!("[{:?}] terrad and chimerad up", started.elapsed());
     let mut hermes = Hermes::new(vec![
         HermesChain::terra(&terra),

@@ -1,8 +1,9 @@
 //! `chimera-e2e`: start localnets of the real chains by hand.
 //!
-//! The README's main command uses it to show a working Terra Classic
-//! localnet; developers use `--keep-running` to poke at one with `terrad` or
-//! a relayer while writing tests. `bench-bank` measures bank-send
+//! The README's main command runs `devnet`: chimerad and a Terra Classic
+//! localnet linked by Hermes, with one ICS-20 transfer made; developers use
+//! `--keep-running` to poke at the chains with `terrad` or a relayer while
+//! writing tests. `bench-bank` measures bank-send
 //! throughput of chimerad against simd (docs/benchmarks.md).
 
 use std::path::PathBuf;
@@ -23,6 +24,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// The devnet: a chimerad host chain, a Terra Classic localnet, Hermes
+    /// between them (transfer channel, relaying), one uluna transfer to
+    /// chimerad; prints its status, then stops (or runs until Ctrl-C).
+    Devnet {
+        /// Keep everything running until Ctrl-C (homes are kept too).
+        #[arg(long)]
+        keep_running: bool,
+    },
     /// Start a single-validator Terra Classic localnet (real terrad), print
     /// its status, then stop it (or keep it running until Ctrl-C).
     TerraLocalnet {
@@ -68,6 +77,7 @@ enum Cmd {
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
+        Cmd::Devnet { keep_running } => chimera_e2e::devnet::run(keep_running).await,
         Cmd::TerraLocalnet {
             keep_running,
             chain_id,
