@@ -152,6 +152,20 @@ fn single_validator_moves_coins_charges_fees_and_refuses_bad_txs() {
         )
         .unwrap();
     assert_eq!(r.check_code, 6, "{r:?}");
+    // A bogus IBC message (an IBC type URL whose bytes are not that message):
+    // refused by CheckTx with the decode code and a log naming the message.
+    let bogus_ibc = Any {
+        type_url: "/ibc.core.client.v1.MsgUpdateClient".into(),
+        value: vec![0x0a, 0xff, 0xff, 0xff],
+    };
+    let r = net
+        .broadcast_tx_commit(
+            0,
+            &sign_messages(&key, &chain, vec![bogus_ibc], &send(number, 1, 0, gas)).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(r.check_code, 2, "{r:?}");
+    assert!(r.check_log.contains("MsgUpdateClient"), "{r:?}");
     // More than the balance: code 5 from the block (CheckTx runs only the
     // ante handler's fee deduction, which succeeds).
     let too_much = sign_bank_send(&key, &chain, &send(number, 1, DEFAULT_GENESIS_AMOUNT, gas)).unwrap();
