@@ -10,7 +10,8 @@
 //!   state buffer;
 //! - [`host`]: our own consensus states (what counterparties' clients of us
 //!   store), recorded by FinalizeBlock, and our proof specs;
-//! - [`transfer`]: the ICS-20 app on port `transfer` and the router;
+//! - [`transfer`]: the ICS-20 app on port `transfer`;
+//! - [`router`]: ICS-26 routing of ports to apps;
 //! - [`msgs`]: IBC messages in txs (decoding, signer, execution);
 //! - [`query`]: the `ibc.core.{client,connection,channel}.v1.Query` and
 //!   `ibc.applications.transfer.v1.Query` gRPC services Hermes uses.
@@ -24,6 +25,7 @@ pub mod host;
 pub mod keys;
 pub mod msgs;
 pub mod query;
+pub mod router;
 pub mod transfer;
 
 pub use host::begin_block;

@@ -22,7 +22,8 @@ use prost::Message;
 use tendermint::abci::Event;
 
 use super::context::{IbcCtx, Shared};
-use super::transfer::{self, IbcRouter};
+use super::router::IbcRouter;
+use super::transfer;
 use crate::chain::address::Address;
 use crate::chain::error::TxError;
 use crate::chain::gas::Ctx;

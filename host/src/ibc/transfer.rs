@@ -18,7 +18,7 @@
 use ::ibc::apps::transfer::context::{TokenTransferExecutionContext, TokenTransferValidationContext};
 use ::ibc::apps::transfer::module as cb;
 use ::ibc::apps::transfer::types::error::TokenTransferError;
-use ::ibc::apps::transfer::types::{Memo, PrefixedCoin, PrefixedDenom, MODULE_ID_STR, VERSION};
+use ::ibc::apps::transfer::types::{Memo, PrefixedCoin, PrefixedDenom, VERSION};
 use ::ibc::core::channel::types::acknowledgement::{Acknowledgement, AcknowledgementStatus};
 use ::ibc::core::channel::types::channel::{Counterparty, Order};
 use ::ibc::core::channel::types::error::ChannelError;
@@ -27,8 +27,7 @@ use ::ibc::core::channel::types::Version;
 use ::ibc::core::host::types::error::HostError;
 use ::ibc::core::host::types::identifiers::{ChannelId, ConnectionId, PortId};
 use ::ibc::core::router::module::Module;
-use ::ibc::core::router::router::Router;
-use ::ibc::core::router::types::module::{ModuleExtras, ModuleId};
+use ::ibc::core::router::types::module::ModuleExtras;
 use ::ibc::primitives::Signer;
 use ibc_proto::ibc::applications::transfer::v1::DenomTrace;
 use prost::Message;
@@ -485,40 +484,6 @@ impl Module for Transfer {
     ) -> (ModuleExtras, Result<(), ChannelError>) {
         let (extras, r) = cb::on_timeout_packet_execute(self, packet, relayer);
         (extras, r.map_err(app_err))
-    }
-}
-
-/// ICS-26 routing: port `transfer` to the transfer app; nothing else is
-/// bound yet (the inference and ICA modules join with #6 and #8).
-pub struct IbcRouter {
-    transfer: Transfer,
-}
-
-impl IbcRouter {
-    /// The router of one message.
-    pub fn new(shared: SharedRef) -> IbcRouter {
-        IbcRouter {
-            transfer: Transfer::new(shared),
-        }
-    }
-
-    /// The transfer app (the token context of `MsgTransfer`).
-    pub fn transfer_mut(&mut self) -> &mut Transfer {
-        &mut self.transfer
-    }
-}
-
-impl Router for IbcRouter {
-    fn get_route(&self, module_id: &ModuleId) -> Option<&dyn Module> {
-        (module_id.to_string() == MODULE_ID_STR).then_some(&self.transfer as &dyn Module)
-    }
-
-    fn get_route_mut(&mut self, module_id: &ModuleId) -> Option<&mut dyn Module> {
-        (module_id.to_string() == MODULE_ID_STR).then_some(&mut self.transfer as &mut dyn Module)
-    }
-
-    fn lookup_module(&self, port_id: &PortId) -> Option<ModuleId> {
-        (port_id.as_str() == PORT).then(|| ModuleId::new(MODULE_ID_STR.to_string()))
     }
 }
 
