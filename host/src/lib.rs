@@ -31,6 +31,11 @@ pub mod chain;
 #[cfg(feature = "node")]
 pub mod ibc;
 
+/// The inference application: jobs from IBC packets and local messages,
+/// executed by validators and agreed through vote extensions.
+#[cfg(feature = "node")]
+pub mod inference;
+
 /// Running a node: `chimerad init` / `testnet` (homes, CometBFT config and
 /// genesis) and `start` (the ABCI server with CometBFT as a supervised
 /// child), kept apart from `chain` so the state machine never touches

@@ -26,7 +26,9 @@ use super::genesis::AppGenesis;
 use super::params::Params;
 use super::query;
 use super::tx::{self, Mode, Msg, Tx};
+use crate::inference::{self, votes, worker::Worker};
 use crate::state::{Delta, PreparedCommit, StateError, Storage};
+use std::sync::Arc;
 
 /// What the app reports as its version in `Info` (and GetNodeInfo).
 pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -99,6 +101,10 @@ pub struct App {
     pending: Option<(u64, PreparedCommit)>,
     /// The mempool's view: the last commit plus the txs CheckTx accepted since.
     check: Delta,
+    /// This node's executor (validators that run models): fed committed
+    /// jobs after each Commit, asked for reports by ExtendVote. `None` on
+    /// nodes that abstain.
+    worker: Option<Arc<Worker>>,
 }
 
 impl App {
@@ -115,7 +121,15 @@ impl App {
             chain_id,
             genesis: None,
             pending: None,
+            worker: None,
         })
+    }
+
+    /// Attaches this node's executor worker (`chimerad start` with
+    /// `[executor] enabled`).
+    pub fn set_worker(&mut self, worker: Arc<Worker>) {
+        worker.after_commit(&self.storage.latest_snapshot());
+        self.worker = Some(worker);
     }
 
     /// The storage, for query services that read committed snapshots.
@@ -134,15 +148,20 @@ impl App {
             Request::Query(q) => Response::Query(query::abci_query(&self.storage, &self.chain_id, q)),
             Request::CheckTx(c) => Response::CheckTx(self.check_tx(c)),
             Request::PrepareProposal(p) => Response::PrepareProposal(prepare_proposal(p)),
-            Request::ProcessProposal(_) => Response::ProcessProposal(ProcessProposal::Accept),
-            Request::ExtendVote(_) => Response::ExtendVote(response::ExtendVote {
-                vote_extension: Bytes::new(),
+            Request::ProcessProposal(p) => Response::ProcessProposal(self.process_proposal(p)),
+            Request::ExtendVote(v) => Response::ExtendVote(response::ExtendVote {
+                vote_extension: match &self.worker {
+                    Some(w) => w.extend_vote(&self.storage.latest_snapshot(), v.height.value()).into(),
+                    None => Bytes::new(),
+                },
             }),
             Request::VerifyVoteExtension(v) => {
-                Response::VerifyVoteExtension(if v.vote_extension.is_empty() {
-                    VerifyVoteExtension::Accept
-                } else {
-                    VerifyVoteExtension::Reject
+                Response::VerifyVoteExtension(match votes::decode_extension(&v.vote_extension) {
+                    Ok(_) => VerifyVoteExtension::Accept,
+                    Err(e) => {
+                        warn!(validator = %v.validator_address, height = %v.height, error = %e, "rejected vote extension");
+                        VerifyVoteExtension::Reject
+                    }
                 })
             }
             Request::FinalizeBlock(b) => Response::FinalizeBlock(self.finalize_block(b)?),
@@ -181,6 +200,19 @@ impl App {
         let mut state = Delta::new(self.storage.latest_snapshot());
         genesis.apply(&mut state).map_err(AppError::Genesis)?;
         state.put(CHAIN_ID_KEY.to_vec(), r.chain_id.clone().into_bytes());
+        for v in &r.validators {
+            let tendermint::PublicKey::Ed25519(key) = v.pub_key else {
+                return Err(AppError::Genesis("only ed25519 validator keys are supported".into()));
+            };
+            inference::store::put_validator(
+                &mut state,
+                &inference::store::ValidatorRecord {
+                    address: tendermint::account::Id::from(v.pub_key).as_bytes().to_vec(),
+                    ed25519: key.as_bytes().to_vec(),
+                    power: v.power.value(),
+                },
+            );
+        }
         info!(chain_id = %r.chain_id, accounts = genesis.accounts.len(), "init chain");
         self.chain_id = r.chain_id;
         self.check = state.fork();
@@ -199,6 +231,14 @@ impl App {
         // handler), so a tx whose message would fail is refused whole, its
         // fee and sequence bump included, and the sender's next tx still
         // uses the committed sequence.
+        if votes::is_record(&c.tx) {
+            return response::CheckTx {
+                code: Code::from(TxError::Decode(String::new()).code()),
+                log: "the votes record is written by proposers, not sent as a tx".into(),
+                codespace: CODESPACE.into(),
+                ..Default::default()
+            };
+        }
         let mut fork = self.check.fork();
         let out = run_tx(&mut fork, &c.tx, height, &self.chain_id, Mode::Check);
         if out.result.is_ok() {
@@ -242,7 +282,14 @@ impl App {
         };
         crate::ibc::begin_block(&mut block, height, b.time, b.next_validators_hash, &prev_app_hash);
         let mut tx_results = Vec::with_capacity(b.txs.len());
-        for raw in &b.txs {
+        let mut block_events = Vec::new();
+        let mut reported = Vec::new();
+        for (i, raw) in b.txs.iter().enumerate() {
+            if i == 0 && votes::is_record(raw) {
+                reported = self.record_votes(&mut block, raw, height)?;
+                tx_results.push(ExecTxResult::default());
+                continue;
+            }
             let out = run_tx(&mut block, raw, height, &self.chain_id, Mode::Deliver);
             if let Err(TxError::Internal(m)) = &out.result {
                 return Err(AppError::Consensus(format!(
@@ -251,12 +298,25 @@ impl App {
             }
             tx_results.push(out.exec_result());
         }
+        // End of block: decide the jobs that got reports or hit their
+        // deadline, writing their acknowledgements.
+        {
+            let mut gas = GasMeter::infinite();
+            let mut ctx = Ctx {
+                state: &mut block,
+                gas: &mut gas,
+                height,
+            };
+            inference::tally::run(&mut ctx, &self.chain_id, &reported, &mut block_events).map_err(|e| {
+                AppError::Consensus(format!("inference tally at height {height}: {e}"))
+            })?;
+        }
         let prepared = self.storage.prepare_commit(height, block.into_changes())?;
         let app_hash = prepared.app_hash();
         info!(height, txs = b.txs.len(), app_hash = %hex::encode(app_hash.0), "finalized block");
         self.pending = Some((height, prepared));
         Ok(response::FinalizeBlock {
-            events: Vec::new(),
+            events: block_events,
             tx_results,
             validator_updates: Vec::new(),
             consensus_param_updates: None,
@@ -271,11 +331,64 @@ impl App {
             .ok_or_else(|| AppError::Consensus("Commit without FinalizeBlock".into()))?;
         self.storage.apply(prepared)?;
         self.check = Delta::new(self.storage.latest_snapshot());
+        if let Some(w) = &self.worker {
+            w.after_commit(&self.storage.latest_snapshot());
+        }
         debug!(height, "committed");
         Ok(response::Commit {
             data: Bytes::new(),
             retain_height: 0u32.into(),
         })
+    }
+
+    /// Accepts a proposal unless its votes record is forged or malformed, or
+    /// a votes record appears anywhere but first.
+    fn process_proposal(&self, p: request::ProcessProposal) -> ProcessProposal {
+        if p.txs.iter().skip(1).any(|t| votes::is_record(t)) {
+            warn!(height = %p.height, "proposal has a votes record after its first tx");
+            return ProcessProposal::Reject;
+        }
+        let Some(first) = p.txs.first().filter(|t| votes::is_record(t)) else {
+            return ProcessProposal::Accept;
+        };
+        let validators = match inference::store::validators_committed(&self.storage.latest_snapshot()) {
+            Ok(v) => v,
+            Err(e) => {
+                warn!(error = %e, "cannot read the validator set");
+                return ProcessProposal::Reject;
+            }
+        };
+        match votes::verify_record(first, p.height.value() - 1, &self.chain_id, &validators) {
+            Ok(_) => ProcessProposal::Accept,
+            Err(e) => {
+                warn!(height = %p.height, error = %e, "rejected proposal");
+                ProcessProposal::Reject
+            }
+        }
+    }
+
+    /// Records the reports of a block's votes record (checked by
+    /// ProcessProposal on the nodes that voted for the block; a node
+    /// replaying it trusts their quorum, and an unreadable record is
+    /// skipped alike everywhere).
+    fn record_votes(&self, block: &mut Delta, raw: &[u8], height: u64) -> Result<Vec<u64>, AppError> {
+        let validators = inference::store::validators(block)
+            .map_err(|e| AppError::Consensus(format!("validator set: {e}")))?;
+        let signed = match votes::verify_record(raw, height - 1, &self.chain_id, &validators) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(height, error = %e, "skipping an invalid votes record");
+                return Ok(Vec::new());
+            }
+        };
+        let mut gas = GasMeter::infinite();
+        let mut ctx = Ctx {
+            state: block,
+            gas: &mut gas,
+            height,
+        };
+        inference::tally::record_reports(&mut ctx, &signed)
+            .map_err(|e| AppError::Consensus(format!("recording reports at height {height}: {e}")))
     }
 
     /// Runs a tx against the latest committed state without keeping its
@@ -292,10 +405,19 @@ impl App {
     }
 }
 
-/// Takes txs in mempool order while they fit the block's byte limit.
+/// Puts the votes record of the last height first (when any validator
+/// reported), then txs in mempool order while they fit the byte limit.
 fn prepare_proposal(p: request::PrepareProposal) -> response::PrepareProposal {
     let mut room = p.max_tx_bytes.max(0) as usize;
-    let mut txs = Vec::with_capacity(p.txs.len());
+    let mut txs = Vec::with_capacity(p.txs.len() + 1);
+    if let Some(record) = votes::record_tx(p.local_last_commit) {
+        if record.len() <= room {
+            room -= record.len();
+            txs.push(Bytes::from(record));
+        } else {
+            warn!(bytes = record.len(), room, "votes record does not fit the block; reports wait");
+        }
+    }
     for tx in p.txs {
         if tx.len() > room {
             continue;
@@ -374,6 +496,7 @@ pub fn run_tx(state: &mut Delta, bytes: &[u8], height: u64, chain_id: &str, mode
                 value: Vec::new(),
             }),
             Msg::Ibc(m) => crate::ibc::exec(&mut ctx, m, chain_id, &mut msg_events),
+            Msg::Inference(m) => crate::inference::msgs::exec(&mut ctx, m, &signer, chain_id, &mut msg_events),
         });
         match r {
             Ok(any) => responses.push(any),

@@ -17,6 +17,8 @@ pub struct AppGenesis {
     pub params: Params,
     #[serde(default)]
     pub accounts: Vec<GenesisAccount>,
+    #[serde(default)]
+    pub inference: crate::inference::genesis::InferenceGenesis,
 }
 
 /// An account funded at genesis.
@@ -51,6 +53,7 @@ impl AppGenesis {
             .validate()
             .map_err(|e| format!("app_state.params: {e}"))?;
         self.params.store(state);
+        self.inference.apply(state)?;
         let mut gas = GasMeter::infinite();
         let mut ctx = Ctx {
             state,

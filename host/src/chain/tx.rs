@@ -25,6 +25,8 @@ pub enum Msg {
     Send(MsgSend),
     /// IBC core messages and ICS-20 `MsgTransfer` (`crate::ibc`).
     Ibc(crate::ibc::IbcMsg),
+    /// `chimera.inference.v1` messages (`crate::inference`).
+    Inference(crate::inference::InferenceMsg),
 }
 
 impl Msg {
@@ -37,6 +39,9 @@ impl Msg {
                     .map_err(|e| TxError::Decode(format!("MsgSend: {e}")))?,
             )),
             url if crate::ibc::is_ibc_type_url(url) => Ok(Msg::Ibc(crate::ibc::IbcMsg::decode(any)?)),
+            url if crate::inference::is_inference_type_url(url) => {
+                Ok(Msg::Inference(crate::inference::InferenceMsg::decode(any)?))
+            }
             other => Err(TxError::UnknownRequest(format!(
                 "unrecognized message type: {other}"
             ))),
@@ -48,6 +53,7 @@ impl Msg {
         match self {
             Msg::Send(_) => bank::MSG_SEND_TYPE_URL,
             Msg::Ibc(m) => m.type_url(),
+            Msg::Inference(m) => m.type_url(),
         }
     }
 
@@ -57,6 +63,7 @@ impl Msg {
             Msg::Send(_) => "bank",
             // The SDK's module of `/ibc.…` type URLs, ICS-20 included.
             Msg::Ibc(_) => "ibc",
+            Msg::Inference(_) => "inference",
         }
     }
 
@@ -65,6 +72,7 @@ impl Msg {
         match self {
             Msg::Send(m) => bank::send_signer(m),
             Msg::Ibc(m) => m.signer(),
+            Msg::Inference(m) => m.signer(),
         }
     }
 }

@@ -58,6 +58,7 @@ use crate::state::Storage;
 /// for blocks, validators, broadcasts and tx lookups.
 pub async fn serve(
     storage: Storage,
+    blobs: Option<crate::blob::BlobStore>,
     chain_id: String,
     cometbft_rpc: String,
     addr: SocketAddr,
@@ -66,7 +67,7 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("gRPC: cannot listen on {addr}"))?;
-    serve_on(listener, storage, chain_id, cometbft_rpc, shutdown).await
+    serve_on(listener, storage, blobs, chain_id, cometbft_rpc, shutdown).await
 }
 
 /// [`serve`] on a listener the caller bound, so that tests and launchers can
@@ -74,6 +75,7 @@ pub async fn serve(
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     storage: Storage,
+    blobs: Option<crate::blob::BlobStore>,
     chain_id: String,
     cometbft_rpc: String,
     shutdown: impl Future<Output = ()>,
@@ -93,7 +95,11 @@ pub async fn serve_on(
         .add_service(StakingServer::new(staking::StakingQuery(q.clone())))
         .add_service(NodeServer::new(node::NodeService(q.clone())))
         .add_service(TxServer::new(tx::TxService { q, rpc: rpc.clone() }))
-        .add_service(TendermintServer::new(tendermint::TendermintService { rpc }));
+        .add_service(TendermintServer::new(tendermint::TendermintService { rpc }))
+        // The node's outputs, next to the queries that name them.
+        .add_optional_service(blobs.map(|b| {
+            crate::blob::server::BlobGrpc::new(b, Default::default()).into_service()
+        }));
     ibc.add_to(router)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await

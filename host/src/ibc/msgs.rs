@@ -21,7 +21,7 @@ use ibc_proto::ibc::core::channel::v1::ResponseResultType;
 use prost::Message;
 use tendermint::abci::Event;
 
-use super::context::{IbcCtx, Shared};
+use super::context::{IbcCtx, Shared, SharedRef};
 use super::router::IbcRouter;
 use super::transfer;
 use crate::chain::address::Address;
@@ -157,31 +157,9 @@ const MAX_MEMO_LEN: usize = 32768;
 /// `write_acknowledgement`, …, every attribute indexed) to `events`.
 /// Nothing is written unless it succeeds; gas is charged either way.
 pub fn exec(ctx: &mut Ctx, msg: &IbcMsg, chain_id: &str, events: &mut Vec<Event>) -> Result<Any, TxError> {
-    let params = Params::load(ctx.state)?;
-    let unbonding = Duration::from_secs(params.unbonding_time_secs);
-    let shared = Shared::new(ctx.state.fork(), ctx.gas.clone(), ctx.height);
-    // ibc-rs refuses bad input with errors; should a handler still panic
-    // on some input, every node panics alike, and the tx fails rather than
-    // the chain halting on it.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run(&shared, msg, chain_id, unbonding)
-    }))
-    .unwrap_or_else(|_| {
-        Err(TxError::InvalidRequest(format!(
-            "ibc: {} handler panicked",
-            msg.type_url
-        )))
-    });
-    let done = std::rc::Rc::try_unwrap(shared)
-        .unwrap_or_else(|_| panic!("IBC contexts outlived their message"))
-        .into_inner();
-    *ctx.gas = done.gas;
-    if let Some(fault) = done.fault {
-        return Err(fault);
-    }
-    let response = result?;
-    ctx.state.absorb(done.state);
-    events.extend(done.events);
+    let response = with_ibc(ctx, chain_id, events, &msg.type_url, |ibc, router, shared| {
+        run(ibc, router, shared, msg)
+    })?;
     Ok(match response {
         Response::Packet(type_url, noop) => Any {
             type_url,
@@ -196,6 +174,46 @@ pub fn exec(ctx: &mut Ctx, msg: &IbcMsg, chain_id: &str, events: &mut Vec<Event>
         },
         Response::Other(any) => any,
     })
+}
+
+/// Runs `f` with ibc-rs's host context and router over a fork of `ctx`'s
+/// state, metered by `ctx`'s gas: the writes and events are kept only if
+/// `f` succeeds (and no gas or storage fault hit inside ibc-rs); gas is
+/// charged either way. `what` names the work in the error of a panic.
+///
+/// Why one function: every entry into ibc-rs (a relayer's message, an app
+/// sending a packet, FinalizeBlock writing an asynchronous ack) needs the
+/// same shared buffer, fault handling and panic guard.
+pub fn with_ibc<T>(
+    ctx: &mut Ctx,
+    chain_id: &str,
+    events: &mut Vec<Event>,
+    what: &str,
+    f: impl FnOnce(&mut IbcCtx, &mut IbcRouter, &SharedRef) -> Result<T, TxError>,
+) -> Result<T, TxError> {
+    let params = Params::load(ctx.state)?;
+    let unbonding = Duration::from_secs(params.unbonding_time_secs);
+    let shared = Shared::new(ctx.state.fork(), ctx.gas.clone(), ctx.height);
+    // ibc-rs refuses bad input with errors; should a handler still panic
+    // on some input, every node panics alike, and the tx fails rather than
+    // the chain halting on it.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut ibc = IbcCtx::new(shared.clone(), chain_id, unbonding)?;
+        let mut router = IbcRouter::new(shared.clone());
+        f(&mut ibc, &mut router, &shared)
+    }))
+    .unwrap_or_else(|_| Err(TxError::InvalidRequest(format!("ibc: {what} handler panicked"))));
+    let done = std::rc::Rc::try_unwrap(shared)
+        .unwrap_or_else(|_| panic!("IBC contexts outlived their message"))
+        .into_inner();
+    *ctx.gas = done.gas;
+    if let Some(fault) = done.fault {
+        return Err(fault);
+    }
+    let value = result?;
+    ctx.state.absorb(done.state);
+    events.extend(done.events);
+    Ok(value)
 }
 
 enum Response {
@@ -238,21 +256,14 @@ struct PacketResult {
     result: i32,
 }
 
-fn run(
-    shared: &super::context::SharedRef,
-    msg: &IbcMsg,
-    chain_id: &str,
-    unbonding: Duration,
-) -> Result<Response, TxError> {
-    let mut ibc = IbcCtx::new(shared.clone(), chain_id, unbonding)?;
-    let mut router = IbcRouter::new(shared.clone());
+fn run(ibc: &mut IbcCtx, router: &mut IbcRouter, shared: &SharedRef, msg: &IbcMsg) -> Result<Response, TxError> {
     let response_url = format!("{}Response", msg.type_url);
     match &msg.kind {
         Kind::Core(env) => {
             let is_packet = matches!(**env, MsgEnvelope::Packet(_));
             let noop = match &**env {
                 MsgEnvelope::Packet(PacketMsg::Recv(m)) => {
-                    if already_received(&ibc, m) {
+                    if already_received(ibc, m) {
                         // ibc-go's ErrNoOpMsg: a relayer beaten to the
                         // packet succeeds with result NOOP and changes
                         // nothing (ibc-rs alone would fail the tx, its
@@ -262,12 +273,12 @@ fn run(
                     false
                 }
                 // ibc-rs already treats these as no-ops (event, no change).
-                MsgEnvelope::Packet(PacketMsg::Ack(m)) => !has_commitment(&ibc, &m.packet),
-                MsgEnvelope::Packet(PacketMsg::Timeout(m)) => !has_commitment(&ibc, &m.packet),
-                MsgEnvelope::Packet(PacketMsg::TimeoutOnClose(m)) => !has_commitment(&ibc, &m.packet),
+                MsgEnvelope::Packet(PacketMsg::Ack(m)) => !has_commitment(ibc, &m.packet),
+                MsgEnvelope::Packet(PacketMsg::Timeout(m)) => !has_commitment(ibc, &m.packet),
+                MsgEnvelope::Packet(PacketMsg::TimeoutOnClose(m)) => !has_commitment(ibc, &m.packet),
                 _ => false,
             };
-            dispatch(&mut ibc, &mut router, (**env).clone())
+            dispatch(ibc, router, (**env).clone())
                 .map_err(|e| TxError::InvalidRequest(format!("ibc: {e}")))?;
             Ok(if is_packet {
                 Response::Packet(response_url, noop)
@@ -309,7 +320,7 @@ fn run(
             let sequence = ibc
                 .get_next_sequence_send(&seq_path)
                 .map_err(|e| TxError::InvalidRequest(format!("ibc: {e}")))?;
-            send_transfer(&mut ibc, router.transfer_mut(), domain)
+            send_transfer(ibc, router.transfer_mut(), domain)
                 .map_err(|e| TxError::InvalidRequest(format!("ibc transfer: {e}")))?;
             Ok(Response::Other(Any {
                 type_url: response_url,

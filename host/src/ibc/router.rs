@@ -2,26 +2,29 @@
 //! message over the message's shared state, so every app sees the same
 //! buffer and gas meter.
 
-use ::ibc::apps::transfer::types::MODULE_ID_STR;
+use ::ibc::apps::transfer::types::MODULE_ID_STR as TRANSFER_MODULE_ID;
 use ::ibc::core::host::types::identifiers::PortId;
 use ::ibc::core::router::module::Module;
 use ::ibc::core::router::router::Router;
 use ::ibc::core::router::types::module::ModuleId;
 
 use super::context::SharedRef;
-use super::transfer::{Transfer, PORT};
+use super::transfer::{Transfer, PORT as TRANSFER_PORT};
+use crate::inference::module::{InferenceModule, MODULE_ID as INFERENCE_MODULE_ID};
 
-/// ICS-26 routing: port `transfer` to the transfer app; nothing else is
-/// bound yet (the inference and ICA modules join with #6 and #8).
+/// ICS-26 routing: port `transfer` to ICS-20, port `inference` to the
+/// inference app (the ICA host joins with #8).
 pub struct IbcRouter {
     transfer: Transfer,
+    inference: InferenceModule,
 }
 
 impl IbcRouter {
     /// The router of one message.
     pub fn new(shared: SharedRef) -> IbcRouter {
         IbcRouter {
-            transfer: Transfer::new(shared),
+            transfer: Transfer::new(shared.clone()),
+            inference: InferenceModule::new(shared),
         }
     }
 
@@ -33,14 +36,26 @@ impl IbcRouter {
 
 impl Router for IbcRouter {
     fn get_route(&self, module_id: &ModuleId) -> Option<&dyn Module> {
-        (module_id.to_string() == MODULE_ID_STR).then_some(&self.transfer as &dyn Module)
+        match module_id.to_string().as_str() {
+            TRANSFER_MODULE_ID => Some(&self.transfer),
+            INFERENCE_MODULE_ID => Some(&self.inference),
+            _ => None,
+        }
     }
 
     fn get_route_mut(&mut self, module_id: &ModuleId) -> Option<&mut dyn Module> {
-        (module_id.to_string() == MODULE_ID_STR).then_some(&mut self.transfer as &mut dyn Module)
+        match module_id.to_string().as_str() {
+            TRANSFER_MODULE_ID => Some(&mut self.transfer),
+            INFERENCE_MODULE_ID => Some(&mut self.inference),
+            _ => None,
+        }
     }
 
     fn lookup_module(&self, port_id: &PortId) -> Option<ModuleId> {
-        (port_id.as_str() == PORT).then(|| ModuleId::new(MODULE_ID_STR.to_string()))
+        match port_id.as_str() {
+            TRANSFER_PORT => Some(ModuleId::new(TRANSFER_MODULE_ID.to_string())),
+            chimera_packets::PORT_ID => Some(ModuleId::new(INFERENCE_MODULE_ID.to_string())),
+            _ => None,
+        }
     }
 }

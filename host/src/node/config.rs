@@ -49,6 +49,53 @@ pub struct NodeConfig {
     /// Log output.
     #[serde(default)]
     pub log: LogConfig,
+    /// Running inference jobs (validators).
+    #[serde(default)]
+    pub executor: ExecutorSection,
+}
+
+/// `[executor]`: whether and how this node runs inference jobs, and where
+/// their outputs are kept and served.
+///
+/// Why: a validator that runs models reports results in its votes; a node
+/// that does not (no GPU, a pure RPC node) abstains and still serves the
+/// blobs it fetched. Defaults run every registered model on the CPU or the
+/// first GPU, with one libtorch thread (validators must agree on thread
+/// counts: they change float reduction order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutorSection {
+    /// Run jobs (and report them in vote extensions).
+    pub enabled: bool,
+    /// The model registry directory; unset: `$CHIMERA_MODELS_DIR` or the
+    /// source tree's `host/models`.
+    pub models_dir: Option<PathBuf>,
+    /// `auto`, `cpu`, `cuda` or `cuda:N`.
+    pub device: String,
+    /// libtorch intra-op threads.
+    pub threads: usize,
+    /// Most jobs queued in the executor.
+    pub queue_capacity: usize,
+    /// The blob store of outputs (relative to home if not absolute); its
+    /// BlobService is served on `grpc_address`.
+    pub blob_dir: PathBuf,
+    /// For fault tests only: `wrong-results` makes this node report results
+    /// that no honest node agrees with. Never set it on a real validator.
+    pub fault: String,
+}
+
+impl Default for ExecutorSection {
+    fn default() -> Self {
+        ExecutorSection {
+            enabled: true,
+            models_dir: None,
+            device: "auto".into(),
+            threads: 1,
+            queue_capacity: 256,
+            blob_dir: PathBuf::from("data/blobs"),
+            fault: "none".into(),
+        }
+    }
 }
 
 /// `[state]`: the versioned store under the app.
@@ -136,6 +183,7 @@ impl NodeConfig {
                 log_file: PathBuf::from("cometbft.log"),
             },
             log: LogConfig::default(),
+            executor: ExecutorSection::default(),
         }
     }
 
@@ -218,6 +266,24 @@ log_file = {log_file}
 format = "{format}"
 # Filter, e.g. "info" or "info,chimera_host=debug"; RUST_LOG overrides it.
 level = {level}
+
+[executor]
+# Run inference jobs and report their results in vote extensions. A node
+# with this off abstains (it still serves and verifies agreed outputs).
+enabled = {ex_enabled}
+# The model registry directory; unset: $CHIMERA_MODELS_DIR or host/models.
+{models_line}
+# "auto" (first GPU if any, else CPU), "cpu", "cuda" or "cuda:N".
+device = {ex_device}
+# libtorch threads. Keep the same value on every validator: thread counts
+# change float reduction order (docs/determinism.md).
+threads = {ex_threads}
+# Most jobs waiting in the executor; more wait for the next block.
+queue_capacity = {ex_queue}
+# Outputs (content-addressed, pinned); BlobService serves them on grpc_address.
+blob_dir = {ex_blob}
+# Testing only: "wrong-results" reports results no honest node agrees with.
+fault = {ex_fault}
 "#,
             abci = a(&self.abci_address),
             socket_line = match &self.abci_socket {
@@ -233,6 +299,16 @@ level = {level}
             spawn = self.cometbft.spawn,
             log_file = s(&self.cometbft.log_file),
             level = toml::Value::String(self.log.level.clone()),
+            ex_enabled = self.executor.enabled,
+            models_line = match &self.executor.models_dir {
+                Some(p) => format!("models_dir = {}", s(p)),
+                None => "# models_dir = \"/path/to/models\"".to_string(),
+            },
+            ex_device = toml::Value::String(self.executor.device.clone()),
+            ex_threads = self.executor.threads,
+            ex_queue = self.executor.queue_capacity,
+            ex_blob = s(&self.executor.blob_dir),
+            ex_fault = toml::Value::String(self.executor.fault.clone()),
         )
     }
 }

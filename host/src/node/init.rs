@@ -151,6 +151,28 @@ pub fn validate_duration(flag: &str, d: &str) -> NodeResult<()> {
     Ok(())
 }
 
+/// The models of the executor registry (`host/models/registry.toml`, or
+/// `$CHIMERA_MODELS_DIR`'s), which genesis registers on chain.
+///
+/// Why: the chain must commit to each model's file hash and agreement rule,
+/// and the registry is where both are pinned.
+fn registry_models() -> NodeResult<Vec<crate::inference::genesis::GenesisModel>> {
+    let dir = std::env::var_os("CHIMERA_MODELS_DIR").filter(|v| !v.is_empty()).map(PathBuf::from);
+    let path = crate::executor::registry::ModelsDirs::new(dir).registry_path();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(anyhow::anyhow!("reading {}: {e}", path.display()).into()),
+    };
+    let file: crate::executor::manifest::RegistryFile =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(file
+        .models
+        .iter()
+        .map(crate::inference::genesis::GenesisModel::from_manifest)
+        .collect())
+}
+
 /// The `app_state` JSON for `accounts` with default parameters.
 ///
 /// Why: the exact shape InitChain parses (`chain::genesis::AppGenesis`).
@@ -164,6 +186,10 @@ pub fn app_state(accounts: &[GenesisAccount]) -> NodeResult<Value> {
     let genesis = AppGenesis {
         params: Params::default(),
         accounts: accounts.to_vec(),
+        inference: crate::inference::genesis::InferenceGenesis {
+            models: registry_models()?,
+            ..Default::default()
+        },
     };
     serde_json::to_value(&genesis)
         .context("encoding app_state")

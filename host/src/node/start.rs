@@ -29,8 +29,13 @@ use tracing::{error, info, warn};
 
 use super::cometbft;
 use super::config::{resolve, LogConfig, LogFormat, NodeConfig};
-use super::NodeResult;
+use super::{NodeError, NodeResult};
+use crate::blob::{BlobStore, StoreConfig};
 use crate::chain::abci;
+use crate::executor::pool::{Executor, ExecutorConfig};
+use crate::executor::registry::{ModelsDirs, Registry};
+use crate::executor::runtime::DeviceChoice;
+use crate::inference::worker::{Fault, Worker, WorkerConfig};
 use crate::chain::app::App;
 use crate::state::{Storage, StorageOptions};
 
@@ -74,7 +79,17 @@ pub fn start(opts: &StartOptions) -> NodeResult<()> {
     )
     .map_err(|e| anyhow!("opening state at {}: {e}", state_dir.display()))?;
     let height = storage.latest_version();
-    let app = App::new(storage).map_err(|e| anyhow!("loading the app from {}: {e}", state_dir.display()))?;
+    let mut app = App::new(storage).map_err(|e| anyhow!("loading the app from {}: {e}", state_dir.display()))?;
+    let blob_dir = resolve(&home, &cfg.executor.blob_dir);
+    std::fs::create_dir_all(&blob_dir).with_context(|| format!("creating {}", blob_dir.display()))?;
+    let blobs = BlobStore::open(&blob_dir, StoreConfig::default())
+        .map_err(|e| anyhow!("opening the blob store at {}: {e}", blob_dir.display()))?;
+    if cfg.executor.enabled {
+        let worker = start_worker(&home, &cfg, blobs.clone())?;
+        app.set_worker(Arc::new(worker));
+    } else {
+        info!("executor disabled ([executor] enabled = false): this node abstains from jobs");
+    }
     info!(
         home = %home.display(),
         state = %state_dir.display(),
@@ -91,7 +106,7 @@ pub fn start(opts: &StartOptions) -> NodeResult<()> {
     // `block_on` runs `supervise` on this (the main) thread, so the child is
     // forked from a thread that lives as long as the process: the parent
     // death signal fires only when chimerad itself dies.
-    let result = runtime.block_on(supervise(&home, &cfg, Arc::new(Mutex::new(app)), spawn));
+    let result = runtime.block_on(supervise(&home, &cfg, Arc::new(Mutex::new(app)), blobs, spawn));
     runtime.shutdown_timeout(Duration::from_secs(5));
     result
 }
@@ -110,7 +125,78 @@ fn init_tracing(log: &LogConfig) {
     };
 }
 
-async fn supervise(home: &Path, cfg: &NodeConfig, app: Arc<Mutex<App>>, spawn: bool) -> NodeResult<()> {
+/// Loads the model registry and the executor, and this node's validator
+/// address (whose reports its votes carry).
+fn start_worker(home: &Path, cfg: &NodeConfig, blobs: BlobStore) -> NodeResult<Worker> {
+    let ex = &cfg.executor;
+    let device: DeviceChoice = ex
+        .device
+        .parse()
+        .map_err(|e: String| NodeError::usage(format!("[executor] {e}")))?;
+    let fault = match ex.fault.as_str() {
+        "" | "none" => Fault::None,
+        "wrong-results" => Fault::WrongResults,
+        other => {
+            return Err(NodeError::usage(format!(
+                "[executor] fault {other:?}: want \"none\" or \"wrong-results\""
+            )))
+        }
+    };
+    let models_dir = ex
+        .models_dir
+        .as_ref()
+        .map(|p| resolve(home, p))
+        .or_else(|| std::env::var_os("CHIMERA_MODELS_DIR").filter(|v| !v.is_empty()).map(PathBuf::from));
+    let registry = Registry::open(ModelsDirs::new(models_dir)).map_err(|e| anyhow!("model registry: {e}"))?;
+    let executor = Executor::start(
+        &registry,
+        ExecutorConfig {
+            threads: ex.threads.max(1),
+            queue_capacity: ex.queue_capacity.max(1),
+            device,
+            ..Default::default()
+        },
+    );
+    let served: Vec<&str> = executor
+        .models()
+        .filter(|(_, slot)| matches!(slot, crate::executor::pool::Slot::Ready(_)))
+        .map(|(id, _)| id)
+        .collect();
+    let key_path = resolve(home, &cfg.cometbft.home).join("config/priv_validator_key.json");
+    let text = std::fs::read_to_string(&key_path).with_context(|| format!("reading {}", key_path.display()))?;
+    let key: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", key_path.display()))?;
+    let validator = key
+        .get("address")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|a| hex::decode(a).ok())
+        .filter(|a| a.len() == 20)
+        .ok_or_else(|| anyhow!("{}: no 20-byte hex address", key_path.display()))?;
+    info!(
+        validator = %hex::encode_upper(&validator),
+        models = ?served,
+        device = ?executor.device(),
+        fault = ?fault,
+        "executor ready"
+    );
+    Ok(Worker::new(
+        executor,
+        blobs,
+        WorkerConfig {
+            validator,
+            executor_secret: None,
+            fault,
+        },
+    ))
+}
+
+async fn supervise(
+    home: &Path,
+    cfg: &NodeConfig,
+    app: Arc<Mutex<App>>,
+    blobs: BlobStore,
+    spawn: bool,
+) -> NodeResult<()> {
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
 
@@ -158,6 +244,7 @@ async fn supervise(home: &Path, cfg: &NodeConfig, app: Arc<Mutex<App>>, spawn: b
     let notified = grpc_shutdown.clone();
     let mut grpc = tokio::spawn(crate::grpc::serve(
         storage,
+        Some(blobs),
         chain_id,
         rpc.clone(),
         grpc_addr,

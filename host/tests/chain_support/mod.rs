@@ -183,6 +183,7 @@ impl GrpcServer {
         let task = tokio::spawn(chimera_host::grpc::serve_on(
             listener,
             storage,
+            None,
             chain_id.into(),
             "http://127.0.0.1:9".into(),
             async {

@@ -1,0 +1,258 @@
+//! The quorum (docs/protocol.md §4.2, §4.3), run by `FinalizeBlock`: record
+//! the reports of the votes record, then decide every job that got new
+//! reports or reached its deadline.
+//!
+//! A job completes when validators holding more than `quorum_num /
+//! quorum_den` of the total power report sketches that `agree` with one
+//! reference result. The reference is tried in order of power (most first),
+//! ties by address, so every node picks the same one. Exact output hashes
+//! are never compared: honest validators on different kernels differ in the
+//! last float bits (docs/determinism.md). Integers only: powers are summed
+//! as u64, the quorum compared in u128.
+
+use chimera_packets::{
+    proto, AckError, Acknowledgement, ErrorCode, InferenceResult, OutputCommitment, OutputEncoding, Quorum,
+};
+use ibc_proto::ibc::core::channel::v1::Packet as RawPacket;
+use prost::Message;
+use tendermint::abci::Event;
+use tracing::{info, warn};
+
+use super::jobs::{self, Outcome};
+use super::module::ibc_ack;
+use super::params::InferenceParams;
+use super::store::{self, StoredJob, ValidatorRecord};
+use super::votes::SignedReports;
+use crate::chain::error::TxError;
+use crate::chain::gas::Ctx;
+use crate::executor::sketch::{agree, Sketch, SketchRule, SketchSpec};
+
+/// Records each validator's first report of each pending job; returns the
+/// ids of jobs that got a new report.
+pub fn record_reports(ctx: &mut Ctx, signed: &[SignedReports]) -> Result<Vec<u64>, TxError> {
+    let mut touched = Vec::new();
+    for s in signed {
+        for r in &s.extension.reports {
+            let Some(job) = store::get_job(ctx, r.job_id)? else {
+                continue;
+            };
+            if job.record().status != proto::JobStatus::Pending as i32 {
+                continue;
+            }
+            if store::reports(ctx, r.job_id)?.iter().any(|(v, _)| v == &s.validator) {
+                continue;
+            }
+            store::put_report(ctx, r.job_id, &s.validator, r)?;
+            touched.push(r.job_id);
+        }
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    Ok(touched)
+}
+
+/// The model's agreement rule as stored on chain.
+pub fn sketch_spec(m: &proto::SketchSpec) -> Option<SketchSpec> {
+    let rule = match m.rule.as_str() {
+        "classify" => SketchRule::Classify,
+        "embedding" => SketchRule::Embedding,
+        "image" => SketchRule::Image,
+        "tokens" => SketchRule::Tokens,
+        _ => return None,
+    };
+    Some(SketchSpec {
+        rule,
+        levels: m.levels,
+        tolerance: m.tolerance,
+        thumb: m.thumb,
+        logit_tolerance: None,
+    })
+}
+
+/// One validator's result, ready to compare.
+struct Candidate<'a> {
+    validator: &'a [u8],
+    power: u64,
+    model_hash: [u8; 32],
+    output: OutputCommitment,
+    sketch: Sketch,
+}
+
+/// The decision on a job, if any yet.
+pub enum Decision {
+    Pending,
+    Done(Outcome),
+}
+
+/// Decides one job from its reports at `height`.
+pub fn decide(
+    params: &InferenceParams,
+    job: &StoredJob,
+    model: Option<&proto::Model>,
+    reports: &[(Vec<u8>, proto::JobReport)],
+    validators: &[ValidatorRecord],
+    height: u64,
+) -> Decision {
+    use proto::job_report::Outcome as R;
+    let rec = job.record();
+    let total: u64 = validators.iter().map(|v| v.power).sum();
+    let power_of = |addr: &[u8]| validators.iter().find(|v| v.address == addr).map_or(0, |v| v.power);
+    let spec = model.and_then(|m| m.sketch.as_ref()).and_then(sketch_spec);
+    let registered_hash = model.map(|m| m.sha256.as_slice());
+
+    let mut reported = 0u64;
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut failures: Vec<(u64, &[u8], &proto::ExecutionFailure)> = Vec::new();
+    for (addr, r) in reports {
+        let power = power_of(addr);
+        if power == 0 {
+            continue;
+        }
+        reported += power;
+        match &r.outcome {
+            Some(R::Result(x)) => {
+                let parsed = (|| {
+                    let o = x.output.as_ref()?;
+                    Some(Candidate {
+                        validator: addr,
+                        power,
+                        model_hash: x.model_hash.as_slice().try_into().ok()?,
+                        output: OutputCommitment {
+                            sha256: o.sha256.as_slice().try_into().ok()?,
+                            size: o.size,
+                            encoding: OutputEncoding::from_name(&o.encoding)?,
+                        },
+                        sketch: Sketch::from_bytes(&x.sketch).ok()?,
+                    })
+                })();
+                // A result of another model file never counts.
+                if let Some(c) = parsed.filter(|c| Some(c.model_hash.as_slice()) == registered_hash) {
+                    candidates.push(c);
+                }
+            }
+            Some(R::Failure(f)) => failures.push((power, addr, f)),
+            None => {}
+        }
+    }
+    candidates.sort_by(|a, b| b.power.cmp(&a.power).then(a.validator.cmp(b.validator)));
+
+    let mut best = 0u64;
+    if let Some(spec) = &spec {
+        for c in &candidates {
+            let agreeing: u64 = candidates
+                .iter()
+                .filter(|o| agree(spec, &c.sketch, &o.sketch))
+                .map(|o| o.power)
+                .sum();
+            best = best.max(agreeing);
+            if params.is_quorum(agreeing, total) {
+                return Decision::Done(Outcome::Result(InferenceResult {
+                    job_id: rec.id,
+                    model_hash: c.model_hash,
+                    output: c.output.clone(),
+                    quorum: Quorum {
+                        height,
+                        agreeing_power: agreeing,
+                        total_power: total,
+                    },
+                }));
+            }
+        }
+    }
+    let failed: u64 = failures.iter().map(|(p, _, _)| p).sum();
+    if params.is_quorum(failed, total) {
+        failures.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let f = failures[0].2;
+        let code = ErrorCode::from_code(f.code).unwrap_or(ErrorCode::ExecutionFailed);
+        return Decision::Done(Outcome::Error(AckError::new(code, f.detail.clone())));
+    }
+    let why = if spec.is_none() {
+        Some(format!("model {:?} has no agreement rule on this host", rec.model))
+    } else if reported == total {
+        Some(format!(
+            "results split: every validator reported but at most {best} of {total} power agreed on one result"
+        ))
+    } else if height >= job.deadline_height {
+        Some(format!(
+            "no quorum by height {}: {reported} of {total} power reported, at most {best} agreed on one result",
+            job.deadline_height
+        ))
+    } else {
+        None
+    };
+    match why {
+        Some(w) => Decision::Done(Outcome::Error(AckError::new(ErrorCode::NoQuorum, w))),
+        None => Decision::Pending,
+    }
+}
+
+/// Decides the jobs in `ids` plus every job whose deadline is `height`,
+/// finishing those decided: records the outcome and, for packet jobs,
+/// writes the acknowledgement and its `write_acknowledgement` event.
+pub fn run(ctx: &mut Ctx, chain_id: &str, ids: &[u64], events: &mut Vec<Event>) -> Result<(), TxError> {
+    let params = InferenceParams::load(ctx.state)?;
+    let mut ids: Vec<u64> = ids.to_vec();
+    ids.extend(store::expiring(ctx, ctx.height)?);
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let validators = store::validators(ctx.state)?;
+    for id in ids {
+        let Some(job) = store::get_job(ctx, id)? else {
+            continue;
+        };
+        if job.record().status != proto::JobStatus::Pending as i32 {
+            continue;
+        }
+        let model = store::get_model(ctx, &job.record().model)?;
+        let reports = store::reports(ctx, id)?;
+        let Decision::Done(outcome) = decide(&params, &job, model.as_ref(), &reports, &validators, ctx.height) else {
+            continue;
+        };
+        match &outcome {
+            Outcome::Result(r) => info!(
+                job = id,
+                output = %hex::encode(r.output.sha256),
+                agreeing = r.quorum.agreeing_power,
+                total = r.quorum.total_power,
+                "job reached quorum"
+            ),
+            Outcome::Error(e) => info!(job = id, error = %e, "job failed"),
+        }
+        let job = jobs::finish(ctx, job, &outcome, events)?;
+        if !job.packet.is_empty() {
+            write_ack(ctx, chain_id, &job, &outcome, events)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_ack(ctx: &mut Ctx, chain_id: &str, job: &StoredJob, outcome: &Outcome, events: &mut Vec<Event>) -> Result<(), TxError> {
+    let ack = match outcome {
+        Outcome::Result(r) => Acknowledgement::Result(r.clone()),
+        Outcome::Error(e) => Acknowledgement::Error(e.clone()),
+    };
+    let id = job.record().id;
+    let r = crate::ibc::msgs::with_ibc(ctx, chain_id, events, "write_acknowledgement", |ibc, _, _| {
+        let raw = RawPacket::decode(job.packet.as_slice()).map_err(|e| TxError::Internal(format!("stored packet: {e}")))?;
+        let packet = ::ibc::core::channel::types::packet::Packet::try_from(raw)
+            .map_err(|e| TxError::Internal(format!("stored packet: {e}")))?;
+        let ack = ibc_ack(&ack);
+        ::ibc::core::channel::handler::commit_packet_acknowledgment(ibc, &packet, &ack)
+            .map_err(|e| TxError::InvalidRequest(e.to_string()))?;
+        ::ibc::core::channel::handler::emit_packet_acknowledgement_event(ibc, packet, ack)
+            .map_err(|e| TxError::InvalidRequest(e.to_string()))
+    });
+    match r {
+        Ok(()) => Ok(()),
+        Err(e @ TxError::Internal(_)) => Err(e),
+        Err(e) => {
+            // E.g. the channel is gone: the job keeps its outcome, which
+            // queries still show; nothing else can be done deterministically.
+            warn!(job = id, error = %e, "could not write the acknowledgement");
+            Ok(())
+        }
+    }
+}
