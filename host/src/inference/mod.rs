@@ -29,6 +29,6 @@ pub mod requester;
 pub mod store;
 pub mod tally;
 pub mod votes;
+pub mod worker;
 
 pub use msgs::{is_inference_type_url, InferenceMsg};
-pub mod worker;

@@ -256,3 +256,158 @@ fn write_ack(ctx: &mut Ctx, chain_id: &str, job: &StoredJob, outcome: &Outcome, 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validators(powers: &[u64]) -> Vec<ValidatorRecord> {
+        powers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ValidatorRecord {
+                address: vec![i as u8 + 1; 20],
+                ed25519: vec![0; 32],
+                power: *p,
+            })
+            .collect()
+    }
+
+    fn model() -> proto::Model {
+        proto::Model {
+            id: "digits-cnn".into(),
+            sha256: vec![7; 32],
+            task: "classify".into(),
+            max_input_bytes: 65536,
+            sketch: Some(proto::SketchSpec {
+                rule: "classify".into(),
+                levels: 256,
+                tolerance: 2,
+                thumb: 8,
+            }),
+        }
+    }
+
+    fn job(deadline: u64) -> StoredJob {
+        StoredJob {
+            job: Some(proto::Job {
+                id: 9,
+                model: "digits-cnn".into(),
+                ..Default::default()
+            }),
+            deadline_height: deadline,
+            ..Default::default()
+        }
+    }
+
+    /// A classify result with label `label` and a distinct exact hash `tag`.
+    fn result(validator: u8, label: u32, tag: u8) -> (Vec<u8>, proto::JobReport) {
+        let mut probs = vec![0u16; 10];
+        probs[label as usize] = 250;
+        (
+            vec![validator; 20],
+            proto::JobReport {
+                job_id: 9,
+                outcome: Some(proto::job_report::Outcome::Result(proto::ExecutedResult {
+                    model_hash: vec![7; 32],
+                    output: Some(proto::OutputCommitment {
+                        sha256: vec![tag; 32],
+                        size: 50,
+                        encoding: "tensor".into(),
+                    }),
+                    sketch: Sketch::Classify { label, probs }.to_bytes(),
+                })),
+            },
+        )
+    }
+
+    fn failure(validator: u8) -> (Vec<u8>, proto::JobReport) {
+        (
+            vec![validator; 20],
+            proto::JobReport {
+                job_id: 9,
+                outcome: Some(proto::job_report::Outcome::Failure(proto::ExecutionFailure {
+                    code: ErrorCode::ExecutionFailed.code(),
+                    detail: "model returned NaN".into(),
+                })),
+            },
+        )
+    }
+
+    fn decide_at(powers: &[u64], reports: &[(Vec<u8>, proto::JobReport)], height: u64) -> Decision {
+        let p = InferenceParams::default();
+        decide(&p, &job(100), Some(&model()), reports, &validators(powers), height)
+    }
+
+    #[test]
+    fn three_of_four_agreeing_complete_with_the_strongest_as_reference() {
+        // Validator 4 is wrong; 1..3 agree on label 7 with different exact
+        // hashes (different kernels): the reference is the most powerful
+        // agreeing validator (2), not the one with the most common hash.
+        let reports = [result(1, 7, 0xa1), result(2, 7, 0xa2), result(3, 7, 0xa3), result(4, 3, 0xff)];
+        let Decision::Done(Outcome::Result(r)) = decide_at(&[10, 20, 10, 10], &reports, 5) else {
+            panic!("expected a result");
+        };
+        assert_eq!(r.output.sha256, [0xa2; 32]);
+        assert_eq!((r.quorum.agreeing_power, r.quorum.total_power, r.quorum.height), (40, 50, 5));
+    }
+
+    #[test]
+    fn ties_in_power_go_to_the_lower_address() {
+        let reports = [result(3, 7, 0xa3), result(2, 7, 0xa2), result(4, 7, 0xa4)];
+        let Decision::Done(Outcome::Result(r)) = decide_at(&[10, 10, 10, 10], &reports, 5) else {
+            panic!("expected a result");
+        };
+        assert_eq!(r.output.sha256, [0xa2; 32]);
+    }
+
+    #[test]
+    fn two_of_four_wrong_wait_for_the_deadline_then_fail() {
+        let reports = [result(1, 7, 1), result(2, 7, 2), result(3, 1, 3)];
+        assert!(matches!(decide_at(&[10, 10, 10, 10], &reports, 5), Decision::Pending));
+        let Decision::Done(Outcome::Error(e)) = decide_at(&[10, 10, 10, 10], &reports, 100) else {
+            panic!("expected no_quorum at the deadline");
+        };
+        assert_eq!(e.code, ErrorCode::NoQuorum);
+        assert!(e.detail.contains("30 of 40 power reported"), "{}", e.detail);
+    }
+
+    #[test]
+    fn a_split_with_everyone_reported_fails_at_once() {
+        let reports = [result(1, 7, 1), result(2, 7, 2), result(3, 1, 3), result(4, 1, 4)];
+        let Decision::Done(Outcome::Error(e)) = decide_at(&[10, 10, 10, 10], &reports, 5) else {
+            panic!("expected a split");
+        };
+        assert_eq!(e.code, ErrorCode::NoQuorum);
+        assert!(e.detail.contains("results split"), "{}", e.detail);
+    }
+
+    #[test]
+    fn a_quorum_of_failures_is_an_execution_error() {
+        let reports = [failure(1), failure(2), failure(3), result(4, 7, 4)];
+        let Decision::Done(Outcome::Error(e)) = decide_at(&[10, 10, 10, 10], &reports, 5) else {
+            panic!("expected execution_failed");
+        };
+        assert_eq!(e.code, ErrorCode::ExecutionFailed);
+        assert_eq!(e.detail, "model returned NaN");
+    }
+
+    #[test]
+    fn results_of_another_model_file_and_strangers_never_count() {
+        let mut other = result(1, 7, 1);
+        if let Some(proto::job_report::Outcome::Result(x)) = &mut other.1.outcome {
+            x.model_hash = vec![8; 32];
+        }
+        // Validator 9 is not in the set: its report weighs nothing.
+        let reports = [other, result(2, 7, 2), result(9, 7, 9)];
+        assert!(matches!(decide_at(&[10, 10, 10], &reports, 5), Decision::Pending));
+    }
+
+    #[test]
+    fn one_validator_decides_alone() {
+        let Decision::Done(Outcome::Result(r)) = decide_at(&[10], &[result(1, 7, 1)], 2) else {
+            panic!("expected a result");
+        };
+        assert_eq!(r.quorum.agreeing_power, 10);
+    }
+}
