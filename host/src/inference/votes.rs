@@ -123,6 +123,7 @@ pub fn is_record(tx: &[u8]) -> bool {
 }
 
 /// One validator's verified extension in a votes record.
+#[derive(Debug)]
 pub struct SignedReports {
     /// The validator's consensus address.
     pub validator: Vec<u8>,
@@ -203,4 +204,101 @@ pub fn encode_extension(mut reports: Vec<proto::JobReport>) -> Vec<u8> {
         ext.reports.pop();
     }
     ext.encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tendermint_proto::v0_38::abci::ExtendedVoteInfo;
+    use tendermint_proto::v0_38::abci::Validator as RawValidator;
+
+    fn report(job: u64) -> proto::JobReport {
+        proto::JobReport {
+            job_id: job,
+            outcome: Some(proto::job_report::Outcome::Result(proto::ExecutedResult {
+                model_hash: vec![1; 32],
+                output: Some(proto::OutputCommitment {
+                    sha256: vec![2; 32],
+                    size: 9,
+                    encoding: "png".into(),
+                }),
+                sketch: Sketch::Tokens { tokens: vec![1, 2] }.to_bytes(),
+            })),
+        }
+    }
+
+    #[test]
+    fn extensions_round_trip_sorted_and_bounded() {
+        let bytes = encode_extension(vec![report(3), report(1), report(3)]);
+        let ext = decode_extension(&bytes).unwrap();
+        assert_eq!(ext.reports.iter().map(|r| r.job_id).collect::<Vec<_>>(), [1, 3]);
+        assert!(decode_extension(&[]).unwrap().reports.is_empty());
+        assert!(matches!(decode_extension(&[0xff; 7]), Err(VoteError::Decode(_))));
+        let unordered = proto::VoteExtension {
+            reports: vec![report(2), report(1)],
+        };
+        assert_eq!(decode_extension(&unordered.encode_to_vec()), Err(VoteError::Unordered(1)));
+        let mut bad = report(1);
+        if let Some(proto::job_report::Outcome::Result(x)) = &mut bad.outcome {
+            x.sketch = vec![9, 9];
+        }
+        let e = decode_extension(&proto::VoteExtension { reports: vec![bad] }.encode_to_vec()).unwrap_err();
+        assert!(matches!(e, VoteError::BadReport { job: 1, .. }), "{e}");
+        assert!(matches!(
+            decode_extension(&vec![0; MAX_EXTENSION_BYTES + 1]),
+            Err(VoteError::TooLarge(_))
+        ));
+    }
+
+    fn signed_record(ext: &[u8], height: i64, chain: &str, key: &ed25519_consensus::SigningKey, addr: &[u8]) -> Vec<u8> {
+        let sign_bytes = CanonicalVoteExtension {
+            extension: ext.to_vec(),
+            height,
+            round: 0,
+            chain_id: chain.into(),
+        }
+        .encode_length_delimited_to_vec();
+        let commit = ExtendedCommitInfo {
+            round: 0,
+            votes: vec![ExtendedVoteInfo {
+                validator: Some(RawValidator {
+                    address: addr.to_vec().into(),
+                    power: 10,
+                }),
+                vote_extension: ext.to_vec().into(),
+                extension_signature: key.sign(&sign_bytes).to_bytes().to_vec().into(),
+                block_id_flag: BLOCK_ID_FLAG_COMMIT,
+            }],
+        };
+        let mut tx = VOTES_TX_PREFIX.to_vec();
+        tx.extend(commit.encode_to_vec());
+        tx
+    }
+
+    #[test]
+    fn records_verify_signatures_height_and_chain() {
+        let key = ed25519_consensus::SigningKey::from([5u8; 32]);
+        let addr = vec![0xaa; 20];
+        let vals = [ValidatorRecord {
+            address: addr.clone(),
+            ed25519: key.verification_key().to_bytes().to_vec(),
+            power: 10,
+        }];
+        let ext = encode_extension(vec![report(4)]);
+        let tx = signed_record(&ext, 7, "chimera-1", &key, &addr);
+        assert!(is_record(&tx));
+        let got = verify_record(&tx, 7, "chimera-1", &vals).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].extension.reports[0].job_id, 4);
+        // Replayed at another height or on another chain: refused.
+        assert!(verify_record(&tx, 8, "chimera-1", &vals).is_err());
+        assert!(verify_record(&tx, 7, "other-1", &vals).is_err());
+        // Signed by a stranger's key: refused.
+        let forged = signed_record(&ext, 7, "chimera-1", &ed25519_consensus::SigningKey::from([6u8; 32]), &addr);
+        let e = verify_record(&forged, 7, "chimera-1", &vals).unwrap_err();
+        assert!(e.to_string().contains("bad extension signature"), "{e}");
+        // A vote from outside the validator set: refused.
+        let stranger = signed_record(&ext, 7, "chimera-1", &key, &[0xbb; 20]);
+        assert!(verify_record(&stranger, 7, "chimera-1", &vals).is_err());
+    }
 }
