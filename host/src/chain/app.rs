@@ -151,7 +151,9 @@ impl App {
             Request::ProcessProposal(p) => Response::ProcessProposal(self.process_proposal(p)),
             Request::ExtendVote(v) => Response::ExtendVote(response::ExtendVote {
                 vote_extension: match &self.worker {
-                    Some(w) => w.extend_vote(&self.storage.latest_snapshot(), v.height.value()).into(),
+                    Some(w) => w
+                        .extend_vote(&self.storage.latest_snapshot(), v.height.value())
+                        .into(),
                     None => Bytes::new(),
                 },
             }),
@@ -202,7 +204,9 @@ impl App {
         state.put(CHAIN_ID_KEY.to_vec(), r.chain_id.clone().into_bytes());
         for v in &r.validators {
             let tendermint::PublicKey::Ed25519(key) = v.pub_key else {
-                return Err(AppError::Genesis("only ed25519 validator keys are supported".into()));
+                return Err(AppError::Genesis(
+                    "only ed25519 validator keys are supported".into(),
+                ));
             };
             inference::store::put_validator(
                 &mut state,
@@ -307,9 +311,8 @@ impl App {
                 gas: &mut gas,
                 height,
             };
-            inference::tally::run(&mut ctx, &self.chain_id, &reported, &mut block_events).map_err(|e| {
-                AppError::Consensus(format!("inference tally at height {height}: {e}"))
-            })?;
+            inference::tally::run(&mut ctx, &self.chain_id, &reported, &mut block_events)
+                .map_err(|e| AppError::Consensus(format!("inference tally at height {height}: {e}")))?;
         }
         let prepared = self.storage.prepare_commit(height, block.into_changes())?;
         let app_hash = prepared.app_hash();
@@ -415,7 +418,10 @@ fn prepare_proposal(p: request::PrepareProposal) -> response::PrepareProposal {
             room -= record.len();
             txs.push(Bytes::from(record));
         } else {
-            warn!(bytes = record.len(), room, "votes record does not fit the block; reports wait");
+            warn!(
+                bytes = record.len(),
+                room, "votes record does not fit the block; reports wait"
+            );
         }
     }
     for tx in p.txs {
@@ -496,7 +502,9 @@ pub fn run_tx(state: &mut Delta, bytes: &[u8], height: u64, chain_id: &str, mode
                 value: Vec::new(),
             }),
             Msg::Ibc(m) => crate::ibc::exec(&mut ctx, m, chain_id, &mut msg_events),
-            Msg::Inference(m) => crate::inference::msgs::exec(&mut ctx, m, &signer, chain_id, &mut msg_events),
+            Msg::Inference(m) => {
+                crate::inference::msgs::exec(&mut ctx, m, &signer, chain_id, &mut msg_events)
+            }
         });
         match r {
             Ok(any) => responses.push(any),

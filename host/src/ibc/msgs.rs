@@ -256,7 +256,12 @@ struct PacketResult {
     result: i32,
 }
 
-fn run(ibc: &mut IbcCtx, router: &mut IbcRouter, shared: &SharedRef, msg: &IbcMsg) -> Result<Response, TxError> {
+fn run(
+    ibc: &mut IbcCtx,
+    router: &mut IbcRouter,
+    shared: &SharedRef,
+    msg: &IbcMsg,
+) -> Result<Response, TxError> {
     let response_url = format!("{}Response", msg.type_url);
     match &msg.kind {
         Kind::Core(env) => {

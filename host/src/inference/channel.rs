@@ -20,7 +20,9 @@ fn check_order(order: Order) -> Result<(), ChannelError> {
             Order::Unordered => "UNORDERED",
             Order::None => "NONE",
         };
-        Err(refuse(format!("invalid channel ordering: expected UNORDERED, got {got}")))
+        Err(refuse(format!(
+            "invalid channel ordering: expected UNORDERED, got {got}"
+        )))
     }
 }
 
@@ -47,7 +49,11 @@ fn check_version(field: &str, version: &Version) -> Result<(), ChannelError> {
 }
 
 /// `OnChanOpenInit`: an empty version is answered with ours.
-pub fn open_init(order: Order, counterparty: &Counterparty, version: &Version) -> Result<Version, ChannelError> {
+pub fn open_init(
+    order: Order,
+    counterparty: &Counterparty,
+    version: &Version,
+) -> Result<Version, ChannelError> {
     check_order(order)?;
     check_counterparty_port(counterparty)?;
     if !version.as_str().is_empty() {
@@ -92,13 +98,21 @@ mod tests {
     #[test]
     fn handshake_rules() {
         let v = Version::new(CHANNEL_VERSION.into());
-        assert_eq!(open_init(Order::Unordered, &cp("inference"), &Version::empty()).unwrap(), v);
+        assert_eq!(
+            open_init(Order::Unordered, &cp("inference"), &Version::empty()).unwrap(),
+            v
+        );
         assert!(open_init(Order::Unordered, &cp("wasm.terra1abc"), &v).is_ok());
         let e = open_init(Order::Ordered, &cp("inference"), &v).unwrap_err();
         assert!(e.to_string().contains("expected UNORDERED, got ORDERED"), "{e}");
         let e = open_try(Order::Unordered, &cp("transfer"), &v).unwrap_err();
         assert!(e.to_string().contains("invalid counterparty port"), "{e}");
-        let e = open_try(Order::Unordered, &cp("inference"), &Version::new("ics20-1".into())).unwrap_err();
+        let e = open_try(
+            Order::Unordered,
+            &cp("inference"),
+            &Version::new("ics20-1".into()),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("expected chimera-inference-1"), "{e}");
         assert!(open_ack(&v).is_ok());
         assert!(close_init().is_err());

@@ -80,10 +80,13 @@ impl GenesisModel {
 impl InferenceGenesis {
     /// Writes the module's genesis state.
     pub fn apply(&self, state: &mut Delta) -> Result<(), String> {
-        self.params.validate().map_err(|e| format!("inference.params: {e}"))?;
+        self.params
+            .validate()
+            .map_err(|e| format!("inference.params: {e}"))?;
         self.params.store(state);
         for m in &self.models {
-            chimera_packets::packet::validate_model_id(&m.id).map_err(|e| format!("inference.models: {e}"))?;
+            chimera_packets::packet::validate_model_id(&m.id)
+                .map_err(|e| format!("inference.models: {e}"))?;
             let sha = hex::decode(&m.sha256)
                 .ok()
                 .filter(|b| b.len() == 32)
@@ -94,9 +97,14 @@ impl InferenceGenesis {
                 tolerance: m.sketch.tolerance,
                 thumb: m.sketch.thumb,
             };
-            let spec = super::tally::sketch_spec(&sketch)
-                .ok_or_else(|| format!("inference.models[{}].sketch.rule {:?} is unknown", m.id, m.sketch.rule))?;
-            spec.validate().map_err(|e| format!("inference.models[{}]: {e}", m.id))?;
+            let spec = super::tally::sketch_spec(&sketch).ok_or_else(|| {
+                format!(
+                    "inference.models[{}].sketch.rule {:?} is unknown",
+                    m.id, m.sketch.rule
+                )
+            })?;
+            spec.validate()
+                .map_err(|e| format!("inference.models[{}]: {e}", m.id))?;
             store::put_model(
                 state,
                 &proto::Model {
@@ -113,7 +121,12 @@ impl InferenceGenesis {
             let validator = hex::decode(&o.validator)
                 .ok()
                 .filter(|b| b.len() == 20)
-                .ok_or_else(|| format!("inference.operators: validator {:?} is not 20 bytes of hex", o.validator))?;
+                .ok_or_else(|| {
+                    format!(
+                        "inference.operators: validator {:?} is not 20 bytes of hex",
+                        o.validator
+                    )
+                })?;
             store::put_operator(state, &operator.0, &validator);
         }
         Ok(())

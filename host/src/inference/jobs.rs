@@ -53,7 +53,10 @@ pub fn admit(
     if pending >= params.max_pending_jobs {
         return Ok(Err(AckError::new(
             ErrorCode::QueueFull,
-            format!("{pending} jobs are pending (the limit is {})", params.max_pending_jobs),
+            format!(
+                "{pending} jobs are pending (the limit is {})",
+                params.max_pending_jobs
+            ),
         )));
     }
     let id = store::next_job_id(ctx)?;
@@ -123,7 +126,12 @@ pub enum Outcome {
 
 /// Records a job's outcome, emits `inference_result`, and returns the job
 /// as finished (its acknowledgement, if any, is the caller's to write).
-pub fn finish(ctx: &mut Ctx, mut job: StoredJob, outcome: &Outcome, events: &mut Vec<Event>) -> Result<StoredJob, TxError> {
+pub fn finish(
+    ctx: &mut Ctx,
+    mut job: StoredJob,
+    outcome: &Outcome,
+    events: &mut Vec<Event>,
+) -> Result<StoredJob, TxError> {
     let mut rec = job.record();
     let mut attrs = vec![
         ("job_id", rec.id.to_string()).index(),

@@ -12,7 +12,7 @@ use ::ibc::core::host::types::identifiers::{ChannelId, ConnectionId, PortId};
 use ::ibc::core::router::module::Module;
 use ::ibc::core::router::types::module::ModuleExtras;
 use ::ibc::primitives::Signer;
-use chimera_packets::{Acknowledgement, AckError, InferencePacketData};
+use chimera_packets::{AckError, Acknowledgement, InferencePacketData};
 use ibc_proto::ibc::core::channel::v1::Packet as RawPacket;
 use prost::Message;
 
@@ -73,7 +73,10 @@ impl InferenceModule {
             Ok(Err(refusal)) => Some(refusal),
             // The fault is in `shared.fault` and fails the whole tx; the
             // ack written here is never committed.
-            Err(e) => Some(AckError::new(chimera_packets::ErrorCode::InvalidPacket, e.to_string())),
+            Err(e) => Some(AckError::new(
+                chimera_packets::ErrorCode::InvalidPacket,
+                e.to_string(),
+            )),
         }
     }
 
@@ -118,7 +121,10 @@ impl Module for InferenceModule {
         counterparty: &Counterparty,
         version: &Version,
     ) -> Result<(ModuleExtras, Version), ChannelError> {
-        Ok((ModuleExtras::empty(), channel::open_init(order, counterparty, version)?))
+        Ok((
+            ModuleExtras::empty(),
+            channel::open_init(order, counterparty, version)?,
+        ))
     }
 
     fn on_chan_open_try_validate(
@@ -157,11 +163,19 @@ impl Module for InferenceModule {
         channel::open_ack(counterparty_version)
     }
 
-    fn on_chan_close_init_validate(&self, _port_id: &PortId, _channel_id: &ChannelId) -> Result<(), ChannelError> {
+    fn on_chan_close_init_validate(
+        &self,
+        _port_id: &PortId,
+        _channel_id: &ChannelId,
+    ) -> Result<(), ChannelError> {
         channel::close_init()
     }
 
-    fn on_recv_packet_execute(&mut self, packet: &Packet, _relayer: &Signer) -> (ModuleExtras, Option<IbcAck>) {
+    fn on_recv_packet_execute(
+        &mut self,
+        packet: &Packet,
+        _relayer: &Signer,
+    ) -> (ModuleExtras, Option<IbcAck>) {
         self.shared.borrow_mut().begin_nested();
         let refusal = self.receive(packet);
         self.shared.borrow_mut().end_nested(refusal.is_none());
@@ -184,14 +198,21 @@ impl Module for InferenceModule {
         acknowledgement: &IbcAck,
         _relayer: &Signer,
     ) -> (ModuleExtras, Result<(), ChannelError>) {
-        (ModuleExtras::empty(), self.settle(packet, Some(acknowledgement.as_ref())))
+        (
+            ModuleExtras::empty(),
+            self.settle(packet, Some(acknowledgement.as_ref())),
+        )
     }
 
     fn on_timeout_packet_validate(&self, _packet: &Packet, _relayer: &Signer) -> Result<(), ChannelError> {
         Ok(())
     }
 
-    fn on_timeout_packet_execute(&mut self, packet: &Packet, _relayer: &Signer) -> (ModuleExtras, Result<(), ChannelError>) {
+    fn on_timeout_packet_execute(
+        &mut self,
+        packet: &Packet,
+        _relayer: &Signer,
+    ) -> (ModuleExtras, Result<(), ChannelError>) {
         (ModuleExtras::empty(), self.settle(packet, None))
     }
 }

@@ -57,9 +57,14 @@ impl InferenceMsg {
         } else if url == proto::MsgRequestInference::type_url() {
             Ok(InferenceMsg::Request(decode_as(any, "MsgRequestInference")?))
         } else if url == proto::MsgRegisterExecutorKey::type_url() {
-            Ok(InferenceMsg::RegisterExecutorKey(decode_as(any, "MsgRegisterExecutorKey")?))
+            Ok(InferenceMsg::RegisterExecutorKey(decode_as(
+                any,
+                "MsgRegisterExecutorKey",
+            )?))
         } else {
-            Err(TxError::UnknownRequest(format!("unrecognized message type: {url}")))
+            Err(TxError::UnknownRequest(format!(
+                "unrecognized message type: {url}"
+            )))
         }
     }
 

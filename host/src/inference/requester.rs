@@ -48,7 +48,13 @@ enum Settlement {
 /// Records the acknowledgement of `(channel, sequence)`. Any bytes are
 /// accepted: an ack this module cannot read is a failure and refunds, so a
 /// foreign or garbled ack can never strand the fee.
-pub fn on_ack(ctx: &mut Ctx, channel: &str, sequence: u64, ack: &[u8], events: &mut Vec<Event>) -> Result<(), TxError> {
+pub fn on_ack(
+    ctx: &mut Ctx,
+    channel: &str,
+    sequence: u64,
+    ack: &[u8],
+    events: &mut Vec<Event>,
+) -> Result<(), TxError> {
     let settlement = match Acknowledgement::from_bytes(ack) {
         Ok(Acknowledgement::Result(r)) => Settlement::Completed((&r).into()),
         Ok(Acknowledgement::Error(e)) => Settlement::Failed {
@@ -56,7 +62,10 @@ pub fn on_ack(ctx: &mut Ctx, channel: &str, sequence: u64, ack: &[u8], events: &
             text: e.to_text(),
         },
         Err(e) => {
-            let e = AckError::new(ErrorCode::InvalidPacket, format!("unreadable acknowledgement: {e}"));
+            let e = AckError::new(
+                ErrorCode::InvalidPacket,
+                format!("unreadable acknowledgement: {e}"),
+            );
             Settlement::Failed {
                 code: 0,
                 text: e.detail,
@@ -67,7 +76,12 @@ pub fn on_ack(ctx: &mut Ctx, channel: &str, sequence: u64, ack: &[u8], events: &
 }
 
 /// Records that `(channel, sequence)` timed out (or its channel closed).
-pub fn on_timeout(ctx: &mut Ctx, channel: &str, sequence: u64, events: &mut Vec<Event>) -> Result<(), TxError> {
+pub fn on_timeout(
+    ctx: &mut Ctx,
+    channel: &str,
+    sequence: u64,
+    events: &mut Vec<Event>,
+) -> Result<(), TxError> {
     settle(
         ctx,
         channel,
@@ -80,7 +94,13 @@ pub fn on_timeout(ctx: &mut Ctx, channel: &str, sequence: u64, events: &mut Vec<
     )
 }
 
-fn settle(ctx: &mut Ctx, channel: &str, sequence: u64, s: Settlement, events: &mut Vec<Event>) -> Result<(), TxError> {
+fn settle(
+    ctx: &mut Ctx,
+    channel: &str,
+    sequence: u64,
+    s: Settlement,
+    events: &mut Vec<Event>,
+) -> Result<(), TxError> {
     let Some(mut req) = store::get_request(ctx, channel, sequence)? else {
         // Not sent by this module's MsgRequestInference (e.g. a packet from
         // a chain upgrade's past): nothing to settle.

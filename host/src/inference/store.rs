@@ -91,9 +91,7 @@ pub fn model_key(id: &str) -> Vec<u8> {
 }
 
 pub fn get_model(ctx: &mut Ctx, id: &str) -> Result<Option<proto::Model>, TxError> {
-    ctx.get(&model_key(id))?
-        .map(|b| decode("model", &b))
-        .transpose()
+    ctx.get(&model_key(id))?.map(|b| decode("model", &b)).transpose()
 }
 
 pub fn put_model(state: &mut Delta, m: &proto::Model) {
@@ -133,7 +131,9 @@ pub fn next_job_id(ctx: &mut Ctx) -> Result<u64, TxError> {
 fn read_u64(what: &str, b: Option<Vec<u8>>) -> Result<u64, TxError> {
     match b {
         None => Ok(0),
-        Some(b) => Ok(u64::from_be_bytes(b.as_slice().try_into().map_err(|_| corrupt(what, "length"))?)),
+        Some(b) => Ok(u64::from_be_bytes(
+            b.as_slice().try_into().map_err(|_| corrupt(what, "length"))?,
+        )),
     }
 }
 
@@ -154,7 +154,10 @@ fn add_pending(ctx: &mut Ctx, delta: i64) -> Result<(), TxError> {
 pub fn insert_job(ctx: &mut Ctx, job: &StoredJob) -> Result<(), TxError> {
     let rec = job.record();
     add_pending(ctx, 1)?;
-    ctx.put(join(&[DEADLINE, &be(job.deadline_height), &be(rec.id)]), Vec::new())?;
+    ctx.put(
+        join(&[DEADLINE, &be(job.deadline_height), &be(rec.id)]),
+        Vec::new(),
+    )?;
     ctx.put(job_key(rec.id), job.encode_to_vec())?;
     ctx.put(join(&[PENDING, &be(rec.id)]), Vec::new())?;
     ctx.put(by_requester_key(&rec.requester, rec.id), Vec::new())
@@ -178,8 +181,12 @@ pub fn finish_job(ctx: &mut Ctx, job: &StoredJob) -> Result<(), TxError> {
 }
 
 fn ids_of(keys: impl Iterator<Item = Vec<u8>>, prefix_len: usize) -> Vec<u64> {
-    keys.filter_map(|k| k.get(prefix_len..).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes))
-        .collect()
+    keys.filter_map(|k| {
+        k.get(prefix_len..)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+    })
+    .collect()
 }
 
 /// Ids of the pending jobs whose deadline is `height`.
@@ -190,12 +197,18 @@ pub fn expiring(ctx: &mut Ctx, height: u64) -> Result<Vec<u64>, TxError> {
 
 /// Pending job ids, oldest first.
 pub fn pending_ids(state: &Delta) -> Result<Vec<u64>, TxError> {
-    Ok(ids_of(state.prefix(PENDING)?.into_iter().map(|(k, _)| k), PENDING.len()))
+    Ok(ids_of(
+        state.prefix(PENDING)?.into_iter().map(|(k, _)| k),
+        PENDING.len(),
+    ))
 }
 
 /// Pending job ids in committed state, oldest first (the executor's queue).
 pub fn pending_ids_committed(snap: &Snapshot) -> Result<Vec<u64>, StateError> {
-    Ok(ids_of(snap.prefix(PENDING)?.into_iter().map(|(k, _)| k), PENDING.len()))
+    Ok(ids_of(
+        snap.prefix(PENDING)?.into_iter().map(|(k, _)| k),
+        PENDING.len(),
+    ))
 }
 
 pub fn job_committed(snap: &Snapshot, id: u64) -> Result<Option<StoredJob>, StateError> {
@@ -325,7 +338,14 @@ fn request_key(channel: &str, seq: u64) -> Vec<u8> {
 }
 
 fn request_by_sender_key(sender: &str, channel: &str, seq: u64) -> Vec<u8> {
-    join(&[REQUEST_BY_SENDER, sender.as_bytes(), b"\0", channel.as_bytes(), b"/", &be(seq)])
+    join(&[
+        REQUEST_BY_SENDER,
+        sender.as_bytes(),
+        b"\0",
+        channel.as_bytes(),
+        b"/",
+        &be(seq),
+    ])
 }
 
 pub fn put_request(ctx: &mut Ctx, r: &proto::InferenceRequest) -> Result<(), TxError> {
@@ -336,13 +356,21 @@ pub fn put_request(ctx: &mut Ctx, r: &proto::InferenceRequest) -> Result<(), TxE
     )
 }
 
-pub fn get_request(ctx: &mut Ctx, channel: &str, seq: u64) -> Result<Option<proto::InferenceRequest>, TxError> {
+pub fn get_request(
+    ctx: &mut Ctx,
+    channel: &str,
+    seq: u64,
+) -> Result<Option<proto::InferenceRequest>, TxError> {
     ctx.get(&request_key(channel, seq))?
         .map(|b| decode("request", &b))
         .transpose()
 }
 
-pub fn request_committed(snap: &Snapshot, channel: &str, seq: u64) -> Result<Option<proto::InferenceRequest>, StateError> {
+pub fn request_committed(
+    snap: &Snapshot,
+    channel: &str,
+    seq: u64,
+) -> Result<Option<proto::InferenceRequest>, StateError> {
     snap.get(&request_key(channel, seq))?
         .map(|b| decode_committed("request", &b))
         .transpose()
@@ -369,7 +397,11 @@ pub fn requests_committed(
         if out.len() == limit {
             return Ok((out, last));
         }
-        let bytes = if indirect { snap.get(&v)?.unwrap_or_default() } else { v };
+        let bytes = if indirect {
+            snap.get(&v)?.unwrap_or_default()
+        } else {
+            v
+        };
         out.push(decode_committed("request", &bytes)?);
         last = Some(k);
     }

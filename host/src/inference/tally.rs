@@ -39,7 +39,10 @@ pub fn record_reports(ctx: &mut Ctx, signed: &[SignedReports]) -> Result<Vec<u64
             if job.record().status != proto::JobStatus::Pending as i32 {
                 continue;
             }
-            if store::reports(ctx, r.job_id)?.iter().any(|(v, _)| v == &s.validator) {
+            if store::reports(ctx, r.job_id)?
+                .iter()
+                .any(|(v, _)| v == &s.validator)
+            {
                 continue;
             }
             store::put_report(ctx, r.job_id, &s.validator, r)?;
@@ -96,7 +99,12 @@ pub fn decide(
     use proto::job_report::Outcome as R;
     let rec = job.record();
     let total: u64 = validators.iter().map(|v| v.power).sum();
-    let power_of = |addr: &[u8]| validators.iter().find(|v| v.address == addr).map_or(0, |v| v.power);
+    let power_of = |addr: &[u8]| {
+        validators
+            .iter()
+            .find(|v| v.address == addr)
+            .map_or(0, |v| v.power)
+    };
     let spec = model.and_then(|m| m.sketch.as_ref()).and_then(sketch_spec);
     let registered_hash = model.map(|m| m.sha256.as_slice());
 
@@ -167,7 +175,10 @@ pub fn decide(
         return Decision::Done(Outcome::Error(AckError::new(code, f.detail.clone())));
     }
     let why = if spec.is_none() {
-        Some(format!("model {:?} has no agreement rule on this host", rec.model))
+        Some(format!(
+            "model {:?} has no agreement rule on this host",
+            rec.model
+        ))
     } else if reported == total {
         Some(format!(
             "results split: every validator reported but at most {best} of {total} power agreed on one result"
@@ -208,7 +219,9 @@ pub fn run(ctx: &mut Ctx, chain_id: &str, ids: &[u64], events: &mut Vec<Event>) 
         }
         let model = store::get_model(ctx, &job.record().model)?;
         let reports = store::reports(ctx, id)?;
-        let Decision::Done(outcome) = decide(&params, &job, model.as_ref(), &reports, &validators, ctx.height) else {
+        let Decision::Done(outcome) =
+            decide(&params, &job, model.as_ref(), &reports, &validators, ctx.height)
+        else {
             continue;
         };
         match &outcome {
@@ -229,14 +242,21 @@ pub fn run(ctx: &mut Ctx, chain_id: &str, ids: &[u64], events: &mut Vec<Event>) 
     Ok(())
 }
 
-fn write_ack(ctx: &mut Ctx, chain_id: &str, job: &StoredJob, outcome: &Outcome, events: &mut Vec<Event>) -> Result<(), TxError> {
+fn write_ack(
+    ctx: &mut Ctx,
+    chain_id: &str,
+    job: &StoredJob,
+    outcome: &Outcome,
+    events: &mut Vec<Event>,
+) -> Result<(), TxError> {
     let ack = match outcome {
         Outcome::Result(r) => Acknowledgement::Result(r.clone()),
         Outcome::Error(e) => Acknowledgement::Error(e.clone()),
     };
     let id = job.record().id;
     let r = crate::ibc::msgs::with_ibc(ctx, chain_id, events, "write_acknowledgement", |ibc, _, _| {
-        let raw = RawPacket::decode(job.packet.as_slice()).map_err(|e| TxError::Internal(format!("stored packet: {e}")))?;
+        let raw = RawPacket::decode(job.packet.as_slice())
+            .map_err(|e| TxError::Internal(format!("stored packet: {e}")))?;
         let packet = ::ibc::core::channel::types::packet::Packet::try_from(raw)
             .map_err(|e| TxError::Internal(format!("stored packet: {e}")))?;
         let ack = ibc_ack(&ack);
@@ -336,7 +356,14 @@ mod tests {
 
     fn decide_at(powers: &[u64], reports: &[(Vec<u8>, proto::JobReport)], height: u64) -> Decision {
         let p = InferenceParams::default();
-        decide(&p, &job(100), Some(&model()), reports, &validators(powers), height)
+        decide(
+            &p,
+            &job(100),
+            Some(&model()),
+            reports,
+            &validators(powers),
+            height,
+        )
     }
 
     #[test]
@@ -344,12 +371,20 @@ mod tests {
         // Validator 4 is wrong; 1..3 agree on label 7 with different exact
         // hashes (different kernels): the reference is the most powerful
         // agreeing validator (2), not the one with the most common hash.
-        let reports = [result(1, 7, 0xa1), result(2, 7, 0xa2), result(3, 7, 0xa3), result(4, 3, 0xff)];
+        let reports = [
+            result(1, 7, 0xa1),
+            result(2, 7, 0xa2),
+            result(3, 7, 0xa3),
+            result(4, 3, 0xff),
+        ];
         let Decision::Done(Outcome::Result(r)) = decide_at(&[10, 20, 10, 10], &reports, 5) else {
             panic!("expected a result");
         };
         assert_eq!(r.output.sha256, [0xa2; 32]);
-        assert_eq!((r.quorum.agreeing_power, r.quorum.total_power, r.quorum.height), (40, 50, 5));
+        assert_eq!(
+            (r.quorum.agreeing_power, r.quorum.total_power, r.quorum.height),
+            (40, 50, 5)
+        );
     }
 
     #[test]
@@ -364,7 +399,10 @@ mod tests {
     #[test]
     fn two_of_four_wrong_wait_for_the_deadline_then_fail() {
         let reports = [result(1, 7, 1), result(2, 7, 2), result(3, 1, 3)];
-        assert!(matches!(decide_at(&[10, 10, 10, 10], &reports, 5), Decision::Pending));
+        assert!(matches!(
+            decide_at(&[10, 10, 10, 10], &reports, 5),
+            Decision::Pending
+        ));
         let Decision::Done(Outcome::Error(e)) = decide_at(&[10, 10, 10, 10], &reports, 100) else {
             panic!("expected no_quorum at the deadline");
         };

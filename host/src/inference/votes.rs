@@ -153,12 +153,17 @@ pub fn verify_record(
             .map(|x| x.address.as_ref())
             .ok_or_else(|| VoteError::Record("a vote without its validator".into()))?;
         if seen.contains(&addr) {
-            return Err(VoteError::Record(format!("validator {} votes twice", hex::encode(addr))));
+            return Err(VoteError::Record(format!(
+                "validator {} votes twice",
+                hex::encode(addr)
+            )));
         }
         seen.push(addr);
         if v.block_id_flag != BLOCK_ID_FLAG_COMMIT {
             if !v.vote_extension.is_empty() {
-                return Err(VoteError::Record("an extension on a vote that did not commit".into()));
+                return Err(VoteError::Record(
+                    "an extension on a vote that did not commit".into(),
+                ));
             }
             continue;
         }
@@ -237,7 +242,10 @@ mod tests {
         let unordered = proto::VoteExtension {
             reports: vec![report(2), report(1)],
         };
-        assert_eq!(decode_extension(&unordered.encode_to_vec()), Err(VoteError::Unordered(1)));
+        assert_eq!(
+            decode_extension(&unordered.encode_to_vec()),
+            Err(VoteError::Unordered(1))
+        );
         let mut bad = report(1);
         if let Some(proto::job_report::Outcome::Result(x)) = &mut bad.outcome {
             x.sketch = vec![9, 9];
@@ -250,7 +258,13 @@ mod tests {
         ));
     }
 
-    fn signed_record(ext: &[u8], height: i64, chain: &str, key: &ed25519_consensus::SigningKey, addr: &[u8]) -> Vec<u8> {
+    fn signed_record(
+        ext: &[u8],
+        height: i64,
+        chain: &str,
+        key: &ed25519_consensus::SigningKey,
+        addr: &[u8],
+    ) -> Vec<u8> {
         let sign_bytes = CanonicalVoteExtension {
             extension: ext.to_vec(),
             height,
@@ -294,7 +308,13 @@ mod tests {
         assert!(verify_record(&tx, 8, "chimera-1", &vals).is_err());
         assert!(verify_record(&tx, 7, "other-1", &vals).is_err());
         // Signed by a stranger's key: refused.
-        let forged = signed_record(&ext, 7, "chimera-1", &ed25519_consensus::SigningKey::from([6u8; 32]), &addr);
+        let forged = signed_record(
+            &ext,
+            7,
+            "chimera-1",
+            &ed25519_consensus::SigningKey::from([6u8; 32]),
+            &addr,
+        );
         let e = verify_record(&forged, 7, "chimera-1", &vals).unwrap_err();
         assert!(e.to_string().contains("bad extension signature"), "{e}");
         // A vote from outside the validator set: refused.

@@ -41,6 +41,8 @@ pub struct WorkerConfig {
     /// Its X25519 secret for sealed inputs (`None`: sealed jobs abstain).
     pub executor_secret: Option<StaticSecret>,
     pub fault: Fault,
+    /// Other nodes' gRPC endpoints to fetch agreed outputs from.
+    pub blob_peers: Vec<String>,
 }
 
 /// Runs committed jobs and reports them in vote extensions.
@@ -56,6 +58,9 @@ struct Inner {
     running: BTreeMap<u64, JobHandle>,
     /// Finished jobs' reports, kept until the job leaves the pending set.
     done: BTreeMap<u64, proto::JobReport>,
+    /// Every pending job seen: when one leaves the pending set completed,
+    /// its agreed output is fetched if this node lacks it.
+    watched: std::collections::BTreeSet<u64>,
 }
 
 fn failure(job_id: u64, e: &AckError) -> proto::JobReport {
@@ -98,6 +103,17 @@ impl Worker {
             }
         };
         let mut inner = self.lock();
+        let ended: Vec<u64> = inner
+            .watched
+            .iter()
+            .copied()
+            .filter(|id| pending.binary_search(id).is_err())
+            .collect();
+        for id in ended {
+            inner.watched.remove(&id);
+            self.pin_agreed(snap, id);
+        }
+        inner.watched.extend(pending.iter().copied());
         inner.running.retain(|id, h| {
             let keep = pending.binary_search(id).is_ok();
             if !keep {
@@ -139,6 +155,57 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Makes sure a completed job's agreed output is in this node's store:
+    /// pins it if present (this node produced the reference, or the same
+    /// bytes), else fetches it from a peer in the background; the client
+    /// re-hashes what it downloads and the store names blobs by their hash.
+    fn pin_agreed(&self, snap: &Snapshot, id: u64) {
+        let Ok(Some(job)) = store::job_committed(snap, id) else {
+            return;
+        };
+        let Some(out) = job.record().result.and_then(|r| r.output) else {
+            return;
+        };
+        let Ok(hash) = BlobHash::from_slice(&out.sha256) else {
+            return;
+        };
+        if self.blobs.contains(&hash).unwrap_or(false) {
+            let _ = self.blobs.pin(&hash);
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            warn!(job = id, "no runtime to fetch the agreed output on");
+            return;
+        };
+        let peers = self.config.blob_peers.clone();
+        let blobs = self.blobs.clone();
+        let height = snap.version().unwrap_or(0);
+        rt.spawn(async move {
+            for peer in &peers {
+                let fetched = async {
+                    let mut c = crate::blob::BlobClient::connect(peer).await?;
+                    c.get_bytes(&hash).await
+                };
+                match fetched.await {
+                    Ok(bytes) => {
+                        let stored = blobs
+                            .put(&bytes, &out.encoding, height)
+                            .and_then(|p| blobs.pin(&p.hash).map(|_| p));
+                        match stored {
+                            Ok(_) => {
+                                info!(job = id, %peer, output = %hash.to_hex(), "fetched the agreed output")
+                            }
+                            Err(e) => warn!(job = id, error = %e, "cannot store the agreed output"),
+                        }
+                        return;
+                    }
+                    Err(e) => debug!(job = id, %peer, error = %e, "agreed output not fetched from this peer"),
+                }
+            }
+            warn!(job = id, output = %hash.to_hex(), "no peer served the agreed output");
+        });
     }
 
     /// The executor's request for a job: `Ok(None)` to abstain (a sealed
@@ -193,7 +260,9 @@ impl Worker {
         let reports: Vec<proto::JobReport> = inner
             .done
             .iter()
-            .filter(|(id, _)| !store::has_report_committed(snap, **id, &self.config.validator).unwrap_or(true))
+            .filter(|(id, _)| {
+                !store::has_report_committed(snap, **id, &self.config.validator).unwrap_or(true)
+            })
             .map(|(_, r)| r.clone())
             .collect();
         if !reports.is_empty() {

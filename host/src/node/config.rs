@@ -79,6 +79,9 @@ pub struct ExecutorSection {
     /// The blob store of outputs (relative to home if not absolute); its
     /// BlobService is served on `grpc_address`.
     pub blob_dir: PathBuf,
+    /// Other nodes' gRPC endpoints (`http://host:port`) to fetch agreed
+    /// outputs from when this node did not produce the reference itself.
+    pub blob_peers: Vec<String>,
     /// For fault tests only: `wrong-results` makes this node report results
     /// that no honest node agrees with. Never set it on a real validator.
     pub fault: String,
@@ -93,6 +96,7 @@ impl Default for ExecutorSection {
             threads: 1,
             queue_capacity: 256,
             blob_dir: PathBuf::from("data/blobs"),
+            blob_peers: Vec::new(),
             fault: "none".into(),
         }
     }
@@ -282,6 +286,9 @@ threads = {ex_threads}
 queue_capacity = {ex_queue}
 # Outputs (content-addressed, pinned); BlobService serves them on grpc_address.
 blob_dir = {ex_blob}
+# Other nodes' gRPC endpoints ("http://host:port") to fetch agreed outputs
+# from, so this node can serve every result (verified by hash before pinning).
+blob_peers = {ex_peers}
 # Testing only: "wrong-results" reports results no honest node agrees with.
 fault = {ex_fault}
 "#,
@@ -309,6 +316,13 @@ fault = {ex_fault}
             ex_queue = self.executor.queue_capacity,
             ex_blob = s(&self.executor.blob_dir),
             ex_fault = toml::Value::String(self.executor.fault.clone()),
+            ex_peers = toml::Value::Array(
+                self.executor
+                    .blob_peers
+                    .iter()
+                    .map(|p| toml::Value::String(p.clone()))
+                    .collect()
+            ),
         )
     }
 }

@@ -157,7 +157,9 @@ pub fn validate_duration(flag: &str, d: &str) -> NodeResult<()> {
 /// Why: the chain must commit to each model's file hash and agreement rule,
 /// and the registry is where both are pinned.
 fn registry_models() -> NodeResult<Vec<crate::inference::genesis::GenesisModel>> {
-    let dir = std::env::var_os("CHIMERA_MODELS_DIR").filter(|v| !v.is_empty()).map(PathBuf::from);
+    let dir = std::env::var_os("CHIMERA_MODELS_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
     let path = crate::executor::registry::ModelsDirs::new(dir).registry_path();
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,

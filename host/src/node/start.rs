@@ -32,11 +32,11 @@ use super::config::{resolve, LogConfig, LogFormat, NodeConfig};
 use super::{NodeError, NodeResult};
 use crate::blob::{BlobStore, StoreConfig};
 use crate::chain::abci;
+use crate::chain::app::App;
 use crate::executor::pool::{Executor, ExecutorConfig};
 use crate::executor::registry::{ModelsDirs, Registry};
 use crate::executor::runtime::DeviceChoice;
 use crate::inference::worker::{Fault, Worker, WorkerConfig};
-use crate::chain::app::App;
 use crate::state::{Storage, StorageOptions};
 
 /// How long a stopping `chimerad` waits for CometBFT after SIGTERM before
@@ -79,7 +79,8 @@ pub fn start(opts: &StartOptions) -> NodeResult<()> {
     )
     .map_err(|e| anyhow!("opening state at {}: {e}", state_dir.display()))?;
     let height = storage.latest_version();
-    let mut app = App::new(storage).map_err(|e| anyhow!("loading the app from {}: {e}", state_dir.display()))?;
+    let mut app =
+        App::new(storage).map_err(|e| anyhow!("loading the app from {}: {e}", state_dir.display()))?;
     let blob_dir = resolve(&home, &cfg.executor.blob_dir);
     std::fs::create_dir_all(&blob_dir).with_context(|| format!("creating {}", blob_dir.display()))?;
     let blobs = BlobStore::open(&blob_dir, StoreConfig::default())
@@ -142,11 +143,11 @@ fn start_worker(home: &Path, cfg: &NodeConfig, blobs: BlobStore) -> NodeResult<W
             )))
         }
     };
-    let models_dir = ex
-        .models_dir
-        .as_ref()
-        .map(|p| resolve(home, p))
-        .or_else(|| std::env::var_os("CHIMERA_MODELS_DIR").filter(|v| !v.is_empty()).map(PathBuf::from));
+    let models_dir = ex.models_dir.as_ref().map(|p| resolve(home, p)).or_else(|| {
+        std::env::var_os("CHIMERA_MODELS_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
     let registry = Registry::open(ModelsDirs::new(models_dir)).map_err(|e| anyhow!("model registry: {e}"))?;
     let executor = Executor::start(
         &registry,
@@ -163,7 +164,8 @@ fn start_worker(home: &Path, cfg: &NodeConfig, blobs: BlobStore) -> NodeResult<W
         .map(|(id, _)| id)
         .collect();
     let key_path = resolve(home, &cfg.cometbft.home).join("config/priv_validator_key.json");
-    let text = std::fs::read_to_string(&key_path).with_context(|| format!("reading {}", key_path.display()))?;
+    let text =
+        std::fs::read_to_string(&key_path).with_context(|| format!("reading {}", key_path.display()))?;
     let key: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", key_path.display()))?;
     let validator = key
@@ -186,6 +188,7 @@ fn start_worker(home: &Path, cfg: &NodeConfig, blobs: BlobStore) -> NodeResult<W
             validator,
             executor_secret: None,
             fault,
+            blob_peers: ex.blob_peers.clone(),
         },
     ))
 }

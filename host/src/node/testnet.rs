@@ -8,7 +8,10 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
+
 use super::cometbft::{self, TESTNET_POWER};
+use super::config::NodeConfig;
 use super::init::{self, InitOptions, InitReport};
 use super::{NodeError, NodeResult, Ports};
 use crate::chain::genesis::GenesisAccount;
@@ -137,6 +140,20 @@ pub fn testnet(opts: &TestnetOptions) -> NodeResult<Vec<InitReport>> {
             })
             .collect();
         cometbft::set_persistent_peers(&r.cometbft_home, &peers.join(","))?;
+        // Every node can fetch agreed outputs from the others.
+        let home = node_home(&opts.output_dir, i);
+        let mut cfg = NodeConfig::load(&home)?;
+        cfg.executor.blob_peers = (0..opts.validators)
+            .filter(|j| *j != i)
+            .map(|j| {
+                format!(
+                    "http://127.0.0.1:{}",
+                    node_ports(opts.base_port, j).expect("checked above").grpc
+                )
+            })
+            .collect();
+        let path = home.join(super::config::CONFIG_FILE);
+        std::fs::write(&path, cfg.render()).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(reports)
 }
