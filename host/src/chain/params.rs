@@ -82,24 +82,42 @@ impl Params {
     }
 
     pub fn load(state: &Delta) -> Result<Params, TxError> {
-        let b = state
-            .get(PARAMS_KEY)?
-            .ok_or_else(|| TxError::Internal("chain params are missing from state".into()))?;
-        serde_json::from_slice(&b).map_err(|e| TxError::Internal(format!("chain params: {e}")))
+        load_json(state, PARAMS_KEY, "chain params")
     }
 
     pub fn load_committed(snap: &Snapshot) -> Result<Option<Params>, StateError> {
-        Ok(snap
-            .get(PARAMS_KEY)?
-            .and_then(|b| serde_json::from_slice(&b).ok()))
+        load_json_committed(snap, PARAMS_KEY)
     }
 
     pub fn store(&self, state: &mut Delta) {
-        state.put(
-            PARAMS_KEY.to_vec(),
-            serde_json::to_vec(self).expect("params serialize"),
-        );
+        store_json(state, PARAMS_KEY, self)
     }
+}
+
+/// Reads a module's parameters, kept as JSON under `key`; missing or
+/// unreadable parameters are a fault (genesis always writes them).
+pub fn load_json<T: serde::de::DeserializeOwned>(
+    state: &Delta,
+    key: &[u8],
+    what: &str,
+) -> Result<T, TxError> {
+    let b = state
+        .get(key)?
+        .ok_or_else(|| TxError::Internal(format!("{what} are missing from state")))?;
+    serde_json::from_slice(&b).map_err(|e| TxError::Internal(format!("{what}: {e}")))
+}
+
+/// [`load_json`] from a committed snapshot, for queries.
+pub fn load_json_committed<T: serde::de::DeserializeOwned>(
+    snap: &Snapshot,
+    key: &[u8],
+) -> Result<Option<T>, StateError> {
+    Ok(snap.get(key)?.and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
+/// Writes parameters as JSON under `key`.
+pub fn store_json<T: Serialize>(state: &mut Delta, key: &[u8], value: &T) {
+    state.put(key.to_vec(), serde_json::to_vec(value).expect("params serialize"));
 }
 
 /// The module account that collects fees.

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::chain::error::TxError;
+use crate::chain::params::{load_json, load_json_committed, store_json};
 use crate::state::{Delta, Snapshot, StateError};
 
 const PARAMS_KEY: &[u8] = b"inference/params";
@@ -83,23 +84,15 @@ impl InferenceParams {
     }
 
     pub fn load(state: &Delta) -> Result<InferenceParams, TxError> {
-        let b = state
-            .get(PARAMS_KEY)?
-            .ok_or_else(|| TxError::Internal("inference params are missing from state".into()))?;
-        serde_json::from_slice(&b).map_err(|e| TxError::Internal(format!("inference params: {e}")))
+        load_json(state, PARAMS_KEY, "inference params")
     }
 
     pub fn load_committed(snap: &Snapshot) -> Result<Option<InferenceParams>, StateError> {
-        Ok(snap
-            .get(PARAMS_KEY)?
-            .and_then(|b| serde_json::from_slice(&b).ok()))
+        load_json_committed(snap, PARAMS_KEY)
     }
 
     pub fn store(&self, state: &mut Delta) {
-        state.put(
-            PARAMS_KEY.to_vec(),
-            serde_json::to_vec(self).expect("params serialize"),
-        );
+        store_json(state, PARAMS_KEY, self)
     }
 }
 
