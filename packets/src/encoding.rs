@@ -161,6 +161,23 @@ pub mod hex32 {
     }
 }
 
+/// `#[serde(with = "hex32_opt")]`: an optional [`hex32`] value (absent
+/// fields are skipped with `skip_serializing_if = "Option::is_none"`).
+pub mod hex32_opt {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => super::hex32::serialize(b, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
+        super::hex32::deserialize(d).map(Some)
+    }
+}
+
 /// `#[serde(with = "u64_str")]`: a u64 as a decimal string without sign or
 /// leading zeros.
 pub mod u64_str {

@@ -43,6 +43,14 @@ pub struct InferencePacketData {
     /// Present when the input is encrypted to chosen executors (§6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed: Option<SealedEnvelope>,
+    /// With `sealed` only: the requester's X25519 key the output is sealed
+    /// to, so the stored and served output is ciphertext too (§6.1).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::encoding::hex32_opt"
+    )]
+    pub output_key: Option<[u8; 32]>,
 }
 
 /// Where the payload is (§3.2).
@@ -225,6 +233,15 @@ impl InferencePacketData {
                 blob.size
             }
         };
+        if self.output_key.is_some() && self.sealed.is_none() {
+            return Err(ValidationError::field(
+                "output_key",
+                "is only allowed with a sealed input",
+            ));
+        }
+        if self.output_key == Some([0; 32]) {
+            return Err(ValidationError::field("output_key", "is all zeros"));
+        }
         let plaintext_len = match &self.sealed {
             Some(envelope) => {
                 envelope.validate()?;

@@ -111,6 +111,7 @@ fn packet() -> impl Strategy<Value = InferencePacketData> {
                 requester,
                 receiver,
                 memo,
+                output_key: None,
                 sealed,
             },
         )
@@ -246,6 +247,7 @@ fn params_in_msgs_must_be_sorted() {
             receiver: None,
             memo: String::new(),
             sealed: None,
+            output_key: None,
         }
         .to_msg(vec![])
     };

@@ -76,6 +76,7 @@ fn text_packet() -> InferencePacketData {
         receiver: None,
         memo: String::new(),
         sealed: None,
+        output_key: None,
     }
 }
 
@@ -92,6 +93,7 @@ fn ddpm_packet() -> InferencePacketData {
         receiver: Some("terra1qqqsyqcyq5rqwzqfpg9scrgwpugpzysn4r3jms".into()),
         memo: "draw <7> & \"smile\"\n".into(),
         sealed: None,
+        output_key: None,
     }
 }
 
@@ -111,6 +113,7 @@ fn tensor_blob_packet() -> InferencePacketData {
         receiver: None,
         memo: String::new(),
         sealed: None,
+        output_key: None,
     }
 }
 
@@ -131,6 +134,7 @@ fn sealed_packet() -> InferencePacketData {
     InferencePacketData {
         input: Input::Inline(ciphertext),
         sealed: Some(envelope),
+        output_key: None,
         ..text_packet()
     }
 }
@@ -503,4 +507,31 @@ fn msg_and_packet_routes_agree() {
         InferenceResult::try_from(&proto::MsgRunInferenceResponse::from(&r)).unwrap(),
         r
     );
+}
+
+#[test]
+fn output_key_is_hex_only_with_a_sealed_input() {
+    let limits = Limits::default();
+    let mut p = sealed_packet();
+    p.output_key = Some([0xab; 32]);
+    let bytes = p.to_bytes();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(
+        text.contains(&format!("\"output_key\":\"{}\"", "ab".repeat(32))),
+        "{text}"
+    );
+    assert_eq!(
+        InferencePacketData::decode_and_validate(&bytes, &limits).unwrap(),
+        p
+    );
+    // Absent, the field is not written: every existing vector keeps its bytes.
+    assert!(!String::from_utf8(sealed_packet().to_bytes())
+        .unwrap()
+        .contains("output_key"));
+    let clear = InferencePacketData {
+        output_key: Some([0xab; 32]),
+        ..text_packet()
+    };
+    let e = clear.validate(&limits).unwrap_err();
+    assert!(e.to_string().contains("output_key"), "{e}");
 }
