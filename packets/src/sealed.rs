@@ -255,6 +255,59 @@ impl SealedEnvelope {
     }
 }
 
+/// A message sealed with the same construction as inputs, carried as one
+/// canonical JSON value `{"ciphertext":"<base64>","sealed":{…}}` (§6.1):
+/// a sealed job's output in the blob store (to the requester's
+/// `output_key`) and its sketch in vote extensions (to the executors).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedMessage {
+    #[serde(with = "crate::encoding::b64")]
+    pub ciphertext: Vec<u8>,
+    pub sealed: SealedEnvelope,
+}
+
+/// The context a sealed job's output is bound to (the AAD's "model").
+pub fn output_context(model: &str) -> String {
+    format!("{model}#output")
+}
+
+/// The context a sealed job's sketch is bound to: its host and job id, so a
+/// sketch cannot be replayed as another job's.
+pub fn sketch_context(model: &str, job_id: u64) -> String {
+    format!("{model}#sketch/{job_id}")
+}
+
+impl SealedMessage {
+    /// Seals `plaintext` to `recipients`, bound to `context`.
+    pub fn seal<R: RngCore + CryptoRng>(
+        plaintext: &[u8],
+        context: &str,
+        recipients: &[[u8; 32]],
+        rng: &mut R,
+    ) -> Result<SealedMessage, SealError> {
+        let (ciphertext, sealed) = seal(plaintext, context, recipients, rng)?;
+        Ok(SealedMessage { ciphertext, sealed })
+    }
+
+    /// Opens it with a recipient's secret.
+    pub fn open(&self, context: &str, secret: &StaticSecret) -> Result<Vec<u8>, SealError> {
+        self.sealed.open(&self.ciphertext, context, secret)
+    }
+
+    /// The canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        crate::encoding::to_canonical_vec(self).expect("a sealed message always serializes")
+    }
+
+    /// Parses bytes (never panics).
+    pub fn from_bytes(bytes: &[u8]) -> Result<SealedMessage, String> {
+        let m: SealedMessage = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        m.sealed.validate().map_err(|e| e.to_string())?;
+        Ok(m)
+    }
+}
+
 /// A deterministic X25519 key pair from a 32-byte seed (the seed is the
 /// secret scalar, clamped by X25519). For tests, golden vectors and executor
 /// key files; the seed must itself be secret and uniformly random.

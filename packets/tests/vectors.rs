@@ -535,3 +535,30 @@ fn output_key_is_hex_only_with_a_sealed_input() {
     let e = clear.validate(&limits).unwrap_err();
     assert!(e.to_string().contains("output_key"), "{e}");
 }
+
+#[test]
+fn sealed_messages_open_only_in_their_context() {
+    use chimera_packets::sealed::{output_context, sketch_context, SealedMessage};
+    let (secret, public) = executor_keypair_from_seed(EXECUTOR_SEEDS[0]);
+    let (other, _) = executor_keypair_from_seed(EXECUTOR_SEEDS[1]);
+    let mut rng = VectorRng {
+        label: b"sealed message test",
+        counter: 0,
+    };
+    let m = SealedMessage::seal(
+        b"sketch bytes",
+        &sketch_context("digits-cnn", 7),
+        &[public],
+        &mut rng,
+    )
+    .unwrap();
+    let back = SealedMessage::from_bytes(&m.to_bytes()).unwrap();
+    assert_eq!(
+        back.open(&sketch_context("digits-cnn", 7), &secret).unwrap(),
+        b"sketch bytes"
+    );
+    assert!(back.open(&sketch_context("digits-cnn", 8), &secret).is_err());
+    assert!(back.open(&output_context("digits-cnn"), &secret).is_err());
+    assert!(back.open(&sketch_context("digits-cnn", 7), &other).is_err());
+    assert!(SealedMessage::from_bytes(b"{}").is_err());
+}
