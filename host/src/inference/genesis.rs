@@ -21,6 +21,20 @@ pub struct InferenceGenesis {
     /// Validator operators (they may register executor keys).
     #[serde(default)]
     pub operators: Vec<GenesisOperator>,
+    /// Executor keys known from the start (`chimerad init`/`testnet` list
+    /// every validator's), so sealed requests work from block 1.
+    #[serde(default)]
+    pub executor_keys: Vec<GenesisExecutorKey>,
+}
+
+/// A validator's X25519 executor key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisExecutorKey {
+    /// The validator's consensus address, hex.
+    pub validator: String,
+    /// The X25519 public key, lowercase hex.
+    pub key: String,
 }
 
 /// A registered model: what a request may name and how results agree.
@@ -128,6 +142,28 @@ impl InferenceGenesis {
                     )
                 })?;
             store::put_operator(state, &operator.0, &validator);
+        }
+        let mut gas = crate::chain::gas::GasMeter::infinite();
+        let mut ctx = crate::chain::gas::Ctx {
+            state,
+            gas: &mut gas,
+            height: 0,
+        };
+        for k in &self.executor_keys {
+            let validator = hex::decode(&k.validator)
+                .ok()
+                .filter(|b| b.len() == 20)
+                .ok_or_else(|| {
+                    format!(
+                        "inference.executor_keys: validator {:?} is not 20 bytes of hex",
+                        k.validator
+                    )
+                })?;
+            let key: [u8; 32] = hex::decode(&k.key)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| format!("inference.executor_keys: key {:?} is not 32 bytes of hex", k.key))?;
+            store::put_executor_key(&mut ctx, &validator, &key).map_err(|e| e.to_string())?;
         }
         Ok(())
     }

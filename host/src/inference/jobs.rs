@@ -86,6 +86,8 @@ pub fn admit(
         request: data.to_bytes(),
         packet,
         deadline_height: ctx.height + params.deadline_blocks,
+        reference: Vec::new(),
+        sealed: data.sealed.is_some(),
     };
     store::insert_job(ctx, &job)?;
     events.push(Event::new(

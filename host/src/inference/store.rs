@@ -18,6 +18,7 @@ const DEADLINE: &[u8] = b"inference/deadline/";
 const PENDING: &[u8] = b"inference/pending/";
 const BY_REQUESTER: &[u8] = b"inference/by_requester/";
 const REPORT: &[u8] = b"inference/report/";
+const AGREEMENT: &[u8] = b"inference/agreement/";
 const EXECUTOR_KEY: &[u8] = b"inference/executor_key/";
 const OPERATOR: &[u8] = b"inference/operator/";
 const REQUEST: &[u8] = b"inference/request/";
@@ -42,6 +43,13 @@ pub struct StoredJob {
     /// The last height at which a quorum may still form.
     #[prost(uint64, tag = "4")]
     pub deadline_height: u64,
+    /// Sealed jobs: the validator whose result is the reference, fixed
+    /// when the first results are recorded (§13 "Sealed jobs").
+    #[prost(bytes = "vec", tag = "5")]
+    pub reference: Vec<u8>,
+    /// Sealed jobs are agreed in two rounds.
+    #[prost(bool, tag = "6")]
+    pub sealed: bool,
 }
 
 impl StoredJob {
@@ -167,6 +175,11 @@ pub fn get_job(ctx: &mut Ctx, id: u64) -> Result<Option<StoredJob>, TxError> {
     ctx.get(&job_key(id))?.map(|b| decode("job", &b)).transpose()
 }
 
+/// Rewrites a pending job (its reference was fixed).
+pub fn update_job(ctx: &mut Ctx, job: &StoredJob) -> Result<(), TxError> {
+    ctx.put(job_key(job.record().id), job.encode_to_vec())
+}
+
 /// Rewrites a job after its outcome and drops it from the pending index.
 pub fn finish_job(ctx: &mut Ctx, job: &StoredJob) -> Result<(), TxError> {
     let id = job.record().id;
@@ -174,8 +187,10 @@ pub fn finish_job(ctx: &mut Ctx, job: &StoredJob) -> Result<(), TxError> {
     ctx.delete(join(&[PENDING, &be(id)]))?;
     add_pending(ctx, -1)?;
     ctx.delete(join(&[DEADLINE, &be(job.deadline_height), &be(id)]))?;
-    for (k, _) in ctx.prefix(&join(&[REPORT, &be(id), b"/"]))? {
-        ctx.delete(k)?;
+    for p in [REPORT, AGREEMENT] {
+        for (k, _) in ctx.prefix(&join(&[p, &be(id), b"/"]))? {
+            ctx.delete(k)?;
+        }
     }
     Ok(())
 }
@@ -263,6 +278,34 @@ pub fn reports(ctx: &mut Ctx, job: u64) -> Result<Vec<(Vec<u8>, proto::JobReport
         .into_iter()
         .map(|(k, v)| Ok((k[p.len()..].to_vec(), decode("report", &v)?)))
         .collect()
+}
+
+fn agreement_key(job: u64, validator: &[u8]) -> Vec<u8> {
+    join(&[AGREEMENT, &be(job), b"/", validator])
+}
+
+/// Records a sealed job's second-round report.
+pub fn put_agreement(
+    ctx: &mut Ctx,
+    job: u64,
+    validator: &[u8],
+    a: &proto::AgreementReport,
+) -> Result<(), TxError> {
+    ctx.put(agreement_key(job, validator), a.encode_to_vec())
+}
+
+/// The second-round reports of `job`, by validator address (ascending).
+pub fn agreements(ctx: &mut Ctx, job: u64) -> Result<Vec<(Vec<u8>, proto::AgreementReport)>, TxError> {
+    let p = join(&[AGREEMENT, &be(job), b"/"]);
+    ctx.prefix(&p)?
+        .into_iter()
+        .map(|(k, v)| Ok((k[p.len()..].to_vec(), decode("agreement", &v)?)))
+        .collect()
+}
+
+/// Whether `validator`'s second-round report of `job` is committed.
+pub fn has_agreement_committed(snap: &Snapshot, job: u64, validator: &[u8]) -> Result<bool, StateError> {
+    Ok(snap.get(&agreement_key(job, validator))?.is_some())
 }
 
 /// Whether `validator`'s report of `job` is in committed state.

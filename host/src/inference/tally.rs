@@ -87,7 +87,7 @@ pub enum Decision {
     Done(Outcome),
 }
 
-/// Decides one job from its reports at `height`.
+/// Decides an unsealed job from its reports at `height`.
 pub fn decide(
     params: &InferenceParams,
     job: &StoredJob,
@@ -139,7 +139,7 @@ pub fn decide(
                 }
             }
             Some(R::Failure(f)) => failures.push((power, addr, f)),
-            None => {}
+            Some(R::Agreement(_)) | None => {}
         }
     }
     candidates.sort_by(|a, b| b.power.cmp(&a.power).then(a.validator.cmp(b.validator)));
@@ -167,12 +167,8 @@ pub fn decide(
             }
         }
     }
-    let failed: u64 = failures.iter().map(|(p, _, _)| p).sum();
-    if params.is_quorum(failed, total) {
-        failures.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-        let f = failures[0].2;
-        let code = ErrorCode::from_code(f.code).unwrap_or(ErrorCode::ExecutionFailed);
-        return Decision::Done(Outcome::Error(AckError::new(code, f.detail.clone())));
+    if let Some(e) = failure_quorum(params, &mut failures, total) {
+        return Decision::Done(Outcome::Error(e));
     }
     let why = if spec.is_none() {
         Some(format!(
@@ -186,6 +182,156 @@ pub fn decide(
     } else if height >= job.deadline_height {
         Some(format!(
             "no quorum by height {}: {reported} of {total} power reported, at most {best} agreed on one result",
+            job.deadline_height
+        ))
+    } else {
+        None
+    };
+    match why {
+        Some(w) => Decision::Done(Outcome::Error(AckError::new(ErrorCode::NoQuorum, w))),
+        None => Decision::Pending,
+    }
+}
+
+/// The error when failures hold a quorum: the most powerful failing
+/// validator's code and detail (ties by address).
+fn failure_quorum(
+    params: &InferenceParams,
+    failures: &mut [(u64, &[u8], &proto::ExecutionFailure)],
+    total: u64,
+) -> Option<AckError> {
+    let failed: u64 = failures.iter().map(|(p, _, _)| p).sum();
+    if !params.is_quorum(failed, total) {
+        return None;
+    }
+    failures.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let f = failures[0].2;
+    let code = ErrorCode::from_code(f.code).unwrap_or(ErrorCode::ExecutionFailed);
+    Some(AckError::new(code, f.detail.clone()))
+}
+
+/// A result report's commitment, if it is well formed and of the
+/// registered model file.
+fn commitment_of(
+    x: &proto::ExecutedResult,
+    registered: Option<&[u8]>,
+) -> Option<([u8; 32], OutputCommitment)> {
+    let o = x.output.as_ref()?;
+    let model_hash: [u8; 32] = x.model_hash.as_slice().try_into().ok()?;
+    (Some(model_hash.as_slice()) == registered).then_some(())?;
+    Some((
+        model_hash,
+        OutputCommitment {
+            sha256: o.sha256.as_slice().try_into().ok()?,
+            size: o.size,
+            encoding: OutputEncoding::from_name(&o.encoding)?,
+        },
+    ))
+}
+
+/// The reference of a sealed job: among the result reports recorded so far
+/// (valid, of the registered model, with a sealed sketch), the most
+/// powerful validator, ties by address. Fixed once chosen.
+pub fn choose_reference(
+    reports: &[(Vec<u8>, proto::JobReport)],
+    model: Option<&proto::Model>,
+    validators: &[ValidatorRecord],
+) -> Option<Vec<u8>> {
+    let registered = model.map(|m| m.sha256.as_slice());
+    reports
+        .iter()
+        .filter_map(|(addr, r)| match &r.outcome {
+            Some(proto::job_report::Outcome::Result(x))
+                if !x.sealed_sketch.is_empty() && commitment_of(x, registered).is_some() =>
+            {
+                let power = validators
+                    .iter()
+                    .find(|v| &v.address == addr)
+                    .map_or(0, |v| v.power);
+                (power > 0).then_some((power, addr))
+            }
+            _ => None,
+        })
+        .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)))
+        .map(|(_, addr)| addr.clone())
+}
+
+/// Decides a sealed job: the reference's result completes when the
+/// reference's power plus that of validators reporting agreement with it
+/// is a quorum. Sketches never appear in state, only agreement bits.
+pub fn decide_sealed(
+    params: &InferenceParams,
+    job: &StoredJob,
+    model: Option<&proto::Model>,
+    reports: &[(Vec<u8>, proto::JobReport)],
+    agreements: &[(Vec<u8>, proto::AgreementReport)],
+    validators: &[ValidatorRecord],
+    height: u64,
+) -> Decision {
+    use proto::job_report::Outcome as R;
+    let rec = job.record();
+    let total: u64 = validators.iter().map(|v| v.power).sum();
+    let power_of = |addr: &[u8]| {
+        validators
+            .iter()
+            .find(|v| v.address == addr)
+            .map_or(0, |v| v.power)
+    };
+    let registered = model.map(|m| m.sha256.as_slice());
+    let mut failures: Vec<(u64, &[u8], &proto::ExecutionFailure)> = reports
+        .iter()
+        .filter_map(|(addr, r)| match &r.outcome {
+            Some(R::Failure(f)) => Some((power_of(addr), addr.as_slice(), f)),
+            _ => None,
+        })
+        .filter(|(p, _, _)| *p > 0)
+        .collect();
+    let reference = reports
+        .iter()
+        .find(|(addr, _)| !job.reference.is_empty() && *addr == job.reference);
+    let mut agreeing = 0u64;
+    let mut settled = failures.iter().map(|(p, _, _)| *p).sum::<u64>();
+    if let Some((addr, r)) = reference {
+        let power = power_of(addr);
+        agreeing = power;
+        settled += power;
+        for (v, a) in agreements
+            .iter()
+            .filter(|(v, a)| a.reference == job.reference && v != addr)
+        {
+            let p = power_of(v);
+            settled += p;
+            if a.agrees {
+                agreeing += p;
+            }
+        }
+        if let Some(R::Result(x)) = &r.outcome {
+            if let Some((model_hash, output)) = commitment_of(x, registered) {
+                if params.is_quorum(agreeing, total) {
+                    return Decision::Done(Outcome::Result(InferenceResult {
+                        job_id: rec.id,
+                        model_hash,
+                        output,
+                        quorum: Quorum {
+                            height,
+                            agreeing_power: agreeing,
+                            total_power: total,
+                        },
+                    }));
+                }
+            }
+        }
+    }
+    if let Some(e) = failure_quorum(params, &mut failures, total) {
+        return Decision::Done(Outcome::Error(e));
+    }
+    let why = if settled >= total {
+        Some(format!(
+            "results split: every validator answered but only {agreeing} of {total} power agreed with the reference"
+        ))
+    } else if height >= job.deadline_height {
+        Some(format!(
+            "no quorum by height {}: {agreeing} of {total} power agreed with the reference",
             job.deadline_height
         ))
     } else {
@@ -336,6 +482,7 @@ mod tests {
                         encoding: "tensor".into(),
                     }),
                     sketch: Sketch::Classify { label, probs }.to_bytes(),
+                    sealed_sketch: Vec::new(),
                 })),
             },
         )
@@ -447,5 +594,84 @@ mod tests {
             panic!("expected a result");
         };
         assert_eq!(r.quorum.agreeing_power, 10);
+    }
+
+    fn sealed(validator: u8, tag: u8) -> (Vec<u8>, proto::JobReport) {
+        let (v, mut r) = result(validator, 7, tag);
+        if let Some(proto::job_report::Outcome::Result(x)) = &mut r.outcome {
+            x.sketch.clear();
+            x.sealed_sketch = b"opaque".to_vec();
+        }
+        (v, r)
+    }
+
+    fn agreement(validator: u8, reference: u8, agrees: bool) -> (Vec<u8>, proto::AgreementReport) {
+        (
+            vec![validator; 20],
+            proto::AgreementReport {
+                reference: vec![reference; 20],
+                agrees,
+            },
+        )
+    }
+
+    #[test]
+    fn sealed_jobs_fix_the_strongest_reporter_as_reference() {
+        let vals = validators(&[10, 20, 10, 10]);
+        let reports = [sealed(1, 1), sealed(3, 3)];
+        assert_eq!(
+            choose_reference(&reports, Some(&model()), &vals),
+            Some(vec![1; 20])
+        );
+        let reports = [sealed(1, 1), sealed(2, 2), sealed(3, 3)];
+        assert_eq!(
+            choose_reference(&reports, Some(&model()), &vals),
+            Some(vec![2; 20])
+        );
+        // Plain sketches are not sealed results.
+        assert_eq!(choose_reference(&[result(1, 7, 1)], Some(&model()), &vals), None);
+    }
+
+    #[test]
+    fn sealed_jobs_complete_on_agreement_bits_alone() {
+        let p = InferenceParams::default();
+        let vals = validators(&[10, 10, 10, 10]);
+        let mut j = job(100);
+        j.sealed = true;
+        j.reference = vec![1; 20];
+        let reports = [sealed(1, 0xa1), sealed(2, 0xa2)];
+        // Reference alone: pending.
+        assert!(matches!(
+            decide_sealed(&p, &j, Some(&model()), &reports, &[], &vals, 5),
+            Decision::Pending
+        ));
+        // Two agree, one (faulty) disagrees: 30 of 40 is a quorum.
+        let agreements = [
+            agreement(2, 1, true),
+            agreement(3, 1, true),
+            agreement(4, 1, false),
+        ];
+        let Decision::Done(Outcome::Result(r)) =
+            decide_sealed(&p, &j, Some(&model()), &reports, &agreements, &vals, 5)
+        else {
+            panic!("expected a result");
+        };
+        assert_eq!(r.output.sha256, [0xa1; 32]);
+        assert_eq!(r.quorum.agreeing_power, 30);
+        // Agreements with another reference do not count; two dissenters
+        // and everyone answered: split.
+        let agreements = [
+            agreement(2, 1, true),
+            agreement(3, 1, false),
+            agreement(4, 1, false),
+            agreement(2, 9, true),
+        ];
+        let Decision::Done(Outcome::Error(e)) =
+            decide_sealed(&p, &j, Some(&model()), &reports, &agreements, &vals, 5)
+        else {
+            panic!("expected a split");
+        };
+        assert_eq!(e.code, ErrorCode::NoQuorum);
+        assert!(e.detail.contains("20 of 40"), "{}", e.detail);
     }
 }

@@ -90,7 +90,18 @@ fn check_report(r: &proto::JobReport) -> Result<(), String> {
             if OutputEncoding::from_name(&o.encoding).is_none() {
                 return Err(format!("unknown output encoding {:?}", o.encoding));
             }
-            Sketch::from_bytes(&x.sketch).map_err(|e| e.to_string())?;
+            match (x.sketch.is_empty(), x.sealed_sketch.is_empty()) {
+                (false, true) => Sketch::from_bytes(&x.sketch).map(drop).map_err(|e| e.to_string()),
+                (true, false) => chimera_packets::sealed::SealedMessage::from_bytes(&x.sealed_sketch)
+                    .map(drop)
+                    .map_err(|e| format!("sealed_sketch: {e}")),
+                _ => Err("exactly one of sketch and sealed_sketch must be set".into()),
+            }
+        }
+        Some(Outcome::Agreement(a)) => {
+            if a.reference.len() != 20 {
+                return Err("agreement.reference is not a 20-byte address".into());
+            }
             Ok(())
         }
         Some(Outcome::Failure(f)) => {
@@ -228,6 +239,7 @@ mod tests {
                     encoding: "png".into(),
                 }),
                 sketch: Sketch::Tokens { tokens: vec![1, 2] }.to_bytes(),
+                sealed_sketch: Vec::new(),
             })),
         }
     }

@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use chimera_packets::{proto, AckError, ErrorCode, InferencePacketData, Input};
+use chimera_packets::sealed::{output_context, sketch_context, SealedMessage};
+use chimera_packets::{proto, AckError, ErrorCode, InferencePacketData, Input, OutputEncoding};
+use rand_core::OsRng;
 use tracing::{debug, info, warn};
 use x25519_dalek::StaticSecret;
 
@@ -53,9 +55,32 @@ pub struct Worker {
     inner: Mutex<Inner>,
 }
 
+/// What the worker keeps about a job it runs.
+struct Running {
+    handle: JobHandle,
+    model: String,
+    /// Sealed jobs: the envelope's recipients (the sketch is sealed to the
+    /// registered ones) and the requester's output key.
+    sealed: Option<SealedJob>,
+}
+
+#[derive(Clone)]
+struct SealedJob {
+    recipients: Vec<[u8; 32]>,
+    output_key: Option<[u8; 32]>,
+}
+
+/// A sealed job's own result, kept in memory for the second round.
+struct OwnSealed {
+    model: String,
+    sketch: Sketch,
+}
+
 #[derive(Default)]
 struct Inner {
-    running: BTreeMap<u64, JobHandle>,
+    running: BTreeMap<u64, Running>,
+    /// Sealed jobs this node ran: its plaintext sketch (never leaves the node).
+    own_sealed: BTreeMap<u64, OwnSealed>,
     /// Finished jobs' reports, kept until the job leaves the pending set.
     done: BTreeMap<u64, proto::JobReport>,
     /// Every pending job seen: when one leaves the pending set completed,
@@ -114,14 +139,15 @@ impl Worker {
             self.pin_agreed(snap, id);
         }
         inner.watched.extend(pending.iter().copied());
-        inner.running.retain(|id, h| {
+        inner.running.retain(|id, r| {
             let keep = pending.binary_search(id).is_ok();
             if !keep {
-                h.cancel();
+                r.handle.cancel();
             }
             keep
         });
         inner.done.retain(|id, _| pending.binary_search(id).is_ok());
+        inner.own_sealed.retain(|id, _| pending.binary_search(id).is_ok());
         for id in pending {
             if inner.running.contains_key(&id) || inner.done.contains_key(&id) {
                 continue;
@@ -134,10 +160,17 @@ impl Worker {
                 _ => continue,
             };
             match self.request_of(&job) {
-                Ok(Some(req)) => match self.executor.submit(&req, None) {
+                Ok(Some((req, sealed))) => match self.executor.submit(&req, None) {
                     Ok(handle) => {
                         debug!(job = id, model = %req.model, "job started");
-                        inner.running.insert(id, handle);
+                        inner.running.insert(
+                            id,
+                            Running {
+                                handle,
+                                model: req.model.clone(),
+                                sealed,
+                            },
+                        );
                     }
                     // Full: try again after the next commit.
                     Err(ExecError::Busy { .. }) => break,
@@ -210,7 +243,7 @@ impl Worker {
 
     /// The executor's request for a job: `Ok(None)` to abstain (a sealed
     /// input not addressed to this node), `Err` for a failure to report.
-    fn request_of(&self, job: &store::StoredJob) -> Result<Option<Request>, AckError> {
+    fn request_of(&self, job: &store::StoredJob) -> Result<Option<(Request, Option<SealedJob>)>, AckError> {
         let data = InferencePacketData::from_bytes(&job.request).map_err(|e| AckError::from(&e))?;
         let payload = match &data.input {
             Input::Inline(b) => b.clone(),
@@ -236,7 +269,11 @@ impl Worker {
                     .map_err(|e| AckError::new(ErrorCode::InvalidSealedEnvelope, e.to_string()))?
             }
         };
-        Ok(Some(Request::from_packet(&data, input)))
+        let sealed = data.sealed.as_ref().map(|e| SealedJob {
+            recipients: e.recipients.iter().map(|r| r.executor).collect(),
+            output_key: data.output_key,
+        });
+        Ok(Some((Request::from_packet(&data, input), sealed)))
     }
 
     /// Reports for this node's next vote extension at `height`: finished
@@ -244,27 +281,56 @@ impl Worker {
     pub fn extend_vote(&self, snap: &Snapshot, height: u64) -> Vec<u8> {
         let mut inner = self.lock();
         let mut finished = Vec::new();
-        for (id, handle) in &inner.running {
-            if let Some(r) = handle.try_result() {
-                finished.push((*id, r));
+        for (id, r) in &inner.running {
+            if let Some(result) = r.handle.try_result() {
+                finished.push((*id, result));
             }
         }
-        for (id, r) in finished {
-            inner.running.remove(&id);
-            let report = match r {
-                Ok(out) => self.result_report(id, out, height),
+        let registered: Vec<Vec<u8>> = store::executor_keys_committed(snap)
+            .map(|k| k.into_iter().map(|(_, key)| key).collect())
+            .unwrap_or_default();
+        for (id, result) in finished {
+            let Some(run) = inner.running.remove(&id) else {
+                continue;
+            };
+            let report = match result {
+                Ok(out) => match &run.sealed {
+                    None => self.result_report(id, out, height, None),
+                    Some(sealed) => {
+                        inner.own_sealed.insert(
+                            id,
+                            OwnSealed {
+                                model: run.model.clone(),
+                                sketch: out.sketch.clone(),
+                            },
+                        );
+                        self.result_report(id, out, height, Some((sealed, &registered)))
+                    }
+                },
                 Err(e) => failure(id, &AckError::new(e.code(), e.ack_detail())),
             };
             inner.done.insert(id, report);
         }
-        let reports: Vec<proto::JobReport> = inner
-            .done
-            .iter()
-            .filter(|(id, _)| {
-                !store::has_report_committed(snap, **id, &self.config.validator).unwrap_or(true)
-            })
-            .map(|(_, r)| r.clone())
-            .collect();
+        let me = &self.config.validator;
+        let mut reports: Vec<proto::JobReport> = Vec::new();
+        for (id, report) in &inner.done {
+            let job = store::job_committed(snap, *id).ok().flatten();
+            let reference = job.as_ref().map(|j| j.reference.clone()).unwrap_or_default();
+            if !reference.is_empty() && &reference != me {
+                // Second round of a sealed job: agreement only.
+                if let Some(own) = inner.own_sealed.get(id) {
+                    if !store::has_agreement_committed(snap, *id, me).unwrap_or(true) {
+                        if let Some(a) = self.agreement(snap, *id, own, &reference) {
+                            reports.push(a);
+                        }
+                    }
+                }
+                continue;
+            }
+            if !store::has_report_committed(snap, *id, me).unwrap_or(true) {
+                reports.push(report.clone());
+            }
+        }
         if !reports.is_empty() {
             debug!(height, reports = reports.len(), "vote extension");
         }
@@ -272,10 +338,33 @@ impl Worker {
     }
 
     /// Stores and pins the output, and makes its report.
-    fn result_report(&self, id: u64, out: InferenceOutput, height: u64) -> proto::JobReport {
+    fn result_report(
+        &self,
+        id: u64,
+        out: InferenceOutput,
+        height: u64,
+        sealed: Option<(&SealedJob, &[Vec<u8>])>,
+    ) -> proto::JobReport {
         let mut commitment = out.commitment.clone();
         let mut sketch = out.sketch.clone();
-        match self.blobs.put(&out.bytes, commitment.encoding.name(), height) {
+        // A sealed job with an output key stores and commits to the output
+        // sealed to the requester; the plaintext never reaches the store.
+        let mut stored = out.bytes.clone();
+        if let Some(key) = sealed.and_then(|(s, _)| s.output_key) {
+            match SealedMessage::seal(&out.bytes, &output_context(&out.model), &[key], &mut OsRng) {
+                Ok(m) => {
+                    stored = m.to_bytes();
+                    commitment = crate::executor::output::commitment(&stored, OutputEncoding::Json);
+                }
+                Err(e) => {
+                    return failure(
+                        id,
+                        &AckError::new(ErrorCode::InvalidSealedEnvelope, format!("output_key: {e}")),
+                    )
+                }
+            }
+        }
+        match self.blobs.put(&stored, commitment.encoding.name(), height) {
             Ok(put) => {
                 if let Err(e) = self.blobs.pin(&put.hash) {
                     warn!(job = id, error = %e, "cannot pin output");
@@ -293,6 +382,38 @@ impl Worker {
             ran_ms = out.ran.as_millis() as u64,
             "job executed"
         );
+        // A sealed job's sketch goes only to the executors that can run it.
+        let (plain_sketch, sealed_sketch) = match sealed {
+            None => (sketch.to_bytes(), Vec::new()),
+            Some((job, registered)) => {
+                let mut to: Vec<[u8; 32]> = job
+                    .recipients
+                    .iter()
+                    .filter(|r| registered.iter().any(|k| k.as_slice() == r.as_slice()))
+                    .copied()
+                    .collect();
+                if to.is_empty() {
+                    to = job.recipients.clone();
+                }
+                match SealedMessage::seal(
+                    &sketch.to_bytes(),
+                    &sketch_context(&out.model, id),
+                    &to,
+                    &mut OsRng,
+                ) {
+                    Ok(m) => (Vec::new(), m.to_bytes()),
+                    Err(e) => {
+                        return failure(
+                            id,
+                            &AckError::new(
+                                ErrorCode::InvalidSealedEnvelope,
+                                format!("sealing the sketch: {e}"),
+                            ),
+                        )
+                    }
+                }
+            }
+        };
         proto::JobReport {
             job_id: id,
             outcome: Some(proto::job_report::Outcome::Result(proto::ExecutedResult {
@@ -302,9 +423,48 @@ impl Worker {
                     size: commitment.size,
                     encoding: commitment.encoding.name().to_string(),
                 }),
-                sketch: sketch.to_bytes(),
+                sketch: plain_sketch,
+                sealed_sketch,
             })),
         }
+    }
+
+    /// The second-round report of a sealed job: opens the reference's
+    /// sealed sketch and compares it with this node's own (in memory only).
+    fn agreement(
+        &self,
+        snap: &Snapshot,
+        id: u64,
+        own: &OwnSealed,
+        reference: &[u8],
+    ) -> Option<proto::JobReport> {
+        let secret = self.config.executor_secret.as_ref()?;
+        let reports = store::reports_committed(snap, id).ok()?;
+        let (_, r) = reports.iter().find(|(v, _)| v == reference)?;
+        let Some(proto::job_report::Outcome::Result(x)) = &r.outcome else {
+            return None;
+        };
+        let spec = store::model_committed(snap, &own.model)
+            .ok()
+            .flatten()
+            .and_then(|m| m.sketch)
+            .and_then(|s| super::tally::sketch_spec(&s))?;
+        let theirs = SealedMessage::from_bytes(&x.sealed_sketch)
+            .ok()
+            .and_then(|m| m.open(&sketch_context(&own.model, id), secret).ok())
+            .and_then(|b| Sketch::from_bytes(&b).ok());
+        let mut agrees = theirs.is_some_and(|t| crate::executor::sketch::agree(&spec, &own.sketch, &t));
+        if self.config.fault == Fault::WrongResults {
+            agrees = !agrees;
+        }
+        debug!(job = id, agrees, "sealed job: agreement with the reference");
+        Some(proto::JobReport {
+            job_id: id,
+            outcome: Some(proto::job_report::Outcome::Agreement(proto::AgreementReport {
+                reference: reference.to_vec(),
+                agrees,
+            })),
+        })
     }
 }
 

@@ -17,6 +17,7 @@ use crate::chain::address::Address;
 use crate::chain::bank;
 use crate::chain::genesis::{AppGenesis, GenesisAccount, GenesisCoin};
 use crate::chain::params::Params;
+use crate::inference::genesis::GenesisExecutorKey;
 
 /// CometBFT's limit on chain id length (`MaxChainIDLen`).
 pub const MAX_CHAIN_ID_LEN: usize = 50;
@@ -198,6 +199,88 @@ pub fn app_state(accounts: &[GenesisAccount]) -> NodeResult<Value> {
         .map_err(NodeError::from)
 }
 
+/// Where a node keeps its X25519 executor secret.
+pub const EXECUTOR_KEY_FILE: &str = "config/executor_key.json";
+
+/// Creates the node's executor key (`config/executor_key.json`, mode 0600)
+/// and returns its genesis entry (the validator's address and public key).
+///
+/// Why: sealed inputs are encrypted to validators' executor keys; a node
+/// made by `init` can open them from its first block.
+fn write_executor_key(home: &Path, cmt_home: &Path) -> NodeResult<GenesisExecutorKey> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut secret = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
+    let public = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(secret)).to_bytes();
+    let path = home.join(EXECUTOR_KEY_FILE);
+    let text = serde_json::json!({ "secret": hex::encode(secret), "public": hex::encode(public) });
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(format!("{text:#}\n").as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    let validator = cometbft::genesis_validator(cmt_home, 0, "")?
+        .get("address")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Ok(GenesisExecutorKey {
+        validator,
+        key: hex::encode(public),
+    })
+}
+
+/// Reads a node's executor secret, if it has one.
+pub fn read_executor_secret(home: &Path) -> NodeResult<Option<x25519_dalek::StaticSecret>> {
+    let path = home.join(EXECUTOR_KEY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(anyhow::anyhow!("reading {}: {e}", path.display()).into()),
+    };
+    let v: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let secret: [u8; 32] = v
+        .get("secret")
+        .and_then(Value::as_str)
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| anyhow::anyhow!("{}: no 32-byte hex \"secret\"", path.display()))?;
+    Ok(Some(x25519_dalek::StaticSecret::from(secret)))
+}
+
+/// The executor key entry of the node at `home` (for `testnet`'s shared
+/// genesis).
+pub fn executor_key_entry(home: &Path, cmt_home: &Path) -> NodeResult<GenesisExecutorKey> {
+    let secret =
+        read_executor_secret(home)?.ok_or_else(|| anyhow::anyhow!("{}: no executor key", home.display()))?;
+    let validator = cometbft::genesis_validator(cmt_home, 0, "")?
+        .get("address")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Ok(GenesisExecutorKey {
+        validator,
+        key: hex::encode(x25519_dalek::PublicKey::from(&secret).to_bytes()),
+    })
+}
+
+/// Sets `app_state.inference.executor_keys` of a genesis.json value.
+pub fn set_executor_keys(genesis: &mut Value, keys: &[GenesisExecutorKey]) -> NodeResult<()> {
+    let inference = genesis
+        .pointer_mut("/app_state/inference")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| anyhow::anyhow!("genesis.json has no app_state.inference"))?;
+    inference.insert(
+        "executor_keys".into(),
+        serde_json::to_value(keys).context("encoding executor keys")?,
+    );
+    Ok(())
+}
+
 /// The paths inside a home that `init` creates; their presence means the
 /// home already holds a node.
 pub fn node_markers(home: &Path) -> [PathBuf; 3] {
@@ -251,8 +334,10 @@ pub fn init(opts: &InitOptions) -> NodeResult<InitReport> {
             ),
         },
     )?;
+    let executor_key = write_executor_key(home, &cmt_home)?;
     let mut genesis = cometbft::read_genesis(&cmt_home)?;
     cometbft::patch_genesis(&mut genesis, &opts.chain_id, app_state)?;
+    set_executor_keys(&mut genesis, &[executor_key])?;
     cometbft::write_genesis(&cmt_home, &genesis)?;
 
     std::fs::create_dir_all(home.join("data"))

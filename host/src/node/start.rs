@@ -186,7 +186,7 @@ fn start_worker(home: &Path, cfg: &NodeConfig, blobs: BlobStore) -> NodeResult<W
         blobs,
         WorkerConfig {
             validator,
-            executor_secret: None,
+            executor_secret: super::init::read_executor_secret(home)?,
             fault,
             blob_peers: ex.blob_peers.clone(),
         },

@@ -125,6 +125,11 @@ pub fn testnet(opts: &TestnetOptions) -> NodeResult<Vec<InitReport>> {
         .map(|(i, r)| cometbft::genesis_validator(&r.cometbft_home, TESTNET_POWER, &format!("node{i}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     genesis["validators"] = serde_json::Value::Array(validators);
+    let keys = reports
+        .iter()
+        .map(|r| init::executor_key_entry(&r.home, &r.cometbft_home))
+        .collect::<NodeResult<Vec<_>>>()?;
+    init::set_executor_keys(&mut genesis, &keys)?;
     for r in &reports {
         cometbft::write_genesis(&r.cometbft_home, &genesis)?;
     }
