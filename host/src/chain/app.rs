@@ -99,6 +99,9 @@ pub struct App {
     genesis: Option<Delta>,
     /// FinalizeBlock's prepared batch, written by Commit.
     pending: Option<(u64, PreparedCommit)>,
+    /// Jobs FinalizeBlock finished, for the worker once they commit (it
+    /// pins or fetches their agreed outputs, also while catching up).
+    finished: Vec<u64>,
     /// The mempool's view: the last commit plus the txs CheckTx accepted since.
     check: Delta,
     /// This node's executor (validators that run models): fed committed
@@ -121,6 +124,7 @@ impl App {
             chain_id,
             genesis: None,
             pending: None,
+            finished: Vec::new(),
             worker: None,
         })
     }
@@ -304,6 +308,7 @@ impl App {
         }
         // End of block: decide the jobs that got reports or hit their
         // deadline, writing their acknowledgements.
+        let finished;
         {
             let mut gas = GasMeter::infinite();
             let mut ctx = Ctx {
@@ -311,13 +316,14 @@ impl App {
                 gas: &mut gas,
                 height,
             };
-            inference::tally::run(&mut ctx, &self.chain_id, &reported, &mut block_events)
+            finished = inference::tally::run(&mut ctx, &self.chain_id, &reported, &mut block_events)
                 .map_err(|e| AppError::Consensus(format!("inference tally at height {height}: {e}")))?;
         }
         let prepared = self.storage.prepare_commit(height, block.into_changes())?;
         let app_hash = prepared.app_hash();
         info!(height, txs = b.txs.len(), app_hash = %hex::encode(app_hash.0), "finalized block");
         self.pending = Some((height, prepared));
+        self.finished = finished;
         Ok(response::FinalizeBlock {
             events: block_events,
             tx_results,
@@ -335,7 +341,9 @@ impl App {
         self.storage.apply(prepared)?;
         self.check = Delta::new(self.storage.latest_snapshot());
         if let Some(w) = &self.worker {
-            w.after_commit(&self.storage.latest_snapshot());
+            let snap = self.storage.latest_snapshot();
+            w.after_commit(&snap);
+            w.pin_finished(&snap, &std::mem::take(&mut self.finished));
         }
         debug!(height, "committed");
         Ok(response::Commit {

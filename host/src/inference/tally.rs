@@ -39,6 +39,22 @@ pub fn record_reports(ctx: &mut Ctx, signed: &[SignedReports]) -> Result<Vec<u64
             if job.record().status != proto::JobStatus::Pending as i32 {
                 continue;
             }
+            if let Some(proto::job_report::Outcome::Agreement(a)) = &r.outcome {
+                // Second round of a sealed job: only about the current
+                // reference, never from the reference itself, once each.
+                if !job.sealed || job.reference != a.reference || a.reference == s.validator {
+                    continue;
+                }
+                if store::agreements(ctx, r.job_id)?
+                    .iter()
+                    .any(|(v, _)| v == &s.validator)
+                {
+                    continue;
+                }
+                store::put_agreement(ctx, r.job_id, &s.validator, a)?;
+                touched.push(r.job_id);
+                continue;
+            }
             if store::reports(ctx, r.job_id)?
                 .iter()
                 .any(|(v, _)| v == &s.validator)
@@ -346,14 +362,16 @@ pub fn decide_sealed(
 /// Decides the jobs in `ids` plus every job whose deadline is `height`,
 /// finishing those decided: records the outcome and, for packet jobs,
 /// writes the acknowledgement and its `write_acknowledgement` event.
-pub fn run(ctx: &mut Ctx, chain_id: &str, ids: &[u64], events: &mut Vec<Event>) -> Result<(), TxError> {
+/// Returns the ids of the jobs finished.
+pub fn run(ctx: &mut Ctx, chain_id: &str, ids: &[u64], events: &mut Vec<Event>) -> Result<Vec<u64>, TxError> {
     let params = InferenceParams::load(ctx.state)?;
     let mut ids: Vec<u64> = ids.to_vec();
     ids.extend(store::expiring(ctx, ctx.height)?);
     ids.sort_unstable();
     ids.dedup();
+    let mut finished = Vec::new();
     if ids.is_empty() {
-        return Ok(());
+        return Ok(finished);
     }
     let validators = store::validators(ctx.state)?;
     for id in ids {
@@ -365,11 +383,36 @@ pub fn run(ctx: &mut Ctx, chain_id: &str, ids: &[u64], events: &mut Vec<Event>) 
         }
         let model = store::get_model(ctx, &job.record().model)?;
         let reports = store::reports(ctx, id)?;
-        let Decision::Done(outcome) =
+        let decision = if job.sealed {
+            let mut job = job.clone();
+            if job.reference.is_empty() {
+                if let Some(r) = choose_reference(&reports, model.as_ref(), &validators) {
+                    info!(job = id, reference = %hex::encode_upper(&r), "sealed job reference fixed");
+                    job.reference = r;
+                    store::update_job(ctx, &job)?;
+                }
+            }
+            let agreements = store::agreements(ctx, id)?;
+            decide_sealed(
+                &params,
+                &job,
+                model.as_ref(),
+                &reports,
+                &agreements,
+                &validators,
+                ctx.height,
+            )
+        } else {
             decide(&params, &job, model.as_ref(), &reports, &validators, ctx.height)
-        else {
+        };
+        let Decision::Done(outcome) = decision else {
             continue;
         };
+        // Re-read: a reference fixed above is part of the record.
+        let Some(job) = store::get_job(ctx, id)? else {
+            continue;
+        };
+        finished.push(id);
         match &outcome {
             Outcome::Result(r) => info!(
                 job = id,
@@ -385,7 +428,7 @@ pub fn run(ctx: &mut Ctx, chain_id: &str, ids: &[u64], events: &mut Vec<Event>) 
             write_ack(ctx, chain_id, &job, &outcome, events)?;
         }
     }
-    Ok(())
+    Ok(finished)
 }
 
 fn write_ack(

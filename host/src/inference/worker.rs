@@ -83,9 +83,6 @@ struct Inner {
     own_sealed: BTreeMap<u64, OwnSealed>,
     /// Finished jobs' reports, kept until the job leaves the pending set.
     done: BTreeMap<u64, proto::JobReport>,
-    /// Every pending job seen: when one leaves the pending set completed,
-    /// its agreed output is fetched if this node lacks it.
-    watched: std::collections::BTreeSet<u64>,
 }
 
 fn failure(job_id: u64, e: &AckError) -> proto::JobReport {
@@ -128,17 +125,6 @@ impl Worker {
             }
         };
         let mut inner = self.lock();
-        let ended: Vec<u64> = inner
-            .watched
-            .iter()
-            .copied()
-            .filter(|id| pending.binary_search(id).is_err())
-            .collect();
-        for id in ended {
-            inner.watched.remove(&id);
-            self.pin_agreed(snap, id);
-        }
-        inner.watched.extend(pending.iter().copied());
         inner.running.retain(|id, r| {
             let keep = pending.binary_search(id).is_ok();
             if !keep {
@@ -187,6 +173,14 @@ impl Worker {
                     inner.done.insert(id, failure(id, &e));
                 }
             }
+        }
+    }
+
+    /// Pins or fetches the agreed outputs of the jobs a committed block
+    /// finished.
+    pub fn pin_finished(&self, snap: &Snapshot, ids: &[u64]) {
+        for id in ids {
+            self.pin_agreed(snap, *id);
         }
     }
 
