@@ -157,7 +157,7 @@ const MAX_MEMO_LEN: usize = 32768;
 /// `write_acknowledgement`, …, every attribute indexed) to `events`.
 /// Nothing is written unless it succeeds; gas is charged either way.
 pub fn exec(ctx: &mut Ctx, msg: &IbcMsg, chain_id: &str, events: &mut Vec<Event>) -> Result<Any, TxError> {
-    let response = with_ibc(ctx, chain_id, events, &msg.type_url, |ibc, router, shared| {
+    let response = with_ibc(ctx, chain_id, events, msg.type_url, |ibc, router, shared| {
         run(ibc, router, shared, msg)
     })?;
     Ok(match response {

@@ -357,8 +357,11 @@ pub fn put_executor_key(ctx: &mut Ctx, validator: &[u8], key: &[u8; 32]) -> Resu
     ctx.put(join(&[EXECUTOR_KEY, validator]), key.to_vec())
 }
 
-/// Registered executor keys: `(validator address, X25519 public key)`.
-pub fn executor_keys(ctx: &mut Ctx) -> Result<Vec<(Vec<u8>, Vec<u8>)>, TxError> {
+/// A registered executor key: `(validator address, X25519 public key)`.
+pub type ExecutorKey = (Vec<u8>, Vec<u8>);
+
+/// Registered executor keys.
+pub fn executor_keys(ctx: &mut Ctx) -> Result<Vec<ExecutorKey>, TxError> {
     Ok(ctx
         .prefix(EXECUTOR_KEY)?
         .into_iter()
@@ -366,7 +369,7 @@ pub fn executor_keys(ctx: &mut Ctx) -> Result<Vec<(Vec<u8>, Vec<u8>)>, TxError> 
         .collect())
 }
 
-pub fn executor_keys_committed(snap: &Snapshot) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+pub fn executor_keys_committed(snap: &Snapshot) -> Result<Vec<ExecutorKey>, StateError> {
     Ok(snap
         .prefix(EXECUTOR_KEY)?
         .into_iter()
