@@ -30,5 +30,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .build_client(true)
         .compile_protos(&["proto/chimera/blob/v1/blob.proto"], &["proto"])?;
+    // chimera.inference.v1.Query (host/src/grpc/inference), server and
+    // client: only the service is generated here; every message is the
+    // prost type of `chimera_packets::proto` (packets/build.rs), so the
+    // workspace has one set of inference types.
+    for p in [
+        "../packets/proto/chimera/inference/v1/query.proto",
+        "../packets/proto/chimera/inference/v1/types.proto",
+    ] {
+        println!("cargo:rerun-if-changed={p}");
+    }
+    tonic_build::configure()
+        .extern_path(".chimera.inference.v1", "::chimera_packets::proto")
+        .extern_path(".cosmos.base.v1beta1", "::ibc_proto::cosmos::base::v1beta1")
+        .build_server(true)
+        .build_client(true)
+        .compile_protos(
+            &["../packets/proto/chimera/inference/v1/query.proto"],
+            &["../packets/proto"],
+        )?;
     Ok(())
 }

@@ -13,7 +13,10 @@
 //! - `cosmos.tx.v1beta1.Service` ([`tx`](crate::grpc::tx)): simulate,
 //!   broadcast, look up;
 //! - `cosmos.base.tendermint.v1beta1.Service`
-//!   ([`tendermint`](crate::grpc::tendermint)): node info, blocks, validators.
+//!   ([`tendermint`](crate::grpc::tendermint)): node info, blocks, validators;
+//! - `chimera.inference.v1.Query` ([`inference`](crate::grpc::inference)):
+//!   jobs, models, executor keys, requests sent (its tonic server generated
+//!   by host/build.rs over `chimera_packets::proto`).
 //!
 //! Queries read committed snapshots of [`Storage`](crate::state::Storage)
 //! only, never the app and its mutex, so they cannot stall consensus; what
@@ -29,6 +32,7 @@ pub mod auth;
 pub mod bank;
 pub mod comet;
 pub mod error;
+pub mod inference;
 pub mod node;
 pub mod page;
 pub mod read;
@@ -94,6 +98,7 @@ pub async fn serve_on(
         .add_service(BankServer::new(bank::BankQuery(q.clone())))
         .add_service(StakingServer::new(staking::StakingQuery(q.clone())))
         .add_service(NodeServer::new(node::NodeService(q.clone())))
+        .add_service(inference::QueryServer::new(inference::InferenceQuery(q.clone())))
         .add_service(TxServer::new(tx::TxService { q, rpc: rpc.clone() }))
         .add_service(TendermintServer::new(tendermint::TendermintService { rpc }))
         // The node's outputs, next to the queries that name them.
@@ -115,7 +120,8 @@ pub async fn serve_on(
 /// surface does not serve, which the caller reports as an unknown path.
 ///
 /// Served: the auth, bank, staking-params and node queries, `Simulate` and
-/// `TxDecode`/`TxEncode`, and `GetNodeInfo` (application version only).
+/// `TxDecode`/`TxEncode`, `GetNodeInfo` (application version only), and
+/// all of `chimera.inference.v1.Query`.
 /// Methods that need CometBFT's RPC are not: the ABCI handler runs inside
 /// CometBFT's call and must not call back into it.
 pub fn abci_route(
@@ -162,6 +168,9 @@ pub fn abci_route(
         "cosmos.tx.v1beta1.Service/TxEncode" => abci_call(data, tx::tx_encode),
         "cosmos.base.tendermint.v1beta1.Service/GetNodeInfo" => {
             abci_call(data, tendermint::node_info_app_only)
+        }
+        _ if path.starts_with("chimera.inference.v1.Query/") => {
+            inference::abci_route(&q, path, data, height)?
         }
         // IBC (issue #5): the ibc.core and transfer query services.
         _ => crate::ibc::query::abci_route(&q, path, data, height)?,
