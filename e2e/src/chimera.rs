@@ -100,6 +100,10 @@ pub fn chimera_signing_key(mnemonic: &str) -> Result<SigningKey, KeyError> {
     keys::signing_key(mnemonic, CHIMERA_COIN_TYPE)
 }
 
+/// A [`ChimeraNetConfig::prepare_node`] hook: node index and home in, a
+/// message out on failure.
+pub type PrepareNode = fn(usize, &Path) -> Result<(), String>;
+
 /// How to build the localnet. `Default` gives one funded user account
 /// ([`keys::USER_MNEMONIC`]) on a single validator.
 ///
@@ -123,6 +127,12 @@ pub struct ChimeraNetConfig {
     pub chimerad: Option<PathBuf>,
     /// The `cometbft` binary; [`bins::find_binary`] when `None`.
     pub cometbft: Option<PathBuf>,
+    /// Runs once per node, with its index and home, after `chimerad init` /
+    /// `testnet` wrote the homes and before the first `chimerad start`.
+    ///
+    /// Why: fault tests change a node's `config/chimerad.toml` (e.g.
+    /// `[executor] fault`) or genesis before the chain starts.
+    pub prepare_node: Option<PrepareNode>,
 }
 
 impl Default for ChimeraNetConfig {
@@ -139,6 +149,7 @@ impl Default for ChimeraNetConfig {
             ready_timeout: Duration::from_secs(60),
             chimerad: None,
             cometbft: None,
+            prepare_node: None,
         }
     }
 }
@@ -624,6 +635,14 @@ impl ChimeraNet {
             chimerad,
             cometbft,
         };
+        if let Some(prepare) = net.config.prepare_node {
+            for (i, node) in net.nodes.iter().enumerate() {
+                prepare(i, &node.home).map_err(|message| ChimeraError::Node {
+                    node: i,
+                    message: format!("preparing {}: {message}", node.home.display()),
+                })?;
+            }
+        }
         for i in 0..net.nodes.len() {
             net.spawn(i)?;
         }

@@ -819,6 +819,40 @@ impl Hermes {
         ends(&out.result, "channel_id").ok_or_else(|| result_error(&args, "no channel ids", &out.result))
     }
 
+    /// `hermes create channel --a-chain A --a-connection CONN --a-port PORT
+    /// --b-port PORT --channel-version VERSION --order ORDER` (`ordered` or
+    /// `unordered`); returns the channel ids on both sides.
+    ///
+    /// Why: applications other than ICS-20 (Chimera's `inference` port)
+    /// open their channels the same way.
+    pub fn create_channel(
+        &mut self,
+        a_chain: &str,
+        a_connection: &str,
+        port: &str,
+        version: &str,
+        order: &str,
+    ) -> Result<Ends, HermesError> {
+        let args = [
+            "create",
+            "channel",
+            "--a-chain",
+            a_chain,
+            "--a-connection",
+            a_connection,
+            "--a-port",
+            port,
+            "--b-port",
+            port,
+            "--channel-version",
+            version,
+            "--order",
+            order,
+        ];
+        let out = self.run(&args)?;
+        ends(&out.result, "channel_id").ok_or_else(|| result_error(&args, "no channel ids", &out.result))
+    }
+
     /// `hermes tx ft-transfer` of one packet; returns what was sent.
     ///
     /// Why: the ICS-20 send as an operator's tool signs and submits it.

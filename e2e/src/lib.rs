@@ -17,6 +17,9 @@
 //! - [`terra`]: a single-validator Terra Classic localnet (`terrad`).
 //! - [`chimera`]: chimerad localnets (1..N validators, each `chimerad start`
 //!   with its CometBFT child), crash helpers and a bank-send tx builder.
+//! - [`inference`]: the inference app from outside: `MsgRunInference` /
+//!   `MsgRequestInference` bytes, job and request events, outputs from a
+//!   node's BlobService, canonical tensor and PNG decoding.
 //! - [`devnet`]: the README's devnet (chimerad, Terra, Hermes, one ICS-20
 //!   transfer) and the path-opening steps the Hermes test shares.
 
@@ -28,6 +31,7 @@ pub mod devnet;
 pub mod hermes;
 pub mod home;
 pub mod http;
+pub mod inference;
 pub mod keys;
 pub mod ports;
 pub mod process;
