@@ -25,6 +25,7 @@
 
 pub mod bank;
 pub mod bench_bank;
+pub mod bench_ics20;
 pub mod bins;
 pub mod chimera;
 pub mod devnet;

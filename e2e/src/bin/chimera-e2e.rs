@@ -4,13 +4,15 @@
 //! localnet linked by Hermes, with one ICS-20 transfer made; developers use
 //! `--keep-running` to poke at the chains with `terrad` or a relayer while
 //! writing tests. `bench-bank` measures bank-send
-//! throughput of chimerad against simd (docs/benchmarks.md).
+//! throughput of chimerad against simd, `bench-ics20` ICS-20 round-trip
+//! latency of chimerad ↔ terrad against terrad ↔ terrad (docs/benchmarks.md).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chimera_e2e::bench_bank::{self, BenchConfig, Peer};
+use chimera_e2e::bench_ics20::{self, Ics20Config, Ics20Peer};
 use chimera_e2e::terra::{TerraConfig, TerraLocalnet, DENOM};
 use clap::{Parser, Subcommand};
 
@@ -72,6 +74,33 @@ enum Cmd {
         #[arg(long)]
         chimerad: Option<PathBuf>,
     },
+    /// ICS-20 round-trip latency: chimerad ↔ terrad, then terrad ↔
+    /// terrad, each relayed by Hermes 1.11 with the same config and block
+    /// time; N sequential transfers per direction; prints Markdown tables
+    /// (docs/benchmarks.md).
+    BenchIcs20 {
+        /// Counted transfers per direction.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        transfers: u64,
+        /// Uncounted warm-up transfers per direction before them.
+        #[arg(long, default_value_t = 1)]
+        warmup: usize,
+        /// CometBFT timeout_commit (ms) on every chain of the run.
+        #[arg(long, default_value_t = 1000)]
+        timeout_commit_ms: u64,
+        /// The Go path measured beside chimerad's.
+        #[arg(long, value_enum, default_value = "terrad")]
+        peer: Ics20Peer,
+        /// Start the Go path's second terrad this many ms after the first
+        /// (default: a random fraction of a block, so the two chains' blocks
+        /// are not in lockstep).
+        #[arg(long)]
+        peer_stagger_ms: Option<u64>,
+        /// The chimerad binary (default: $CHIMERAD, else the one cargo
+        /// built next to this binary).
+        #[arg(long)]
+        chimerad: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -107,6 +136,35 @@ async fn main() -> Result<()> {
             };
             let command = std::env::args().collect::<Vec<_>>().join(" ");
             let report = tokio::task::spawn_blocking(move || bench_bank::run(&config))
+                .await
+                .context("benchmark task panicked")??;
+            println!("{}", report.details());
+            println!("command: {command}\n");
+            print!("{}", report.markdown());
+            Ok(())
+        }
+        Cmd::BenchIcs20 {
+            transfers,
+            warmup,
+            timeout_commit_ms,
+            peer,
+            peer_stagger_ms,
+            chimerad,
+        } => {
+            let chimerad = chimerad
+                .map(|p| std::fs::canonicalize(&p).with_context(|| format!("--chimerad {}", p.display())))
+                .transpose()?;
+            let config = Ics20Config {
+                transfers: transfers as usize,
+                warmup,
+                timeout_commit: std::time::Duration::from_millis(timeout_commit_ms),
+                peer,
+                peer_stagger: peer_stagger_ms.map(std::time::Duration::from_millis),
+                chimerad,
+                ..Ics20Config::default()
+            };
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            let report = tokio::task::spawn_blocking(move || bench_ics20::run(&config))
                 .await
                 .context("benchmark task panicked")??;
             println!("{}", report.details());
