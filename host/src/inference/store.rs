@@ -15,6 +15,10 @@ const JOB: &[u8] = b"inference/job/";
 const NEXT_JOB: &[u8] = b"inference/next_job";
 const PENDING_COUNT: &[u8] = b"inference/pending_count";
 const DEADLINE: &[u8] = b"inference/deadline/";
+
+/// The value of index entries, whose keys carry everything: the state
+/// store keeps no empty values (an empty write would mean delete).
+const INDEX_MARK: &[u8] = &[1];
 const PENDING: &[u8] = b"inference/pending/";
 const BY_REQUESTER: &[u8] = b"inference/by_requester/";
 const REPORT: &[u8] = b"inference/report/";
@@ -164,11 +168,11 @@ pub fn insert_job(ctx: &mut Ctx, job: &StoredJob) -> Result<(), TxError> {
     add_pending(ctx, 1)?;
     ctx.put(
         join(&[DEADLINE, &be(job.deadline_height), &be(rec.id)]),
-        Vec::new(),
+        INDEX_MARK.to_vec(),
     )?;
     ctx.put(job_key(rec.id), job.encode_to_vec())?;
-    ctx.put(join(&[PENDING, &be(rec.id)]), Vec::new())?;
-    ctx.put(by_requester_key(&rec.requester, rec.id), Vec::new())
+    ctx.put(join(&[PENDING, &be(rec.id)]), INDEX_MARK.to_vec())?;
+    ctx.put(by_requester_key(&rec.requester, rec.id), INDEX_MARK.to_vec())
 }
 
 pub fn get_job(ctx: &mut Ctx, id: u64) -> Result<Option<StoredJob>, TxError> {
