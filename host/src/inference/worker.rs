@@ -1,8 +1,9 @@
 //! The node side of inference (not consensus): after each Commit the worker
 //! hands newly committed jobs to the local executor, and at `ExtendVote` it
-//! collects finished runs, stores their outputs in the blob store (pinned,
-//! so any node that executed can serve them) and reports `(job, exact
-//! output hash, sketch)` until its report is in committed state.
+//! collects finished runs, stores their outputs in the blob store and
+//! reports `(job, exact output hash, sketch)` until its report is in
+//! committed state. When a job finishes, the agreed output is pinned (or
+//! fetched from a peer first), so every node can serve every result.
 //!
 //! Nothing here feeds the app hash directly: reports reach state only via
 //! signed vote extensions that the quorum rule weighs. A node without the
@@ -331,7 +332,7 @@ impl Worker {
         votes::encode_extension(reports)
     }
 
-    /// Stores and pins the output, and makes its report.
+    /// Stores the output, and makes its report.
     fn result_report(
         &self,
         id: u64,
@@ -358,13 +359,11 @@ impl Worker {
                 }
             }
         }
-        match self.blobs.put(&stored, commitment.encoding.name(), height) {
-            Ok(put) => {
-                if let Err(e) = self.blobs.pin(&put.hash) {
-                    warn!(job = id, error = %e, "cannot pin output");
-                }
-            }
-            Err(e) => warn!(job = id, error = %e, "cannot store output"),
+        // Stored now (peers may fetch it while the vote runs), pinned only
+        // once agreed (`pin_agreed`): one pin per agreed output, and a
+        // result that lost the vote is left to GC.
+        if let Err(e) = self.blobs.put(&stored, commitment.encoding.name(), height) {
+            warn!(job = id, error = %e, "cannot store output");
         }
         if self.config.fault == Fault::WrongResults {
             commitment.sha256 = BlobHash::of(&commitment.sha256).0;
