@@ -186,26 +186,45 @@ pub fn decide(
     if let Some(e) = failure_quorum(params, &mut failures, total) {
         return Decision::Done(Outcome::Error(e));
     }
-    let why = if spec.is_none() {
-        Some(format!(
+    if spec.is_none() {
+        return no_quorum(format!(
             "model {:?} has no agreement rule on this host",
             rec.model
-        ))
-    } else if reported == total {
-        Some(format!(
-            "results split: every validator reported but at most {best} of {total} power agreed on one result"
-        ))
-    } else if height >= job.deadline_height {
-        Some(format!(
-            "no quorum by height {}: {reported} of {total} power reported, at most {best} agreed on one result",
-            job.deadline_height
-        ))
+        ));
+    }
+    undecided(
+        reported >= total,
+        height >= job.deadline_height,
+        || {
+            format!("results split: every validator reported but at most {best} of {total} power agreed on one result")
+        },
+        || {
+            format!(
+                "no quorum by height {}: {reported} of {total} power reported, at most {best} agreed on one result",
+                job.deadline_height
+            )
+        },
+    )
+}
+
+fn no_quorum(why: String) -> Decision {
+    Decision::Done(Outcome::Error(AckError::new(ErrorCode::NoQuorum, why)))
+}
+
+/// A job without a quorum yet: `no_quorum` when everyone has answered
+/// (`split`) or the deadline has come, else still pending.
+fn undecided(
+    all_answered: bool,
+    at_deadline: bool,
+    split: impl FnOnce() -> String,
+    late: impl FnOnce() -> String,
+) -> Decision {
+    if all_answered {
+        no_quorum(split())
+    } else if at_deadline {
+        no_quorum(late())
     } else {
-        None
-    };
-    match why {
-        Some(w) => Decision::Done(Outcome::Error(AckError::new(ErrorCode::NoQuorum, w))),
-        None => Decision::Pending,
+        Decision::Pending
     }
 }
 
@@ -341,22 +360,19 @@ pub fn decide_sealed(
     if let Some(e) = failure_quorum(params, &mut failures, total) {
         return Decision::Done(Outcome::Error(e));
     }
-    let why = if settled >= total {
-        Some(format!(
-            "results split: every validator answered but only {agreeing} of {total} power agreed with the reference"
-        ))
-    } else if height >= job.deadline_height {
-        Some(format!(
-            "no quorum by height {}: {agreeing} of {total} power agreed with the reference",
-            job.deadline_height
-        ))
-    } else {
-        None
-    };
-    match why {
-        Some(w) => Decision::Done(Outcome::Error(AckError::new(ErrorCode::NoQuorum, w))),
-        None => Decision::Pending,
-    }
+    undecided(
+        settled >= total,
+        height >= job.deadline_height,
+        || {
+            format!("results split: every validator answered but only {agreeing} of {total} power agreed with the reference")
+        },
+        || {
+            format!(
+                "no quorum by height {}: {agreeing} of {total} power agreed with the reference",
+                job.deadline_height
+            )
+        },
+    )
 }
 
 /// Decides the jobs in `ids` plus every job whose deadline is `height`,

@@ -223,15 +223,20 @@ fn write_executor_key(home: &Path, cmt_home: &Path) -> NodeResult<GenesisExecuto
         .open(&path)
         .and_then(|mut f| f.write_all(format!("{text:#}\n").as_bytes()))
         .with_context(|| format!("writing {}", path.display()))?;
-    let validator = cometbft::genesis_validator(cmt_home, 0, "")?
-        .get("address")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let validator = validator_address(cmt_home)?;
     Ok(GenesisExecutorKey {
         validator,
         key: hex::encode(public),
     })
+}
+
+/// The validator's consensus address (hex) of a CometBFT home.
+fn validator_address(cmt_home: &Path) -> NodeResult<String> {
+    Ok(cometbft::genesis_validator(cmt_home, 0, "")?
+        .get("address")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string())
 }
 
 /// Reads a node's executor secret, if it has one.
@@ -257,11 +262,7 @@ pub fn read_executor_secret(home: &Path) -> NodeResult<Option<x25519_dalek::Stat
 pub fn executor_key_entry(home: &Path, cmt_home: &Path) -> NodeResult<GenesisExecutorKey> {
     let secret =
         read_executor_secret(home)?.ok_or_else(|| anyhow::anyhow!("{}: no executor key", home.display()))?;
-    let validator = cometbft::genesis_validator(cmt_home, 0, "")?
-        .get("address")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let validator = validator_address(cmt_home)?;
     Ok(GenesisExecutorKey {
         validator,
         key: hex::encode(x25519_dalek::PublicKey::from(&secret).to_bytes()),
