@@ -59,6 +59,17 @@ fn user_account(net: &ChimeraNet, i: usize) -> (u64, u64) {
     (acc.account_number, acc.sequence)
 }
 
+/// Lowers the chain's `max_tx_bytes` to 64 KiB in a node's genesis, so an
+/// oversized tx reaches the app (CometBFT's mempool refuses txs over 1 MiB,
+/// the app's default limit, before the app sees them).
+fn small_tx_limit(_: usize, home: &std::path::Path) -> Result<(), String> {
+    let path = home.join("cometbft/config/genesis.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    let mut g: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    g["app_state"]["params"]["max_tx_bytes"] = serde_json::json!(65536);
+    std::fs::write(&path, g.to_string()).map_err(|e| e.to_string())
+}
+
 fn latest_height(net: &ChimeraNet, i: usize) -> u64 {
     net.status(i).expect("RPC /status").latest_height
 }
@@ -67,7 +78,11 @@ fn latest_height(net: &ChimeraNet, i: usize) -> u64 {
 fn single_validator_moves_coins_charges_fees_and_refuses_bad_txs() {
     require_binaries();
     let started = Instant::now();
-    let mut net = ChimeraNet::start(ChimeraNetConfig::default()).expect("start localnet");
+    let mut net = ChimeraNet::start(ChimeraNetConfig {
+        prepare_node: Some(small_tx_limit),
+        ..ChimeraNetConfig::default()
+    })
+    .expect("start localnet");
     net.wait_for_height(6, WAIT).expect("blocks past height 5");
     eprintln!("single validator at height 6 after {:?}", started.elapsed());
     let chain = net.chain_id().to_string();
@@ -166,6 +181,15 @@ fn single_validator_moves_coins_charges_fees_and_refuses_bad_txs() {
         .unwrap();
     assert_eq!(r.check_code, 2, "{r:?}");
     assert!(r.check_log.contains("MsgUpdateClient"), "{r:?}");
+    // A tx over the chain's size limit (64 KiB here, below CometBFT's own
+    // mempool limit so that the app answers): code 21.
+    let mut big = send(number, 1, amount, gas);
+    big.memo = "x".repeat(70 * 1024);
+    let r = net
+        .broadcast_tx_commit(0, &sign_bank_send(&key, &chain, &big).unwrap())
+        .unwrap();
+    assert_eq!(r.check_code, 21, "{r:?}");
+    assert!(r.check_log.contains("limit is 65536"), "{r:?}");
     // More than the balance: code 5 from the block (CheckTx runs only the
     // ante handler's fee deduction, which succeeds).
     let too_much = sign_bank_send(&key, &chain, &send(number, 1, DEFAULT_GENESIS_AMOUNT, gas)).unwrap();
