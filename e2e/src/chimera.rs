@@ -133,7 +133,16 @@ pub struct ChimeraNetConfig {
     /// Why: fault tests change a node's `config/chimerad.toml` (e.g.
     /// `[executor] fault`) or genesis before the chain starts.
     pub prepare_node: Option<PrepareNode>,
+    /// Extra environment of node `i`'s `chimerad` (and so its executor).
+    ///
+    /// Why: validators on different hardware, imitated on one machine with
+    /// `ATEN_CPU_CAPABILITY` per node (docs/determinism.md).
+    pub node_env: Option<NodeEnv>,
 }
+
+/// A [`ChimeraNetConfig::node_env`] hook: node index in, `(name, value)`
+/// pairs out.
+pub type NodeEnv = fn(usize) -> Vec<(&'static str, &'static str)>;
 
 impl Default for ChimeraNetConfig {
     fn default() -> Self {
@@ -150,6 +159,7 @@ impl Default for ChimeraNetConfig {
             chimerad: None,
             cometbft: None,
             prepare_node: None,
+            node_env: None,
         }
     }
 }
@@ -684,6 +694,10 @@ impl ChimeraNet {
         .arg("--home")
         .arg(&node.home)
         .cwd(&node.home);
+        let mut spec = spec;
+        for (k, v) in self.config.node_env.map(|f| f(i)).unwrap_or_default() {
+            spec = spec.env(k, v);
+        }
         let mut process = ManagedProcess::spawn(spec)?;
         process.set_stop_grace(NODE_STOP_GRACE);
         self.nodes[i].process = Some(process);

@@ -201,46 +201,10 @@ const INFERENCE_GAS: u64 = 400_000;
 /// extensions, quorum, blob) on the devnet. Terra Classic accounts reach it
 /// through ICA (#8) or the contract (#9) once those land.
 fn run_inference(net: &ChimeraNet, home: &std::path::Path) -> Result<Inferred> {
-    use crate::inference::{
-        blob_get_blocking, broadcast_commit, run_inference_msg, sha256, wait_for_event, Job,
-    };
-    let key = chimera::chimera_signing_key(keys::USER_MNEMONIC)?;
-    let user = chimera_address(keys::USER_MNEMONIC)?;
-    let acc = net
-        .account(0, &user)?
-        .ok_or_else(|| anyhow!("{user} has no account"))?;
+    use crate::inference::{blob_get_blocking, sha256, submit_job, wait_job, Job};
     let job = Job::digits_ddpm('7', 42);
-    let send = chimera::BankSend {
-        to: user.clone(),
-        amount: 0,
-        denom: chimera::DENOM.into(),
-        fee: chimera::required_fee(INFERENCE_GAS),
-        gas_limit: INFERENCE_GAS,
-        account_number: acc.account_number,
-        sequence: acc.sequence,
-        memo: String::new(),
-    };
-    let tx = chimera::sign_messages(
-        &key,
-        net.chain_id(),
-        vec![run_inference_msg(user.as_ref(), &job)],
-        &send,
-    )?;
-    let rpc = net.rpc_addr(0)?;
-    let r = broadcast_commit(rpc, &tx).map_err(|e| anyhow!("MsgRunInference: {e}"))?;
-    if !r.is_ok() {
-        bail!("MsgRunInference refused: {r:?}");
-    }
-    let id: u64 = r
-        .event("inference_job")
-        .ok_or_else(|| anyhow!("MsgRunInference emitted no inference_job event"))?
-        .get("job_id")
-        .parse()
-        .context("job_id")?;
-    let found = wait_for_event(rpc, r.height, WAIT, |e| {
-        e.kind == "inference_result" && e.get("job_id") == id.to_string()
-    })
-    .map_err(|e| {
+    let (sent, id) = submit_job(net, 0, &job, INFERENCE_GAS).map_err(|e| anyhow!("MsgRunInference: {e}"))?;
+    let found = wait_job(net, 0, sent, id, WAIT).map_err(|e| {
         anyhow!(
             "job {id}: {e}; see {}",
             home.join(chimera::CHIMERAD_LOG).display()
@@ -261,7 +225,7 @@ fn run_inference(net: &ChimeraNet, home: &std::path::Path) -> Result<Inferred> {
     Ok(Inferred {
         job_id: id,
         model: job.model.clone(),
-        blocks: found.height - r.height,
+        blocks: found.height - sent,
         height: found.height,
         agreeing: ev.get("agreeing_power").to_string(),
         total: ev.get("total_power").to_string(),
