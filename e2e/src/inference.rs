@@ -948,6 +948,73 @@ pub fn tx_search(addr: SocketAddr, q: &str) -> Result<Value, String> {
     rpc_result_at(addr, &format!("/tx_search?query={enc}"), Duration::from_secs(10))
 }
 
+/// Signs `msg` from the devnet user ([`crate::keys::USER_MNEMONIC`]) with
+/// `gas`, commits it through node `node` of `net`, and returns the
+/// committed tx.
+///
+/// Why: every inference test and the devnet send their requests this way.
+pub fn commit_from_user(
+    net: &chimera::ChimeraNet,
+    node: usize,
+    msg: Any,
+    gas: u64,
+) -> Result<Committed, String> {
+    let key = chimera::chimera_signing_key(crate::keys::USER_MNEMONIC).map_err(|e| e.to_string())?;
+    let user = chimera::chimera_address(crate::keys::USER_MNEMONIC).map_err(|e| e.to_string())?;
+    let acc = net
+        .account(node, &user)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{user} has no account"))?;
+    let send = chimera::BankSend {
+        to: user.clone(),
+        amount: 0,
+        denom: chimera::DENOM.into(),
+        fee: chimera::required_fee(gas),
+        gas_limit: gas,
+        account_number: acc.account_number,
+        sequence: acc.sequence,
+        memo: String::new(),
+    };
+    let tx = chimera::sign_messages(&key, net.chain_id(), vec![msg], &send).map_err(|e| e.to_string())?;
+    let r = broadcast_commit(net.rpc_addr(node).map_err(|e| e.to_string())?, &tx)?;
+    if !r.is_ok() {
+        return Err(format!("tx refused: {r:?}"));
+    }
+    Ok(r)
+}
+
+/// `MsgRunInference` of `job` by the devnet user through node `node`:
+/// returns the tx's height and the job id.
+pub fn submit_job(net: &chimera::ChimeraNet, node: usize, job: &Job, gas: u64) -> Result<(u64, u64), String> {
+    let user = chimera::chimera_address(crate::keys::USER_MNEMONIC).map_err(|e| e.to_string())?;
+    let r = commit_from_user(net, node, run_inference_msg(user.as_ref(), job), gas)?;
+    let id = r
+        .event("inference_job")
+        .ok_or_else(|| format!("no inference_job event: {:?}", r.events))?
+        .get("job_id")
+        .parse()
+        .map_err(|e| format!("job_id: {e}"))?;
+    Ok((r.height, id))
+}
+
+/// Waits on node `node` for the `inference_result` of job `id`, from
+/// block `from` on.
+pub fn wait_job(
+    net: &chimera::ChimeraNet,
+    node: usize,
+    from: u64,
+    id: u64,
+    timeout: Duration,
+) -> Result<Found, String> {
+    let job = id.to_string();
+    wait_for_event(
+        net.rpc_addr(node).map_err(|e| e.to_string())?,
+        from,
+        timeout,
+        |e: &Event| e.kind == "inference_result" && e.get("job_id") == job,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1022,71 +1089,4 @@ mod tests {
         // The CRC of "IEND" is the well-known ae426082.
         assert_eq!(crc32(b"IEND"), 0xae42_6082);
     }
-}
-
-/// Signs `msg` from the devnet user ([`crate::keys::USER_MNEMONIC`]) with
-/// `gas`, commits it through node `node` of `net`, and returns the
-/// committed tx.
-///
-/// Why: every inference test and the devnet send their requests this way.
-pub fn commit_from_user(
-    net: &chimera::ChimeraNet,
-    node: usize,
-    msg: Any,
-    gas: u64,
-) -> Result<Committed, String> {
-    let key = chimera::chimera_signing_key(crate::keys::USER_MNEMONIC).map_err(|e| e.to_string())?;
-    let user = chimera::chimera_address(crate::keys::USER_MNEMONIC).map_err(|e| e.to_string())?;
-    let acc = net
-        .account(node, &user)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{user} has no account"))?;
-    let send = chimera::BankSend {
-        to: user.clone(),
-        amount: 0,
-        denom: chimera::DENOM.into(),
-        fee: chimera::required_fee(gas),
-        gas_limit: gas,
-        account_number: acc.account_number,
-        sequence: acc.sequence,
-        memo: String::new(),
-    };
-    let tx = chimera::sign_messages(&key, net.chain_id(), vec![msg], &send).map_err(|e| e.to_string())?;
-    let r = broadcast_commit(net.rpc_addr(node).map_err(|e| e.to_string())?, &tx)?;
-    if !r.is_ok() {
-        return Err(format!("tx refused: {r:?}"));
-    }
-    Ok(r)
-}
-
-/// `MsgRunInference` of `job` by the devnet user through node `node`:
-/// returns the tx's height and the job id.
-pub fn submit_job(net: &chimera::ChimeraNet, node: usize, job: &Job, gas: u64) -> Result<(u64, u64), String> {
-    let user = chimera::chimera_address(crate::keys::USER_MNEMONIC).map_err(|e| e.to_string())?;
-    let r = commit_from_user(net, node, run_inference_msg(user.as_ref(), job), gas)?;
-    let id = r
-        .event("inference_job")
-        .ok_or_else(|| format!("no inference_job event: {:?}", r.events))?
-        .get("job_id")
-        .parse()
-        .map_err(|e| format!("job_id: {e}"))?;
-    Ok((r.height, id))
-}
-
-/// Waits on node `node` for the `inference_result` of job `id`, from
-/// block `from` on.
-pub fn wait_job(
-    net: &chimera::ChimeraNet,
-    node: usize,
-    from: u64,
-    id: u64,
-    timeout: Duration,
-) -> Result<Found, String> {
-    let job = id.to_string();
-    wait_for_event(
-        net.rpc_addr(node).map_err(|e| e.to_string())?,
-        from,
-        timeout,
-        |e: &Event| e.kind == "inference_result" && e.get("job_id") == job,
-    )
 }
