@@ -6,6 +6,7 @@
 //! - a validator that is down while a job runs: the other three finish it,
 //!   and once restarted it replays the blocks, fetches the agreed output
 //!   from a peer (`blob_peers`) and serves it from its own BlobService.
+//!
 //! Needs `cometbft` from `scripts/setup` and a built chimerad.
 
 use std::time::{Duration, Instant};
