@@ -371,7 +371,9 @@ impl Worker {
         }
         info!(
             job = id,
+            vote_height = height,
             output = %hex::encode(commitment.sha256),
+            queued_ms = out.queued.as_millis() as u64,
             ran_ms = out.ran.as_millis() as u64,
             "job executed"
         );
