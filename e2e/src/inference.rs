@@ -959,6 +959,16 @@ pub fn commit_from_user(
     msg: Any,
     gas: u64,
 ) -> Result<Committed, String> {
+    commit_many_from_user(net, node, vec![msg], gas)
+}
+
+/// [`commit_from_user`] of several messages in one tx.
+pub fn commit_many_from_user(
+    net: &chimera::ChimeraNet,
+    node: usize,
+    msgs: Vec<Any>,
+    gas: u64,
+) -> Result<Committed, String> {
     let key = chimera::chimera_signing_key(crate::keys::USER_MNEMONIC).map_err(|e| e.to_string())?;
     let user = chimera::chimera_address(crate::keys::USER_MNEMONIC).map_err(|e| e.to_string())?;
     let acc = net
@@ -975,7 +985,7 @@ pub fn commit_from_user(
         sequence: acc.sequence,
         memo: String::new(),
     };
-    let tx = chimera::sign_messages(&key, net.chain_id(), vec![msg], &send).map_err(|e| e.to_string())?;
+    let tx = chimera::sign_messages(&key, net.chain_id(), msgs, &send).map_err(|e| e.to_string())?;
     let r = broadcast_commit(net.rpc_addr(node).map_err(|e| e.to_string())?, &tx)?;
     if !r.is_ok() {
         return Err(format!("tx refused: {r:?}"));

@@ -101,6 +101,29 @@ enum Cmd {
         #[arg(long)]
         chimerad: Option<PathBuf>,
     },
+    /// End-to-end inference on 1- and 4-validator chimerad nets by
+    /// MsgRunInference: latency per model (blocks, seconds, model time,
+    /// blocks from the executed vote to the result) and digits-cnn
+    /// throughput (every request checked to end in exactly one result);
+    /// prints Markdown tables (docs/benchmarks.md).
+    BenchInference {
+        /// Sequential requests per model for latency.
+        #[arg(long, default_value_t = 10)]
+        latency: usize,
+        /// digits-cnn requests for throughput (0 skips it; 1000 is the soak).
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// Requests per tx in the throughput run (1..=100).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100))]
+        per_tx: u64,
+        /// Validator counts to measure (repeat: --validators 1 --validators 4).
+        #[arg(long, default_values_t = vec![1usize, 4])]
+        validators: Vec<usize>,
+        /// The chimerad binary (default: $CHIMERAD, else the one cargo
+        /// built next to this binary).
+        #[arg(long)]
+        chimerad: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -168,6 +191,31 @@ async fn main() -> Result<()> {
                 .await
                 .context("benchmark task panicked")??;
             println!("{}", report.details());
+            println!("command: {command}\n");
+            print!("{}", report.markdown());
+            Ok(())
+        }
+        Cmd::BenchInference {
+            latency,
+            requests,
+            per_tx,
+            validators,
+            chimerad,
+        } => {
+            let chimerad = chimerad
+                .map(|p| std::fs::canonicalize(&p).with_context(|| format!("--chimerad {}", p.display())))
+                .transpose()?;
+            let config = chimera_e2e::bench_inference::InferenceBenchConfig {
+                validators,
+                latency,
+                throughput: requests,
+                per_tx: per_tx as usize,
+                chimerad,
+            };
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            let report = tokio::task::spawn_blocking(move || chimera_e2e::bench_inference::run(&config))
+                .await
+                .context("benchmark task panicked")??;
             println!("command: {command}\n");
             print!("{}", report.markdown());
             Ok(())
