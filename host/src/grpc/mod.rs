@@ -102,9 +102,9 @@ pub async fn serve_on(
         .add_service(TxServer::new(tx::TxService { q, rpc: rpc.clone() }))
         .add_service(TendermintServer::new(tendermint::TendermintService { rpc }))
         // The node's outputs, next to the queries that name them.
-        .add_optional_service(blobs.map(|b| {
-            crate::blob::server::BlobGrpc::new(b, Default::default()).into_service()
-        }));
+        .add_optional_service(
+            blobs.map(|b| crate::blob::server::BlobGrpc::new(b, Default::default()).into_service()),
+        );
     ibc.add_to(router)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
