@@ -12,13 +12,10 @@
 use std::time::{Duration, Instant};
 
 use chimera_e2e::bins;
-use chimera_e2e::chimera::{
-    self, chimera_address, chimera_signing_key, required_fee, sign_messages, BankSend, ChimeraNet,
-    ChimeraNetConfig, PrepareNode, DENOM,
-};
+use chimera_e2e::chimera::{self, chimera_address, ChimeraNet, ChimeraNetConfig, PrepareNode};
 use chimera_e2e::inference::{
-    self, blob_get_blocking, broadcast_commit, decode_tensor, run_inference_msg, sha256, wait_for_event,
-    Event, Found, Job, GOLDEN_SEVEN,
+    self, blob_get_blocking, decode_tensor, run_inference_msg, sha256, wait_for_event, Event, Found, Job,
+    GOLDEN_SEVEN,
 };
 use chimera_e2e::keys;
 
@@ -38,23 +35,9 @@ fn require_binaries() {
 /// through node `i`; returns the tx's height and the job id of its
 /// `inference_job` event.
 fn run_job(net: &ChimeraNet, i: usize, job: &Job) -> (u64, u64) {
-    let key = chimera_signing_key(keys::USER_MNEMONIC).unwrap();
     let user = chimera_address(keys::USER_MNEMONIC).unwrap();
-    let acc = net.account(i, &user).unwrap().expect("the user exists");
-    let send = BankSend {
-        to: user.clone(),
-        amount: 0,
-        denom: DENOM.into(),
-        fee: required_fee(RUN_GAS),
-        gas_limit: RUN_GAS,
-        account_number: acc.account_number,
-        sequence: acc.sequence,
-        memo: String::new(),
-    };
-    let msg = run_inference_msg(user.as_ref(), job);
-    let tx = sign_messages(&key, net.chain_id(), vec![msg], &send).unwrap();
-    let r = broadcast_commit(net.rpc_addr(i).unwrap(), &tx).expect("broadcast MsgRunInference");
-    assert!(r.is_ok(), "MsgRunInference refused: {r:?}");
+    let r = inference::commit_from_user(net, i, run_inference_msg(user.as_ref(), job), RUN_GAS)
+        .unwrap_or_else(|e| panic!("MsgRunInference: {e}"));
     let ev = r
         .event("inference_job")
         .unwrap_or_else(|| panic!("no inference_job event: {:?}", r.events));

@@ -10,12 +10,9 @@
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use chimera_e2e::chimera::{
-    self, chimera_address, chimera_signing_key, required_fee, rpc_result_at, sign_messages, BankSend,
-    ChimeraNet, ChimeraNetConfig, DENOM,
-};
+use chimera_e2e::chimera::{self, chimera_address, rpc_result_at, ChimeraNet, ChimeraNetConfig};
 use chimera_e2e::inference::{
-    blob_get_blocking, broadcast_commit, decode_tensor, sha256, wait_for_event, Event, Found, GOLDEN_SEVEN,
+    blob_get_blocking, commit_from_user, decode_tensor, sha256, wait_for_event, Event, Found, GOLDEN_SEVEN,
 };
 use chimera_e2e::keys;
 use chimera_packets::proto::{job_report, VoteExtension};
@@ -80,27 +77,11 @@ fn sealed_seven(requester: &str, keys: &[[u8; 32]], tamper: bool) -> InferencePa
 
 /// Commits `MsgRunInference` of `data` from the user; returns (height, job id).
 fn run(net: &ChimeraNet, data: &InferencePacketData) -> (u64, u64) {
-    let key = chimera_signing_key(keys::USER_MNEMONIC).unwrap();
-    let user = chimera_address(keys::USER_MNEMONIC).unwrap();
-    let acc = net.account(0, &user).unwrap().expect("the user exists");
-    let send = BankSend {
-        to: user.clone(),
-        amount: 0,
-        denom: DENOM.into(),
-        fee: required_fee(RUN_GAS),
-        gas_limit: RUN_GAS,
-        account_number: acc.account_number,
-        sequence: acc.sequence,
-        memo: String::new(),
-    };
-    let msg = data.to_msg(vec![]);
     let any = Any {
         type_url: chimera_packets::proto::MsgRunInference::type_url(),
-        value: msg.encode_to_vec(),
+        value: data.to_msg(vec![]).encode_to_vec(),
     };
-    let tx = sign_messages(&key, net.chain_id(), vec![any], &send).unwrap();
-    let r = broadcast_commit(net.rpc_addr(0).unwrap(), &tx).expect("broadcast");
-    assert!(r.is_ok(), "MsgRunInference refused: {r:?}");
+    let r = commit_from_user(net, 0, any, RUN_GAS).expect("MsgRunInference");
     let ev = r.event("inference_job").expect("inference_job event");
     assert_eq!(ev.get("sealed"), "true", "{ev:?}");
     (r.height, ev.get("job_id").parse().unwrap())
