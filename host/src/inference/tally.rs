@@ -97,6 +97,14 @@ struct Candidate<'a> {
     sketch: Sketch,
 }
 
+/// `addr`'s voting power (0 outside the validator set).
+fn power(validators: &[ValidatorRecord], addr: &[u8]) -> u64 {
+    validators
+        .iter()
+        .find(|v| v.address == addr)
+        .map_or(0, |v| v.power)
+}
+
 /// The decision on a job, if any yet.
 pub enum Decision {
     Pending,
@@ -115,12 +123,7 @@ pub fn decide(
     use proto::job_report::Outcome as R;
     let rec = job.record();
     let total: u64 = validators.iter().map(|v| v.power).sum();
-    let power_of = |addr: &[u8]| {
-        validators
-            .iter()
-            .find(|v| v.address == addr)
-            .map_or(0, |v| v.power)
-    };
+    let power_of = |addr: &[u8]| power(validators, addr);
     let spec = model.and_then(|m| m.sketch.as_ref()).and_then(sketch_spec);
     let registered_hash = model.map(|m| m.sha256.as_slice());
 
@@ -135,24 +138,17 @@ pub fn decide(
         reported += power;
         match &r.outcome {
             Some(R::Result(x)) => {
-                let parsed = (|| {
-                    let o = x.output.as_ref()?;
+                // A result of another model file never counts.
+                let parsed = commitment_of(x, registered_hash).and_then(|(model_hash, output)| {
                     Some(Candidate {
                         validator: addr,
                         power,
-                        model_hash: x.model_hash.as_slice().try_into().ok()?,
-                        output: OutputCommitment {
-                            sha256: o.sha256.as_slice().try_into().ok()?,
-                            size: o.size,
-                            encoding: OutputEncoding::from_name(&o.encoding)?,
-                        },
+                        model_hash,
+                        output,
                         sketch: Sketch::from_bytes(&x.sketch).ok()?,
                     })
-                })();
-                // A result of another model file never counts.
-                if let Some(c) = parsed.filter(|c| Some(c.model_hash.as_slice()) == registered_hash) {
-                    candidates.push(c);
-                }
+                });
+                candidates.extend(parsed);
             }
             Some(R::Failure(f)) => failures.push((power, addr, f)),
             Some(R::Agreement(_)) | None => {}
@@ -279,10 +275,7 @@ pub fn choose_reference(
             Some(proto::job_report::Outcome::Result(x))
                 if !x.sealed_sketch.is_empty() && commitment_of(x, registered).is_some() =>
             {
-                let power = validators
-                    .iter()
-                    .find(|v| &v.address == addr)
-                    .map_or(0, |v| v.power);
+                let power = power(validators, addr);
                 (power > 0).then_some((power, addr))
             }
             _ => None,
@@ -306,12 +299,7 @@ pub fn decide_sealed(
     use proto::job_report::Outcome as R;
     let rec = job.record();
     let total: u64 = validators.iter().map(|v| v.power).sum();
-    let power_of = |addr: &[u8]| {
-        validators
-            .iter()
-            .find(|v| v.address == addr)
-            .map_or(0, |v| v.power)
-    };
+    let power_of = |addr: &[u8]| power(validators, addr);
     let registered = model.map(|m| m.sha256.as_slice());
     let mut failures: Vec<(u64, &[u8], &proto::ExecutionFailure)> = reports
         .iter()
