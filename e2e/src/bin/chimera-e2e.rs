@@ -126,6 +126,14 @@ enum Cmd {
     },
 }
 
+/// `--chimerad` as an absolute path: the nodes run in their homes, where a
+/// relative path would not resolve.
+fn absolute_chimerad(chimerad: Option<PathBuf>) -> Result<Option<PathBuf>> {
+    chimerad
+        .map(|p| std::fs::canonicalize(&p).with_context(|| format!("--chimerad {}", p.display())))
+        .transpose()
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
@@ -144,10 +152,7 @@ async fn main() -> Result<()> {
             peer,
             chimerad,
         } => {
-            // Nodes run in their homes: a relative path would not resolve.
-            let chimerad = chimerad
-                .map(|p| std::fs::canonicalize(&p).with_context(|| format!("--chimerad {}", p.display())))
-                .transpose()?;
+            let chimerad = absolute_chimerad(chimerad)?;
             let config = BenchConfig {
                 validators: validators.into(),
                 txs,
@@ -174,9 +179,7 @@ async fn main() -> Result<()> {
             peer_stagger_ms,
             chimerad,
         } => {
-            let chimerad = chimerad
-                .map(|p| std::fs::canonicalize(&p).with_context(|| format!("--chimerad {}", p.display())))
-                .transpose()?;
+            let chimerad = absolute_chimerad(chimerad)?;
             let config = Ics20Config {
                 transfers: transfers as usize,
                 warmup,
@@ -202,9 +205,7 @@ async fn main() -> Result<()> {
             validators,
             chimerad,
         } => {
-            let chimerad = chimerad
-                .map(|p| std::fs::canonicalize(&p).with_context(|| format!("--chimerad {}", p.display())))
-                .transpose()?;
+            let chimerad = absolute_chimerad(chimerad)?;
             let config = chimera_e2e::bench_inference::InferenceBenchConfig {
                 validators,
                 latency,
