@@ -681,6 +681,84 @@ pub async fn blob_get(grpc_url: &str, sha256: &[u8]) -> Result<Blob, String> {
     Ok(blob)
 }
 
+/// One unary gRPC call of `path` (e.g. `/chimera.inference.v1.Query/ExecutorKeys`)
+/// with the protobuf bytes `request` to the node whose gRPC is `grpc_url`;
+/// returns the response's protobuf bytes.
+///
+/// Why: the host's queries without a generated client (the e2e crate has
+/// the message types of `chimera_packets::proto` but no tonic stubs).
+pub async fn grpc_unary(grpc_url: &str, path: &'static str, request: Vec<u8>) -> Result<Vec<u8>, String> {
+    let channel = tonic::transport::Endpoint::from_shared(grpc_url.to_string())
+        .map_err(|e| format!("{grpc_url}: {e}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .connect()
+        .await
+        .map_err(|e| format!("gRPC {grpc_url}: cannot connect: {e}"))?;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|e| format!("gRPC {grpc_url}: not ready: {e}"))?;
+    grpc.unary(
+        tonic::Request::new(request),
+        PathAndQuery::from_static(path),
+        RawCodec,
+    )
+    .await
+    .map(tonic::Response::into_inner)
+    .map_err(|s| format!("{path}: {:?}: {}", s.code(), s.message()))
+}
+
+/// Every validator's published X25519 executor key from
+/// `chimera.inference.v1.Query/ExecutorKeys` on the node whose gRPC is
+/// `grpc_url`, as (upper-case hex consensus address, public key), in the
+/// query's order.
+///
+/// Why: a sealed request is sealed to the keys the chain registered, read
+/// the way a wallet would read them.
+pub fn executor_keys_blocking(grpc_url: &str) -> Result<Vec<(String, [u8; 32])>, String> {
+    use prost::Message;
+    let bytes = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?
+        .block_on(grpc_unary(
+            grpc_url,
+            "/chimera.inference.v1.Query/ExecutorKeys",
+            Vec::new(),
+        ))?;
+    let r = chimera_packets::proto::QueryExecutorKeysResponse::decode(bytes.as_slice())
+        .map_err(|e| format!("QueryExecutorKeysResponse: {e}"))?;
+    r.keys
+        .into_iter()
+        .map(|k| {
+            let key: [u8; 32] = k
+                .x25519_public_key
+                .as_slice()
+                .try_into()
+                .map_err(|_| format!("{}: key of {} bytes", k.validator, k.x25519_public_key.len()))?;
+            Ok((k.validator, key))
+        })
+        .collect()
+}
+
+/// Polls [`blob_get`] of `sha256` on `grpc_url` until it is served (the
+/// node may still be fetching it from a peer) or `timeout` passes.
+///
+/// Why: a node that caught up fetches agreed outputs in the background.
+pub fn wait_blob(grpc_url: &str, sha256: &[u8], timeout: Duration) -> Result<Blob, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match blob_get_blocking(grpc_url, sha256) {
+            Ok(b) => return Ok(b),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(format!("not served within {timeout:?}: {e}"))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
 /// [`blob_get`] on a fresh current-thread runtime (for plain `#[test]`s).
 pub fn blob_get_blocking(grpc_url: &str, sha256: &[u8]) -> Result<Blob, String> {
     tokio::runtime::Builder::new_current_thread()
@@ -1023,6 +1101,274 @@ pub fn wait_job(
         timeout,
         |e: &Event| e.kind == "inference_result" && e.get("job_id") == job,
     )
+}
+
+// ------------------------------------------------------------ vote records
+
+/// The first bytes of a block's votes record (docs/protocol.md §13).
+pub const VOTES_PREFIX: &[u8] = b"\0chimera/votes\0";
+
+/// One validator's report of a job as a votes record carried it.
+#[derive(Debug, Clone)]
+pub struct RecordedReport {
+    /// The block whose votes record carried it.
+    pub height: u64,
+    /// The validator's consensus address, upper-case hex.
+    pub validator: String,
+    /// The report.
+    pub report: chimera_packets::proto::JobReport,
+}
+
+impl RecordedReport {
+    /// A result report's output sha256 (hex), else `""`.
+    pub fn output_sha256(&self) -> String {
+        match &self.report.outcome {
+            Some(chimera_packets::proto::job_report::Outcome::Result(x)) => x
+                .output
+                .as_ref()
+                .map(|o| hex::encode(&o.sha256))
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// The votes record of block `height` on the CometBFT RPC at `addr`, if
+/// the block has one: its `ExtendedCommitInfo`.
+pub fn votes_record(
+    addr: SocketAddr,
+    height: u64,
+) -> Result<Option<tendermint_proto::v0_38::abci::ExtendedCommitInfo>, String> {
+    use base64::Engine;
+    use prost::Message;
+    let b = rpc_result_at(addr, &format!("/block?height={height}"), Duration::from_secs(10))?;
+    let Some(first) = b["block"]["data"]["txs"].as_array().and_then(|t| t.first()) else {
+        return Ok(None);
+    };
+    let tx = base64::engine::general_purpose::STANDARD
+        .decode(first.as_str().unwrap_or_default())
+        .map_err(|e| format!("block {height}: first tx is not base64: {e}"))?;
+    let Some(body) = tx.strip_prefix(VOTES_PREFIX) else {
+        return Ok(None);
+    };
+    tendermint_proto::v0_38::abci::ExtendedCommitInfo::decode(body)
+        .map(Some)
+        .map_err(|e| format!("block {height}: votes record does not decode: {e}"))
+}
+
+/// Every report of job `job` in the votes records of blocks `from..=to`,
+/// in block order.
+///
+/// Why: what the chain saw of a job (sketches, sealed sketches, agreement
+/// bits, each validator's output hash).
+pub fn job_reports(addr: SocketAddr, from: u64, to: u64, job: u64) -> Result<Vec<RecordedReport>, String> {
+    use prost::Message;
+    let mut out = Vec::new();
+    for h in from.max(1)..=to {
+        let Some(commit) = votes_record(addr, h)? else {
+            continue;
+        };
+        for v in commit.votes {
+            if v.vote_extension.is_empty() {
+                continue;
+            }
+            let ext = chimera_packets::proto::VoteExtension::decode(v.vote_extension.as_ref())
+                .map_err(|e| format!("block {h}: a vote extension does not decode: {e}"))?;
+            let validator = v
+                .validator
+                .as_ref()
+                .map(|x| hex::encode_upper(&x.address))
+                .unwrap_or_default();
+            out.extend(
+                ext.reports
+                    .into_iter()
+                    .filter(|r| r.job_id == job)
+                    .map(|report| RecordedReport {
+                        height: h,
+                        validator: validator.clone(),
+                        report,
+                    }),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Signs `msgs` from the account of `mnemonic` (which must exist) with
+/// `gas`, at its current sequence on node `node`, without sending.
+///
+/// Why: tests that put several accounts' txs in one block broadcast them
+/// together with `broadcast_tx_sync`.
+pub fn sign_from(
+    net: &chimera::ChimeraNet,
+    node: usize,
+    mnemonic: &str,
+    msgs: Vec<Any>,
+    gas: u64,
+) -> Result<Vec<u8>, String> {
+    let key = chimera::chimera_signing_key(mnemonic).map_err(|e| e.to_string())?;
+    let addr = chimera::chimera_address(mnemonic).map_err(|e| e.to_string())?;
+    let acc = net
+        .account(node, &addr)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{addr} has no account"))?;
+    let send = chimera::BankSend {
+        to: addr.clone(),
+        amount: 0,
+        denom: chimera::DENOM.into(),
+        fee: chimera::required_fee(gas),
+        gas_limit: gas,
+        account_number: acc.account_number,
+        sequence: acc.sequence,
+        memo: String::new(),
+    };
+    chimera::sign_messages(&key, net.chain_id(), msgs, &send).map_err(|e| e.to_string())
+}
+
+// ------------------------------------------------------------ benchmarks
+
+/// One block as the benchmarks read it: its txs (raw bytes, in block
+/// order), each tx's result code and events, and the block's own
+/// `finalize_block_events`.
+#[derive(Debug, Clone, Default)]
+pub struct BlockOutcome {
+    /// The txs' bytes (the votes record first, when there is one).
+    pub txs: Vec<Vec<u8>>,
+    /// `(code, events)` of each tx, in the same order.
+    pub tx_results: Vec<(u32, Vec<Event>)>,
+    /// The block's events (`inference_result`, `write_acknowledgement`).
+    pub block_events: Vec<Event>,
+}
+
+/// `/block` and `/block_results` of `height` at `addr`; `Ok(None)` while
+/// CometBFT has not saved the block's results yet (it reports a height in
+/// `/status` a moment before).
+///
+/// Why: a load generator maps its own txs (by hash) to the jobs they
+/// created and the results those got, block by block.
+pub fn block_outcome(addr: SocketAddr, height: u64) -> Result<Option<BlockOutcome>, String> {
+    use base64::Engine as _;
+    let results = match rpc_result_at(
+        addr,
+        &format!("/block_results?height={height}"),
+        Duration::from_secs(10),
+    ) {
+        Ok(r) => r,
+        Err(e) if e.contains("could not find results") || e.contains("must be less than or equal") => {
+            return Ok(None)
+        }
+        Err(e) => return Err(format!("/block_results?height={height}: {e}")),
+    };
+    let block = rpc_result_at(addr, &format!("/block?height={height}"), Duration::from_secs(10))
+        .map_err(|e| format!("/block?height={height}: {e}"))?;
+    let txs = block
+        .pointer("/block/data/txs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            base64::engine::general_purpose::STANDARD
+                .decode(t.as_str().unwrap_or_default())
+                .map_err(|e| format!("block {height}: tx is not base64: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let tx_results: Vec<(u32, Vec<Event>)> = results["txs_results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| (r["code"].as_u64().unwrap_or(0) as u32, events_of(&r["events"])))
+        .collect();
+    if tx_results.len() != txs.len() {
+        return Err(format!(
+            "block {height}: {} txs but {} results",
+            txs.len(),
+            tx_results.len()
+        ));
+    }
+    Ok(Some(BlockOutcome {
+        txs,
+        tx_results,
+        block_events: events_of(&results["finalize_block_events"]),
+    }))
+}
+
+/// Scans blocks from `from_height` on (as they are made, up to `timeout`)
+/// for the first tx whose events satisfy `matches`; returns its height and
+/// all its events.
+///
+/// Why: a relayed request's job is created in the relayer's
+/// `MsgRecvPacket` tx; the packet's sequence is in that tx's `recv_packet`
+/// event and the job id in its `inference_job` event.
+pub fn wait_for_tx(
+    addr: SocketAddr,
+    from_height: u64,
+    timeout: Duration,
+    matches: impl Fn(&[Event]) -> bool,
+) -> Result<(u64, Vec<Event>), String> {
+    let deadline = Instant::now() + timeout;
+    let mut next = from_height.max(1);
+    loop {
+        let latest = rpc::status(addr).map_err(|e| e.to_string())?.latest_height;
+        while next <= latest {
+            let Some(b) = block_outcome(addr, next)? else { break };
+            if let Some((_, events)) = b.tx_results.into_iter().find(|(_, ev)| matches(ev)) {
+                return Ok((next, events));
+            }
+            next += 1;
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "no matching tx in blocks {from_height}..={latest} within {timeout:?}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A node's `job executed` log line (host/src/inference/worker.rs): the
+/// run was finished and collected for the vote extension of `vote_height`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Executed {
+    /// The job.
+    pub job: u64,
+    /// The height whose `ExtendVote` carried the report first.
+    pub vote_height: u64,
+    /// Time in the executor's queue before the run.
+    pub queued_ms: u64,
+    /// The run itself (pre/post-processing, model, commitment, sketch).
+    pub ran_ms: u64,
+    /// The line's timestamp (ns since the Unix epoch).
+    pub unix_ns: i128,
+}
+
+/// Every `job executed` line of the node home's `chimerad.log` (plain log
+/// format: an RFC 3339 timestamp first, then `key=value` fields).
+///
+/// Why: when each validator finished a job, and how long the model ran,
+/// as the node itself measured it.
+pub fn executed_lines(home: &Path) -> Vec<Executed> {
+    fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+    }
+    std::fs::read_to_string(home.join(chimera::CHIMERAD_LOG))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("job executed"))
+        .filter_map(|l| {
+            let stamp = l.split_whitespace().next()?;
+            let unix_ns = cosmrs::tendermint::Time::parse_from_rfc3339(stamp)
+                .ok()?
+                .unix_timestamp_nanos();
+            Some(Executed {
+                job: field(l, "job")?.parse().ok()?,
+                vote_height: field(l, "vote_height")?.parse().ok()?,
+                queued_ms: field(l, "queued_ms")?.parse().ok()?,
+                ran_ms: field(l, "ran_ms")?.parse().ok()?,
+                unix_ns,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
