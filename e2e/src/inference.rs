@@ -1310,7 +1310,9 @@ pub fn wait_for_tx(
     loop {
         let latest = rpc::status(addr).map_err(|e| e.to_string())?.latest_height;
         while next <= latest {
-            let Some(b) = block_outcome(addr, next)? else { break };
+            let Some(b) = block_outcome(addr, next)? else {
+                break;
+            };
             if let Some((_, events)) = b.tx_results.into_iter().find(|(_, ev)| matches(ev)) {
                 return Ok((next, events));
             }
