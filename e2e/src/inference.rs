@@ -1406,6 +1406,22 @@ mod tests {
     }
 
     #[test]
+    fn reads_job_executed_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(chimera::CHIMERAD_LOG),
+            "2026-11-26T20:56:11.370425Z  INFO chimera_host::chain::app: finalized block height=2 txs=0\n\
+             2026-11-26T20:56:12.000001Z  INFO chimera_host::inference::worker: job executed job=7 \
+             vote_height=5 output=ab queued_ms=3 ran_ms=53\n",
+        )
+        .unwrap();
+        let e = executed_lines(dir.path());
+        assert_eq!(e.len(), 1);
+        assert_eq!((e[0].job, e[0].vote_height, e[0].queued_ms, e[0].ran_ms), (7, 5, 3, 53));
+        assert_eq!(e[0].unix_ns % 1_000_000_000, 1_000);
+    }
+
+    #[test]
     fn decodes_canonical_tensors() {
         let mut b = vec![9, 1];
         b.extend_from_slice(&10u64.to_le_bytes());

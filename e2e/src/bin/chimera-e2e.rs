@@ -5,7 +5,8 @@
 //! `--keep-running` to poke at the chains with `terrad` or a relayer while
 //! writing tests. `bench-bank` measures bank-send
 //! throughput of chimerad against simd, `bench-ics20` ICS-20 round-trip
-//! latency of chimerad ↔ terrad against terrad ↔ terrad (docs/benchmarks.md).
+//! latency of chimerad ↔ terrad against terrad ↔ terrad, `bench-inference`
+//! inference end to end (docs/benchmarks.md).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -101,24 +102,47 @@ enum Cmd {
         #[arg(long)]
         chimerad: Option<PathBuf>,
     },
-    /// End-to-end inference on 1- and 4-validator chimerad nets by
-    /// MsgRunInference: latency per model (blocks, seconds, model time,
-    /// blocks from the executed vote to the result) and digits-cnn
-    /// throughput (every request checked to end in exactly one result);
-    /// prints Markdown tables (docs/benchmarks.md).
+    /// Inference end to end (docs/benchmarks.md, "Inference end to end"):
+    /// latency per (host, model) by MsgRunInference with the model /
+    /// consensus split, digits-cnn throughput from many accounts (every
+    /// request checked to end in exactly one result; --requests 1000 is the
+    /// soak), digits-ddpm over IBC between two chimerad chains, and the
+    /// models timed in plain PyTorch; prints Markdown tables.
     BenchInference {
-        /// Sequential requests per model for latency.
+        /// Counted sequential requests per (host, model) (0: no latency).
         #[arg(long, default_value_t = 10)]
         latency: usize,
-        /// digits-cnn requests for throughput (0 skips it; 1000 is the soak).
+        /// Uncounted requests before the counted ones (latency and IBC).
+        #[arg(long, default_value_t = 1)]
+        warmup: usize,
+        /// digits-cnn requests for throughput (0: none; 1000: the soak).
         #[arg(long, default_value_t = 200)]
         requests: usize,
-        /// Requests per tx in the throughput run (1..=100).
-        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100))]
-        per_tx: u64,
-        /// Validator counts to measure (repeat: --validators 1 --validators 4).
+        /// Funded accounts the throughput requests come from.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        senders: u64,
+        /// Broadcasting threads.
+        #[arg(long, default_value_t = 10)]
+        threads: usize,
+        /// Counted digits-ddpm requests over IBC (0: no IBC path).
+        #[arg(long, default_value_t = 10)]
+        ibc: usize,
+        /// Validator counts of the hosts (repeat: --validators 1 --validators 4).
         #[arg(long, default_values_t = vec![1usize, 4])]
         validators: Vec<usize>,
+        /// Models for latency (repeat; digits-cnn, digits-ddpm).
+        #[arg(long, default_values_t = chimera_e2e::bench_inference::MODELS.map(String::from).to_vec())]
+        model: Vec<String>,
+        /// CometBFT timeout_commit (ms) on every chain of the run.
+        #[arg(long, default_value_t = 1000)]
+        timeout_commit_ms: u64,
+        /// Python with torch for the model-time peer
+        /// (scripts/models/reference.py).
+        #[arg(long, default_value = "python3")]
+        python: PathBuf,
+        /// Skip the Python peer.
+        #[arg(long)]
+        no_python: bool,
         /// The chimerad binary (default: $CHIMERAD, else the one cargo
         /// built next to this binary).
         #[arg(long)]
@@ -200,25 +224,44 @@ async fn main() -> Result<()> {
         }
         Cmd::BenchInference {
             latency,
+            warmup,
             requests,
-            per_tx,
+            senders,
+            threads,
+            ibc,
             validators,
+            model,
+            timeout_commit_ms,
+            python,
+            no_python,
             chimerad,
         } => {
             let chimerad = absolute_chimerad(chimerad)?;
             let config = chimera_e2e::bench_inference::InferenceBenchConfig {
                 validators,
+                models: model,
                 latency,
-                throughput: requests,
-                per_tx: per_tx as usize,
+                warmup,
+                requests,
+                senders: senders as usize,
+                threads,
+                ibc,
+                timeout_commit: std::time::Duration::from_millis(timeout_commit_ms),
+                python: (!no_python).then_some(python),
                 chimerad,
+                ..Default::default()
             };
             let command = std::env::args().collect::<Vec<_>>().join(" ");
             let report = tokio::task::spawn_blocking(move || chimera_e2e::bench_inference::run(&config))
                 .await
                 .context("benchmark task panicked")??;
+            println!("{}", report.details());
             println!("command: {command}\n");
             print!("{}", report.markdown());
+            anyhow::ensure!(
+                report.all_good(),
+                "not every request ended in exactly one completed result (see the tables)"
+            );
             Ok(())
         }
     }
