@@ -96,6 +96,13 @@ pub struct InferenceBenchConfig {
     pub threads: usize,
     /// Counted sequential `digits-ddpm` requests over IBC (0: no IBC path).
     pub ibc: usize,
+    /// How long after chain A chain B starts.
+    ///
+    /// Why: two chains started together make their blocks in lockstep, and
+    /// then each relayed message reaches the counterparty just after it
+    /// proposed and waits one more block (docs/benchmarks.md, ICS-20);
+    /// half a block apart shows the other end of that range.
+    pub ibc_stagger: Duration,
     /// CometBFT `timeout_commit` of every chain.
     pub timeout_commit: Duration,
     /// The Python with torch for the model-time peer (`None`: skip it).
@@ -118,6 +125,7 @@ impl Default for InferenceBenchConfig {
             senders: 50,
             threads: 10,
             ibc: 10,
+            ibc_stagger: Duration::ZERO,
             timeout_commit: Duration::from_secs(1),
             python: Some(PathBuf::from("python3")),
             chimerad: None,
@@ -260,12 +268,6 @@ impl HeightClock {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-    }
-
-    /// The latest height visible at `t`.
-    fn height_at(&self, t: Instant) -> Option<u64> {
-        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.iter().rev().find(|(_, s)| s.at <= t).map(|(h, _)| *h)
     }
 
     /// Mean interval (s) between the blocks `from..=to` becoming visible.
@@ -938,11 +940,6 @@ pub struct IbcSample {
     pub execute: f64,
     /// B's result block → A's ack block (s): relaying the ack.
     pub relay_out: f64,
-    /// B blocks from the one visible when A's send block was to the job's.
-    pub relay_in_blocks: u64,
-    /// A blocks from the one visible when B's result block was to the
-    /// ack's.
-    pub relay_out_blocks: u64,
     /// B's validator's `ran_ms`.
     pub ran_ms: Option<u64>,
 }
@@ -959,6 +956,8 @@ pub struct IbcRun {
     pub phase: f64,
     /// Load average (1 min) at the end.
     pub load: f64,
+    /// B's start after A's.
+    pub stagger: Duration,
 }
 
 impl IbcRun {
@@ -975,7 +974,10 @@ fn ibc(config: &InferenceBenchConfig, started: Instant) -> Result<IbcRun> {
     };
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(|| ChimeraNet::start(cfg("chimera-bench-req-a")));
-        let b = s.spawn(|| ChimeraNet::start(cfg("chimera-bench-host-b")));
+        let b = s.spawn(|| {
+            std::thread::sleep(config.ibc_stagger);
+            ChimeraNet::start(cfg("chimera-bench-host-b"))
+        });
         (a.join(), b.join())
     });
     let (mut a, mut b) = (
@@ -1069,7 +1071,10 @@ fn ibc_measure(
     hermes.start(devnet::WAIT)?;
     eprintln!("[{:>6.1?}] ok   hermes start", started.elapsed());
     let (clock_a, clock_b) = (HeightClock::start(a_rpc), HeightClock::start(b_rpc));
-    let mut run = IbcRun::default();
+    let mut run = IbcRun {
+        stagger: config.ibc_stagger,
+        ..IbcRun::default()
+    };
     for n in 0..config.warmup + config.ibc {
         let job = job_for("digits-ddpm", n as u64)?;
         let b_from = inference::height(b_rpc);
@@ -1120,8 +1125,6 @@ fn ibc_measure(
             relay_in: secs(s, j),
             execute: secs(j, res),
             relay_out: secs(res, ack),
-            relay_in_blocks: job_height - clock_b.height_at(s.at).unwrap_or(job_height),
-            relay_out_blocks: done.height - clock_a.height_at(res.at).unwrap_or(done.height),
             ran_ms: executed(b, id).first().map(|e| e.ran_ms),
         };
         eprintln!("         ibc request {}: {sample:?}", n - config.warmup);
@@ -1369,28 +1372,27 @@ impl InferenceBenchReport {
             let _ = writeln!(
                 s,
                 "\nOver IBC (digits-ddpm A → B → A, two 1-validator chains, Hermes; {} requests; median / max; \
-                 block intervals A {:.2} s, B {:.2} s; the chains' blocks {:.2} s apart):\n",
+                 B started {} ms after A; block intervals A {:.2} s, B {:.2} s; the chains' blocks {:.2} s apart):\n",
                 run.samples.len(),
+                run.stagger.as_millis(),
                 run.intervals.0,
                 run.intervals.1,
                 run.phase
             );
-            s += "| A blocks send→ack | s send→ack | relay in s (A send → B job) | relay in, B blocks | B blocks job→result | execution + quorum s (B job → B result) | relay back s (B result → A ack) | relay back, A blocks | model ran ms on B | model ms Python | model share |\n";
-            s += "|---|---|---|---|---|---|---|---|---|---|---|\n";
+            s += "| A blocks send→ack | s send→ack | relay in s (A send → B job) | B blocks job→result | execution + quorum s (B job → B result) | relay back s (B result → A ack) | model ran ms on B | model ms Python | model share |\n";
+            s += "|---|---|---|---|---|---|---|---|---|\n";
             let total = median(&run.col(|x| x.secs)).unwrap_or(0.0);
             let ran_med = median(&ran).unwrap_or(0) as f64;
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2}% |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2}% |",
                 mm(&blocks),
                 mm2(&run.col(|x| x.secs)),
                 mm2(&run.col(|x| x.relay_in)),
-                mm(&run.samples.iter().map(|x| x.relay_in_blocks).collect::<Vec<_>>()),
                 mm(&b_blocks),
                 mm2(&run.col(|x| x.execute)),
                 mm2(&run.col(|x| x.relay_out)),
-                mm(&run.samples.iter().map(|x| x.relay_out_blocks).collect::<Vec<_>>()),
-                ran_med,
+                ms(ran_med as u64),
                 self.peer_ms("digits-ddpm")
                     .map_or("-".into(), |p| format!("{p:.3}")),
                 100.0 * ran_med / 1e3 / total.max(1e-9),

@@ -23,6 +23,7 @@ fn bench_inference_runs_and_every_request_ends_once() {
         senders: 5,
         threads: 5,
         ibc: 0,
+        ibc_stagger: Duration::ZERO,
         timeout_commit: Duration::from_millis(500),
         python: None,
         chimerad: None,

@@ -127,6 +127,10 @@ enum Cmd {
         /// Counted digits-ddpm requests over IBC (0: no IBC path).
         #[arg(long, default_value_t = 10)]
         ibc: usize,
+        /// Start the IBC path's chain B this many ms after chain A (0: together,
+        /// as tests/inference_ibc.rs; their blocks then come in lockstep).
+        #[arg(long, default_value_t = 0)]
+        ibc_stagger_ms: u64,
         /// Validator counts of the hosts (repeat: --validators 1 --validators 4).
         #[arg(long, default_values_t = vec![1usize, 4])]
         validators: Vec<usize>,
@@ -229,6 +233,7 @@ async fn main() -> Result<()> {
             senders,
             threads,
             ibc,
+            ibc_stagger_ms,
             validators,
             model,
             timeout_commit_ms,
@@ -246,6 +251,7 @@ async fn main() -> Result<()> {
                 senders: senders as usize,
                 threads,
                 ibc,
+                ibc_stagger: std::time::Duration::from_millis(ibc_stagger_ms),
                 timeout_commit: std::time::Duration::from_millis(timeout_commit_ms),
                 python: (!no_python).then_some(python),
                 chimerad,
