@@ -636,6 +636,9 @@ pub struct ThroughputRow {
     pub max_results_per_block: usize,
     /// Blocks from each request's tx to its result.
     pub request_blocks: Vec<u64>,
+    /// (height, request txs, results) of every block from the first
+    /// request's to the last result's.
+    pub per_block: Vec<(u64, usize, usize)>,
     /// Mean block interval (s) from the first request tx to the last
     /// result.
     pub block_interval: f64,
@@ -817,10 +820,12 @@ fn throughput(
                 let Some(b) = inference::block_outcome(rpc0, next).map_err(|e| anyhow!(e))? else {
                     break;
                 };
+                let mut ours = 0;
                 for (tx, (code, events)) in b.txs.iter().zip(&b.tx_results) {
                     let Some(&i) = by_hash.get(&inference::sha256(tx)) else {
                         continue;
                     };
+                    ours += 1;
                     progress = Instant::now();
                     let t = &mut tracked[i];
                     t.tx_height = Some(next);
@@ -850,6 +855,7 @@ fn throughput(
                     t.results.push((e.get("status").to_string(), next));
                 }
                 row.max_results_per_block = row.max_results_per_block.max(results);
+                row.per_block.push((next, ours, results));
                 row.max_in_flight = row.max_in_flight.max(in_flight);
                 next += 1;
             }
@@ -905,6 +911,8 @@ fn throughput(
         }
     }
     row.first_height = tracked.iter().filter_map(|t| t.tx_height).min().unwrap_or(h0);
+    let (first, last) = (row.first_height, row.last_height);
+    row.per_block.retain(|(h, _, _)| (first..=last).contains(h));
     if row.last_height > 0 {
         row.secs = (clock.seen(row.last_height, config.wait)?.at - t0).as_secs_f64();
         row.block_interval = clock.interval(row.first_height, row.last_height).unwrap_or(0.0);
@@ -1451,12 +1459,18 @@ impl InferenceBenchReport {
             }
         }
         for r in &self.throughput {
+            let blocks: Vec<String> = r
+                .per_block
+                .iter()
+                .map(|(h, txs, results)| format!("{h}:{txs}tx/{results}res"))
+                .collect();
             let _ = writeln!(
                 s,
-                "throughput {} validators: heights {}..={}, refused {:?}",
+                "throughput {} validators: heights {}..={} [{}], refused {:?}",
                 r.validators,
                 r.first_height,
                 r.last_height,
+                blocks.join(" "),
                 r.refused.iter().take(5).collect::<Vec<_>>()
             );
         }
