@@ -1417,7 +1417,10 @@ mod tests {
         .unwrap();
         let e = executed_lines(dir.path());
         assert_eq!(e.len(), 1);
-        assert_eq!((e[0].job, e[0].vote_height, e[0].queued_ms, e[0].ran_ms), (7, 5, 3, 53));
+        assert_eq!(
+            (e[0].job, e[0].vote_height, e[0].queued_ms, e[0].ran_ms),
+            (7, 5, 3, 53)
+        );
         assert_eq!(e[0].unix_ns % 1_000_000_000, 1_000);
     }
 
