@@ -211,7 +211,8 @@ pub fn verify_record(
 }
 
 /// Encodes a validator's reports (sorted by job id, capped).
-pub fn encode_extension(mut reports: Vec<proto::JobReport>) -> Vec<u8> {
+/// Returns the bytes and the ids of the jobs that fit.
+pub fn encode_extension(mut reports: Vec<proto::JobReport>) -> (Vec<u8>, Vec<u64>) {
     reports.sort_by_key(|r| r.job_id);
     reports.dedup_by_key(|r| r.job_id);
     reports.truncate(MAX_REPORTS);
@@ -219,7 +220,8 @@ pub fn encode_extension(mut reports: Vec<proto::JobReport>) -> Vec<u8> {
     while ext.encoded_len() > MAX_EXTENSION_BYTES {
         ext.reports.pop();
     }
-    ext.encode_to_vec()
+    let jobs = ext.reports.iter().map(|r| r.job_id).collect();
+    (ext.encode_to_vec(), jobs)
 }
 
 #[cfg(test)]
@@ -246,7 +248,8 @@ mod tests {
 
     #[test]
     fn extensions_round_trip_sorted_and_bounded() {
-        let bytes = encode_extension(vec![report(3), report(1), report(3)]);
+        let (bytes, jobs) = encode_extension(vec![report(3), report(1), report(3)]);
+        assert_eq!(jobs, [1, 3]);
         let ext = decode_extension(&bytes).unwrap();
         assert_eq!(ext.reports.iter().map(|r| r.job_id).collect::<Vec<_>>(), [1, 3]);
         assert!(decode_extension(&[]).unwrap().reports.is_empty());
@@ -310,7 +313,7 @@ mod tests {
             ed25519: key.verification_key().to_bytes().to_vec(),
             power: 10,
         }];
-        let ext = encode_extension(vec![report(4)]);
+        let (ext, _) = encode_extension(vec![report(4)]);
         let tx = signed_record(&ext, 7, "chimera-1", &key, &addr);
         assert!(is_record(&tx));
         let got = verify_record(&tx, 7, "chimera-1", &vals).unwrap();

@@ -84,6 +84,20 @@ struct Inner {
     own_sealed: BTreeMap<u64, OwnSealed>,
     /// Finished jobs' reports, kept until the job leaves the pending set.
     done: BTreeMap<u64, proto::JobReport>,
+    /// The vote height each job's report last went out at.
+    sent: BTreeMap<u64, u64>,
+}
+
+/// Whether a report not yet in committed state goes into the vote at
+/// `height`: not when it went into the vote at `height - 1`, whose
+/// extensions the block now being decided carries. Sent again otherwise
+/// (never sent, or a proposer left it out, or a new round at `height`).
+///
+/// Why: re-sending in-flight reports let them crowd newly finished runs out
+/// of the capped extension (measured: results came 256, 0, 256, 0 per
+/// block in the 1000-request soak).
+fn due(last_sent: Option<u64>, height: u64) -> bool {
+    height == 0 || last_sent != Some(height - 1)
 }
 
 fn failure(job_id: u64, e: &AckError) -> proto::JobReport {
@@ -135,6 +149,7 @@ impl Worker {
         });
         inner.done.retain(|id, _| pending.binary_search(id).is_ok());
         inner.own_sealed.retain(|id, _| pending.binary_search(id).is_ok());
+        inner.sent.retain(|id, _| pending.binary_search(id).is_ok());
         for id in pending {
             if inner.running.contains_key(&id) || inner.done.contains_key(&id) {
                 continue;
@@ -309,18 +324,23 @@ impl Worker {
         let me = &self.config.validator;
         let mut reports: Vec<proto::JobReport> = Vec::new();
         for (id, report) in &inner.done {
-            let job = store::job_committed(snap, *id).ok().flatten();
-            let reference = job.as_ref().map(|j| j.reference.clone()).unwrap_or_default();
-            if !reference.is_empty() && &reference != me {
-                // Second round of a sealed job: agreement only.
-                if let Some(own) = inner.own_sealed.get(id) {
-                    if !store::has_agreement_committed(snap, *id, me).unwrap_or(true) {
-                        if let Some(a) = self.agreement(snap, *id, own, &reference) {
-                            reports.push(a);
-                        }
-                    }
-                }
+            if !due(inner.sent.get(id).copied(), height) {
                 continue;
+            }
+            // A sealed job this node ran has a second round once its
+            // reference (another validator) is fixed: agreement only.
+            if let Some(own) = inner.own_sealed.get(id) {
+                let reference = store::job_committed(snap, *id)
+                    .ok()
+                    .flatten()
+                    .map(|j| j.reference)
+                    .unwrap_or_default();
+                if !reference.is_empty() && &reference != me {
+                    if !store::has_agreement_committed(snap, *id, me).unwrap_or(true) {
+                        reports.extend(self.agreement(snap, *id, own, &reference));
+                    }
+                    continue;
+                }
             }
             if !store::has_report_committed(snap, *id, me).unwrap_or(true) {
                 reports.push(report.clone());
@@ -329,7 +349,11 @@ impl Worker {
         if !reports.is_empty() {
             debug!(height, reports = reports.len(), "vote extension");
         }
-        votes::encode_extension(reports)
+        let (bytes, jobs) = votes::encode_extension(reports);
+        for id in jobs {
+            inner.sent.insert(id, height);
+        }
+        bytes
     }
 
     /// Stores the output, and makes its report.
@@ -483,5 +507,19 @@ fn corrupt(s: Sketch) -> Sketch {
         Sketch::Tokens { tokens } => Sketch::Tokens {
             tokens: tokens.into_iter().map(|t| t ^ 1).collect(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::due;
+
+    #[test]
+    fn reports_in_flight_are_not_sent_twice_in_a_row() {
+        assert!(due(None, 7), "never sent");
+        assert!(!due(Some(6), 7), "in the block being decided");
+        assert!(due(Some(5), 7), "left out by a proposer: sent again");
+        assert!(due(Some(7), 7), "a new round at the same height");
+        assert!(due(None, 0));
     }
 }
