@@ -21,7 +21,7 @@ use tendermint::v0_38::abci::{request, Request, Response};
 use tracing::{debug, info, warn};
 
 use super::error::{TxError, CODESPACE};
-use super::gas::{Ctx, GasMeter};
+use super::gas::{unmetered, Ctx, GasMeter};
 use super::genesis::AppGenesis;
 use super::params::Params;
 use super::query;
@@ -308,17 +308,10 @@ impl App {
         }
         // End of block: decide the jobs that got reports or hit their
         // deadline, writing their acknowledgements.
-        let finished;
-        {
-            let mut gas = GasMeter::infinite();
-            let mut ctx = Ctx {
-                state: &mut block,
-                gas: &mut gas,
-                height,
-            };
-            finished = inference::tally::run(&mut ctx, &self.chain_id, &reported, &mut block_events)
-                .map_err(|e| AppError::Consensus(format!("inference tally at height {height}: {e}")))?;
-        }
+        let finished = unmetered(&mut block, height, |ctx| {
+            inference::tally::run(ctx, &self.chain_id, &reported, &mut block_events)
+        })
+        .map_err(|e| AppError::Consensus(format!("inference tally at height {height}: {e}")))?;
         let prepared = self.storage.prepare_commit(height, block.into_changes())?;
         let app_hash = prepared.app_hash();
         info!(height, txs = b.txs.len(), app_hash = %hex::encode(app_hash.0), "finalized block");
@@ -392,14 +385,10 @@ impl App {
                 return Ok(Vec::new());
             }
         };
-        let mut gas = GasMeter::infinite();
-        let mut ctx = Ctx {
-            state: block,
-            gas: &mut gas,
-            height,
-        };
-        inference::tally::record_reports(&mut ctx, &signed)
-            .map_err(|e| AppError::Consensus(format!("recording reports at height {height}: {e}")))
+        unmetered(block, height, |ctx| {
+            inference::tally::record_reports(ctx, &signed)
+        })
+        .map_err(|e| AppError::Consensus(format!("recording reports at height {height}: {e}")))
     }
 
     /// Runs a tx against the latest committed state without keeping its

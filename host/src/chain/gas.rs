@@ -66,6 +66,17 @@ pub struct Ctx<'a> {
     pub height: u64,
 }
 
+/// Runs `f` with an unmetered [`Ctx`] over `state` at `height`: for work
+/// no tx pays for (genesis, FinalizeBlock's own steps).
+pub fn unmetered<T>(state: &mut Delta, height: u64, f: impl FnOnce(&mut Ctx) -> T) -> T {
+    let mut gas = GasMeter::infinite();
+    f(&mut Ctx {
+        state,
+        gas: &mut gas,
+        height,
+    })
+}
+
 impl Ctx<'_> {
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, TxError> {
         self.gas.consume(cost::READ_FLAT, "ReadFlat")?;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::address::Address;
 use super::bank;
-use super::gas::{Ctx, GasMeter};
+use super::gas::unmetered;
 use super::params::Params;
 use crate::state::Delta;
 
@@ -54,21 +54,18 @@ impl AppGenesis {
             .map_err(|e| format!("app_state.params: {e}"))?;
         self.params.store(state);
         self.inference.apply(state)?;
-        let mut gas = GasMeter::infinite();
-        let mut ctx = Ctx {
-            state,
-            gas: &mut gas,
-            height: 0,
-        };
-        for acc in &self.accounts {
-            let addr = Address::parse(&acc.address).map_err(|e| format!("app_state.accounts: {e}"))?;
-            for c in &acc.coins {
-                bank::validate_denom(&c.denom).map_err(|e| format!("{}: {e}", acc.address))?;
-                let amount = bank::parse_amount(&c.amount).map_err(|e| format!("{}: {e}", acc.address))?;
-                bank::mint(&mut ctx, &addr, &c.denom, amount).map_err(|e| e.to_string())?;
+        unmetered(state, 0, |ctx| {
+            for acc in &self.accounts {
+                let addr = Address::parse(&acc.address).map_err(|e| format!("app_state.accounts: {e}"))?;
+                for c in &acc.coins {
+                    bank::validate_denom(&c.denom).map_err(|e| format!("{}: {e}", acc.address))?;
+                    let amount =
+                        bank::parse_amount(&c.amount).map_err(|e| format!("{}: {e}", acc.address))?;
+                    bank::mint(ctx, &addr, &c.denom, amount).map_err(|e| e.to_string())?;
+                }
+                super::auth::get_or_create(ctx, &addr).map_err(|e| e.to_string())?;
             }
-            super::auth::get_or_create(&mut ctx, &addr).map_err(|e| e.to_string())?;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }

@@ -143,12 +143,6 @@ impl InferenceGenesis {
                 })?;
             store::put_operator(state, &operator.0, &validator);
         }
-        let mut gas = crate::chain::gas::GasMeter::infinite();
-        let mut ctx = crate::chain::gas::Ctx {
-            state,
-            gas: &mut gas,
-            height: 0,
-        };
         for k in &self.executor_keys {
             let validator = hex::decode(&k.validator)
                 .ok()
@@ -163,7 +157,8 @@ impl InferenceGenesis {
                 .ok()
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(|| format!("inference.executor_keys: key {:?} is not 32 bytes of hex", k.key))?;
-            store::put_executor_key(&mut ctx, &validator, &key).map_err(|e| e.to_string())?;
+            crate::chain::gas::unmetered(state, 0, |ctx| store::put_executor_key(ctx, &validator, &key))
+                .map_err(|e| e.to_string())?;
         }
         Ok(())
     }
