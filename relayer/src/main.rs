@@ -1,9 +1,12 @@
 //! `chimera`: the relayer for inference traffic and the ICS-27 controller
 //! client for LUNC users.
 //!
-//! Today it checks packets and decodes acknowledgements offline, with the
-//! same code the host runs; `relay`, `keys`, `create` and `ica` arrive with
-//! their issues.
+//! `relay`, `create`, `keys`, `config` and `status` run the IBC relayer
+//! (library `chimera_relayer`); `packet`, `ack` and `fetch` check packets,
+//! decode acknowledgements and download outputs with the same code the host
+//! runs.
+
+mod ops;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -11,6 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chimera_packets::{AckError, Acknowledgement, InferencePacketData, Limits};
+use chimera_relayer::keys::KeysCommand;
 use clap::{Parser, Subcommand};
 use sha2::{Digest, Sha256};
 
@@ -18,11 +22,17 @@ use sha2::{Digest, Sha256};
 /// requests between Terra Classic (or any Cosmos chain) and the Chimera host,
 /// and lets a LUNC account run models on the host over ICS-27.
 ///
-/// Exit codes: 0 success, 1 the checked input is invalid or an I/O error,
-/// 2 a usage mistake.
+/// Exit codes: 0 success, 1 the checked input is invalid, a chain refused a
+/// step, or an I/O error, 2 a usage mistake, 3 the config is invalid.
 #[derive(Parser, Debug)]
 #[command(name = "chimera", version, propagate_version = true)]
 struct Cli {
+    /// The relayer's config file (TOML, like Hermes's).
+    #[arg(long, global = true, env = "CHIMERA_CONFIG", default_value = "chimera.toml")]
+    config: PathBuf,
+    /// Log as JSON lines (for log shippers) instead of text.
+    #[arg(long, global = true)]
+    json_logs: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,6 +41,21 @@ struct Cli {
 enum Command {
     /// Print the version.
     Version,
+    /// Check the config file and explain every mistake in it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage the relayer's keys (24-word mnemonics, 0600 files).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Create IBC clients, connections and channels.
+    #[command(subcommand)]
+    Create(ops::CreateCommand),
+    /// Relay packets, acknowledgements, timeouts and handshakes between
+    /// the configured chains until SIGTERM/SIGINT.
+    Relay(ops::RelayArgs),
+    /// One-shot summary: chains, relayer balances, clients and their
+    /// expiry, channels and pending packets.
+    Status,
     /// Work with `inference` packet data (JSON).
     #[command(subcommand)]
     Packet(PacketCommand),
@@ -50,6 +75,13 @@ enum Command {
         #[arg(long, short)]
         out: PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Parse and check the config; list every problem (exit 3) or print
+    /// a summary of the chains (exit 0).
+    Validate,
 }
 
 #[derive(Subcommand, Debug)]
@@ -86,6 +118,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Version => println!("chimera {}", env!("CARGO_PKG_VERSION")),
+        Command::Config(ConfigCommand::Validate) => return ops::validate(&cli.config),
+        Command::Keys(cmd) => return ops::keys(&cli.config, cmd),
+        Command::Create(cmd) => return ops::create(&cli.config, cli.json_logs, cmd),
+        Command::Relay(args) => return ops::relay(&cli.config, cli.json_logs, args),
+        Command::Status => return ops::status(&cli.config, cli.json_logs),
         Command::Fetch { sha256, node, out } => fetch(&sha256, &node, &out)?,
         Command::Packet(PacketCommand::Check { file }) => {
             let bytes = read_input(&file)?;

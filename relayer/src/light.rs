@@ -1,0 +1,134 @@
+//! 07-tendermint client material built from a chain's RPC: the client and
+//! consensus states a new client starts from, and the headers that update it.
+//!
+//! The relayer is not a light client itself: the counterparty's IBC client
+//! verifies every header. It only has to assemble what that client checks
+//! (ibc-go `tendermint.Header`): the signed header at the target height, its
+//! validator set with the block's proposer, and the validators that the
+//! trusted consensus state committed to (`next_validators_hash` of the
+//! trusted height, i.e. the set at trusted height + 1).
+
+use std::time::Duration;
+
+use cosmrs::rpc::{Client, Paging};
+use cosmrs::Any;
+use ibc_proto::ibc::core::client::v1::Height;
+use ibc_proto::ibc::core::commitment::v1::MerkleRoot;
+use ibc_proto::ibc::lightclients::tendermint::v1 as tm;
+use tendermint::block::Height as TmHeight;
+use tendermint::validator::Set;
+
+use crate::chain::{Chain, ChainResult};
+
+/// `Any` of a protobuf message, with its registered type URL.
+pub fn any<M: prost::Name>(m: &M) -> Any {
+    Any {
+        type_url: M::type_url(),
+        value: m.encode_to_vec(),
+    }
+}
+
+/// An IBC height on `chain`.
+pub fn height(chain: &Chain, h: u64) -> Height {
+    Height {
+        revision_number: chain.revision,
+        revision_height: h,
+    }
+}
+
+fn proto_duration(d: Duration) -> tendermint_proto::google::protobuf::Duration {
+    tendermint_proto::google::protobuf::Duration {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
+    }
+}
+
+/// The client and consensus state of a new 07-tendermint client of `src`
+/// at its latest height, as `MsgCreateClient` carries them. `host_drift`
+/// is the clock drift of the chain that will hold the client.
+pub async fn initial_states(src: &Chain, host_drift: Duration) -> anyhow::Result<(Any, Any, u64)> {
+    let (latest, _) = src.latest().await?;
+    let commit = src
+        .rpc()
+        .commit(TmHeight::try_from(latest)?)
+        .await
+        .map_err(|e| src.rpc_err("commit", e))?;
+    let header = commit.signed_header.header;
+    let specs = src
+        .config
+        .parsed_proof_specs()
+        .map_err(|e| anyhow::anyhow!("{}: proof_specs: {e}", src.id()))?;
+    let cs = tm::ClientState {
+        chain_id: src.id().to_string(),
+        trust_level: Some(tm::Fraction {
+            numerator: 1,
+            denominator: 3,
+        }),
+        trusting_period: Some(proto_duration(src.config.trusting_period)),
+        unbonding_period: Some(proto_duration(src.config.unbonding_period)),
+        max_clock_drift: Some(proto_duration(src.config.clock_drift + host_drift)),
+        frozen_height: Some(Height::default()),
+        latest_height: Some(height(src, latest)),
+        proof_specs: specs,
+        upgrade_path: vec!["upgrade".into(), "upgradedIBCState".into()],
+        #[allow(deprecated)]
+        allow_update_after_expiry: true,
+        #[allow(deprecated)]
+        allow_update_after_misbehaviour: true,
+    };
+    let cons = tm::ConsensusState {
+        timestamp: Some(header.time.into()),
+        root: Some(MerkleRoot {
+            hash: header.app_hash.as_bytes().to_vec(),
+        }),
+        next_validators_hash: header.next_validators_hash.as_bytes().to_vec(),
+    };
+    Ok((any(&cs), any(&cons), latest))
+}
+
+/// The validator set of `src` at `h`, with the proposer of block `h`.
+async fn validator_set(src: &Chain, h: u64) -> ChainResult<Set> {
+    let th = TmHeight::try_from(h).map_err(|e| src.garbage("height", e))?;
+    let vals = src
+        .rpc()
+        .validators(th, Paging::All)
+        .await
+        .map_err(|e| src.rpc_err(format!("validators at {h}"), e))?;
+    let header = src
+        .rpc()
+        .header(th)
+        .await
+        .map_err(|e| src.rpc_err(format!("header at {h}"), e))?;
+    Set::with_proposer(vals.validators, header.header.proposer_address)
+        .map_err(|e| src.garbage(format!("validator set at {h}"), e))
+}
+
+/// The header that moves a client of `src` from `trusted` to `target`.
+pub async fn update_header(src: &Chain, target: u64, trusted: u64) -> ChainResult<Any> {
+    let th = TmHeight::try_from(target).map_err(|e| src.garbage("height", e))?;
+    let commit = src
+        .rpc()
+        .commit(th)
+        .await
+        .map_err(|e| src.rpc_err(format!("commit at {target}"), e))?;
+    let set = validator_set(src, target).await?;
+    let trusted_set = validator_set(src, trusted + 1).await?;
+    let h = tm::Header {
+        signed_header: Some(commit.signed_header.into()),
+        validator_set: Some(set.into()),
+        trusted_height: Some(height(src, trusted)),
+        trusted_validators: Some(trusted_set.into()),
+    };
+    Ok(any(&h))
+}
+
+/// The block time of `src` at `h` (for timeouts by timestamp).
+pub async fn block_time(src: &Chain, h: u64) -> ChainResult<tendermint::Time> {
+    let th = TmHeight::try_from(h).map_err(|e| src.garbage("height", e))?;
+    let header = src
+        .rpc()
+        .header(th)
+        .await
+        .map_err(|e| src.rpc_err(format!("header at {h}"), e))?;
+    Ok(header.header.time)
+}
