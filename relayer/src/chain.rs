@@ -182,7 +182,11 @@ pub fn revision_of(chain_id: &str) -> u64 {
 impl Chain {
     /// Connects: checks the node runs the configured chain and detects its
     /// CometBFT version (0.37 for Terra Classic, 0.38 for chimerad).
-    pub async fn connect(config: ChainConfig, key: &StoredKey, metrics: Metrics) -> anyhow::Result<Arc<Chain>> {
+    pub async fn connect(
+        config: ChainConfig,
+        key: &StoredKey,
+        metrics: Metrics,
+    ) -> anyhow::Result<Arc<Chain>> {
         let url: cosmrs::rpc::HttpClientUrl = config
             .rpc
             .parse()
@@ -192,7 +196,14 @@ impl Chain {
             .map_err(|e| anyhow::anyhow!("{}: rpc {}: {e}", config.id, config.rpc))?;
         let status = tokio::time::timeout(config.rpc_timeout, probe.status())
             .await
-            .map_err(|_| anyhow::anyhow!("{}: rpc {} did not answer within {:?}", config.id, config.rpc, config.rpc_timeout))?
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "{}: rpc {} did not answer within {:?}",
+                    config.id,
+                    config.rpc,
+                    config.rpc_timeout
+                )
+            })?
             .map_err(|e| anyhow::anyhow!("{}: rpc {} unreachable: {e}", config.id, config.rpc))?;
         let got = status.node_info.network.to_string();
         if got != config.id {
@@ -288,7 +299,10 @@ impl Chain {
     /// Latest committed height and its block time.
     pub async fn latest(&self) -> ChainResult<(u64, tendermint::Time)> {
         let s = self.timed("status", self.rpc.status()).await?;
-        Ok((s.sync_info.latest_block_height.value(), s.sync_info.latest_block_time))
+        Ok((
+            s.sync_info.latest_block_height.value(),
+            s.sync_info.latest_block_time,
+        ))
     }
 
     /// Every event of block `height`: tx events then block events (begin,
@@ -316,7 +330,8 @@ impl Chain {
         let txs = self
             .timed(
                 "tx_search",
-                self.rpc.tx_search(q.clone(), false, 1, 100, cosmrs::rpc::Order::Ascending),
+                self.rpc
+                    .tx_search(q.clone(), false, 1, 100, cosmrs::rpc::Order::Ascending),
             )
             .await?;
         for tx in txs.txs {
@@ -348,11 +363,15 @@ impl Chain {
         let r = self
             .timed(
                 "abci_query",
-                self.rpc.abci_query(Some(path), key.as_bytes().to_vec(), Some(h), true),
+                self.rpc
+                    .abci_query(Some(path), key.as_bytes().to_vec(), Some(h), true),
             )
             .await?;
         if r.code.is_err() {
-            return Err(self.garbage(format!("abci_query {key}"), format!("code {:?}: {}", r.code, r.log)));
+            return Err(self.garbage(
+                format!("abci_query {key}"),
+                format!("code {:?}: {}", r.code, r.log),
+            ));
         }
         let ops = r
             .proof
@@ -369,6 +388,37 @@ impl Chain {
             proof: merkle.encode_to_vec(),
             proof_height: r.height.value() + 1,
         })
+    }
+
+    /// [`prove`](Self::prove) of a key that must exist, then checks the proof against the app hash
+    /// in header `proof_height` with this chain's proof specs, as the
+    /// counterparty's client will: a node answering with a bad proof is
+    /// caught here with the key named, not as a failed tx on the other
+    /// chain.
+    pub async fn prove_checked(&self, key: &str, height: u64) -> ChainResult<Proven> {
+        let p = self.prove(key, height).await?;
+        if p.value.is_empty() {
+            return Err(self.garbage(
+                format!("proof of {key}"),
+                format!("nothing stored there at height {height}"),
+            ));
+        }
+        let th = TmHeight::try_from(p.proof_height).map_err(|e| self.garbage("height", e))?;
+        let header = self.timed("header", self.rpc.header(th)).await?.header;
+        let specs = self
+            .config
+            .parsed_proof_specs()
+            .map_err(|e| self.garbage("proof_specs", e))?;
+        crate::proof::verify_membership(
+            &specs,
+            header.app_hash.as_bytes(),
+            self.config.store_prefix.as_bytes(),
+            key.as_bytes(),
+            &p.value,
+            &p.proof,
+        )
+        .map_err(|e| self.garbage(format!("proof of {key} at {height}"), e))?;
+        Ok(p)
     }
 
     /// The relayer's balance in the fee denom (for the metric and the
@@ -389,7 +439,8 @@ impl Chain {
             .unwrap_or_default()
             .parse::<u128>()
             .map_err(|e| self.garbage("Balance", e))?;
-        self.metrics.set_balance(self.id(), &self.config.gas_price.denom, amount);
+        self.metrics
+            .set_balance(self.id(), &self.config.gas_price.denom, amount);
         Ok(amount)
     }
 
@@ -427,19 +478,20 @@ impl Chain {
         })
     }
 
-    fn sign(&self, msgs: &[Any], account: Account, gas: u64, chain_id: &tendermint::chain::Id) -> ChainResult<Vec<u8>> {
+    fn sign(
+        &self,
+        msgs: &[Any],
+        account: Account,
+        gas: u64,
+        chain_id: &tendermint::chain::Id,
+    ) -> ChainResult<Vec<u8>> {
         let sign_err = |e: cosmrs::ErrorReport| ChainError::Sign {
             chain: self.id().into(),
             message: e.to_string(),
         };
         let price = self.config.gas_price.price;
         let amount = (gas as f64 * price).ceil() as u128;
-        let denom = self
-            .config
-            .gas_price
-            .denom
-            .parse()
-            .map_err(sign_err)?;
+        let denom = self.config.gas_price.denom.parse().map_err(sign_err)?;
         let mut fee = Fee::from_amount_and_gas(Coin { denom, amount }, gas);
         if let Some(g) = &self.config.fee_granter {
             fee.granter = Some(g.parse().map_err(sign_err)?);
@@ -447,15 +499,26 @@ impl Chain {
         let body = Body::new(msgs.to_vec(), "", 0u32);
         let auth = SignerInfo::single_direct(Some(self.signer.public_key()), account.sequence).auth_info(fee);
         let doc = SignDoc::new(&body, &auth, chain_id, account.number).map_err(sign_err)?;
-        doc.sign(&self.signer).map_err(sign_err)?.to_bytes().map_err(sign_err)
+        doc.sign(&self.signer)
+            .map_err(sign_err)?
+            .to_bytes()
+            .map_err(sign_err)
     }
 
-    async fn simulate(&self, msgs: &[Any], account: Account, chain_id: &tendermint::chain::Id) -> ChainResult<u64> {
+    async fn simulate(
+        &self,
+        msgs: &[Any],
+        account: Account,
+        chain_id: &tendermint::chain::Id,
+    ) -> ChainResult<u64> {
         let tx = self.sign(msgs, account, self.config.default_gas, chain_id)?;
         let mut svc = TxService::new(self.grpc());
         #[allow(deprecated)]
         let r = svc
-            .simulate(SimulateRequest { tx: None, tx_bytes: tx })
+            .simulate(SimulateRequest {
+                tx: None,
+                tx_bytes: tx,
+            })
             .await
             .map_err(|e| ChainError::Tx {
                 chain: self.id().into(),
@@ -464,7 +527,10 @@ impl Chain {
                 kind: classify(e.message()),
                 log: e.message().to_string(),
             })?;
-        Ok(r.into_inner().gas_info.map(|g| g.gas_used).unwrap_or(self.config.default_gas))
+        Ok(r.into_inner()
+            .gas_info
+            .map(|g| g.gas_used)
+            .unwrap_or(self.config.default_gas))
     }
 
     /// Signs `msgs` in one tx (gas by simulation × adjustment, capped at
@@ -501,7 +567,9 @@ impl Chain {
                 }
             };
             let bytes = self.sign(&msgs, account, gas, &chain_id)?;
-            let r = self.timed("broadcast_tx_sync", self.rpc.broadcast_tx_sync(bytes)).await?;
+            let r = self
+                .timed("broadcast_tx_sync", self.rpc.broadcast_tx_sync(bytes))
+                .await?;
             if r.code.is_ok() {
                 *guard = Some(Account {
                     number: account.number,
@@ -591,9 +659,16 @@ impl Chain {
 pub fn classify(log: &str) -> &'static str {
     if log.contains("account sequence mismatch") || log.contains("incorrect account sequence") {
         "sequence_mismatch"
-    } else if log.contains("insufficient funds") || log.contains("insufficient fee") || log.contains("does not exist") && log.contains("account") {
+    } else if log.contains("insufficient funds")
+        || log.contains("insufficient fee")
+        || log.contains("does not exist") && log.contains("account")
+    {
         "out_of_funds"
-    } else if log.contains("packet messages are redundant") || log.contains("redundant") || log.contains("already been received") || log.contains("packet already received") {
+    } else if log.contains("packet messages are redundant")
+        || log.contains("redundant")
+        || log.contains("already been received")
+        || log.contains("packet already received")
+    {
         "redundant"
     } else if log.contains("out of gas") {
         "out_of_gas"
@@ -626,8 +701,14 @@ mod tests {
 
     #[test]
     fn errors_are_classified() {
-        assert_eq!(classify("account sequence mismatch, expected 5, got 4"), "sequence_mismatch");
-        assert_eq!(classify("spendable balance 0uluna is smaller than 10uluna: insufficient funds"), "out_of_funds");
+        assert_eq!(
+            classify("account sequence mismatch, expected 5, got 4"),
+            "sequence_mismatch"
+        );
+        assert_eq!(
+            classify("spendable balance 0uluna is smaller than 10uluna: insufficient funds"),
+            "out_of_funds"
+        );
         assert_eq!(classify("packet messages are redundant"), "redundant");
         assert_eq!(classify_code(11, ""), "out_of_gas");
     }

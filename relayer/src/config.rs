@@ -211,10 +211,7 @@ pub enum FilterPolicy {
 impl PacketFilter {
     /// Whether packets on `port`/`channel` of this chain are relayed.
     pub fn allows(&self, port: &str, channel: &str) -> bool {
-        let listed = self
-            .list
-            .iter()
-            .any(|(p, c)| glob(p, port) && glob(c, channel));
+        let listed = self.list.iter().any(|(p, c)| glob(p, port) && glob(c, channel));
         match self.policy {
             FilterPolicy::Allow => self.list.is_empty() || listed,
             FilterPolicy::Deny => !listed,
@@ -382,22 +379,36 @@ impl Config {
                             "{at}.{key} = {url:?}: must start with {}",
                             schemes.join(" or ")
                         ));
-                    } else if url.split("://").nth(1).is_none_or(|r| r.trim_matches('/').is_empty()) {
+                    } else if url
+                        .split("://")
+                        .nth(1)
+                        .is_none_or(|r| r.trim_matches('/').is_empty())
+                    {
                         out.push(format!("{at}.{key} = {url:?}: no host:port after the scheme"));
                     }
                 }
             }
-            if c.account_prefix.is_empty() || !c.account_prefix.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit()) {
+            if c.account_prefix.is_empty()
+                || !c
+                    .account_prefix
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+            {
                 out.push(format!(
                     "{at}.account_prefix = {:?}: a bech32 prefix is lowercase letters/digits, e.g. \"terra\"",
                     c.account_prefix
                 ));
             }
             if c.key.trim().is_empty() {
-                out.push(format!("{at}.key is empty: name a key added with `chimera keys add`"));
+                out.push(format!(
+                    "{at}.key is empty: name a key added with `chimera keys add`"
+                ));
             }
             if !(c.gas_price.price.is_finite() && c.gas_price.price >= 0.0) {
-                out.push(format!("{at}.gas_price.price = {}: must be a number ≥ 0", c.gas_price.price));
+                out.push(format!(
+                    "{at}.gas_price.price = {}: must be a number ≥ 0",
+                    c.gas_price.price
+                ));
             }
             if c.gas_price.denom.is_empty() {
                 out.push(format!("{at}.gas_price.denom is empty: e.g. \"uluna\""));
@@ -438,7 +449,10 @@ impl Config {
             out.push("relay.max_msg_num = 0: at least 1 message per transaction".into());
         }
         if self.relay.max_tx_size < 1024 {
-            out.push(format!("relay.max_tx_size = {}: too small for one packet (≥ 1024)", self.relay.max_tx_size));
+            out.push(format!(
+                "relay.max_tx_size = {}: too small for one packet (≥ 1024)",
+                self.relay.max_tx_size
+            ));
         }
         if !(self.relay.refresh_fraction > 0.0 && self.relay.refresh_fraction < 1.0) {
             out.push(format!(
@@ -506,12 +520,22 @@ mod tests {
         assert_eq!(terra.coin_type, 330);
         assert_eq!(terra.trusting_period, Duration::from_secs(2 * 86400));
         assert_eq!(terra.websocket_url(), "ws://127.0.0.1:36657/websocket");
-        assert_eq!(c.chain("chimera-1").unwrap().parsed_proof_specs().unwrap()[0].max_depth, 1);
-        assert_eq!(terra.parsed_proof_specs().unwrap(), vec![ics23::iavl_spec(), ics23::tendermint_spec()]);
+        assert_eq!(
+            c.chain("chimera-1").unwrap().parsed_proof_specs().unwrap()[0].max_depth,
+            1
+        );
+        assert_eq!(
+            terra.parsed_proof_specs().unwrap(),
+            vec![ics23::iavl_spec(), ics23::tendermint_spec()]
+        );
         assert!(terra.packet_filter.allows("transfer", "channel-7"));
         assert!(terra.packet_filter.allows("inference", "channel-0"));
         assert!(!terra.packet_filter.allows("inference", "channel-1"));
-        assert!(c.chain("chimera-1").unwrap().packet_filter.allows("icahost", "channel-3"));
+        assert!(c
+            .chain("chimera-1")
+            .unwrap()
+            .packet_filter
+            .allows("icahost", "channel-3"));
     }
 
     #[test]
@@ -531,7 +555,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused() {
-        let e = toml::from_str::<Config>(&GOOD.replace("key = \"relayer\"", "key_name = \"relayer\"")).unwrap_err();
+        let e = toml::from_str::<Config>(&GOOD.replace("key = \"relayer\"", "key_name = \"relayer\""))
+            .unwrap_err();
         assert!(e.to_string().contains("key_name"), "{e}");
     }
 }

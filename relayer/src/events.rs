@@ -155,7 +155,9 @@ mod tests {
         ]);
         assert_eq!(bad, 1);
         assert_eq!(got.len(), 2);
-        let IbcEvent::SendPacket(p) = &got[0] else { panic!() };
+        let IbcEvent::SendPacket(p) = &got[0] else {
+            panic!()
+        };
         assert_eq!(p.sequence, 7);
         assert_eq!(p.data, b"{}");
         assert_eq!(p.timeout_height.unwrap().revision_height, 500);

@@ -38,9 +38,17 @@ pub type HsResult<T> = Result<T, HandshakeError>;
 /// that must precede them: `src`'s latest height `P` (proofs are queried at
 /// `P - 1`, whose app hash is in header `P`), and `MsgUpdateClient` of
 /// `client` on `dst` unless it already holds a consensus state at `P`.
-pub async fn prepare(src: &Chain, dst: &Chain, client: &str) -> ChainResult<(u64, Option<Any>)> {
+/// Waits until `P > after`, so state written in block `after` is in the
+/// proofs.
+pub async fn prepare(src: &Chain, dst: &Chain, client: &str, after: u64) -> ChainResult<(u64, Option<Any>)> {
     loop {
         let (p, _) = src.latest().await?;
+        if p <= after {
+            // State written in block `after` is provable from height
+            // `after + 1` on (its app hash is in that header).
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        }
         let info = dst.client(client).await?;
         if info.latest > p {
             // Another relayer moved the client past what we just read.
@@ -115,14 +123,17 @@ fn prefix(chain: &Chain) -> Option<MerklePrefix> {
 /// Proofs of `src`'s client `client` (its state and its latest consensus
 /// state) at query height `q`, for ConnOpenTry/Ack.
 async fn client_proofs(src: &Chain, client: &str, q: u64) -> HsResult<(Any, Vec<u8>, Vec<u8>, cl::Height)> {
-    let cs = src.prove(&format!("clients/{client}/clientState"), q).await?;
+    let cs = src
+        .prove_checked(&format!("clients/{client}/clientState"), q)
+        .await?;
     let any_cs = Any::decode(cs.value.as_slice()).map_err(|e| src.garbage("client state", e))?;
-    let tm_cs = tm::ClientState::decode(any_cs.value.as_slice()).map_err(|e| src.garbage("client state", e))?;
-    let ch = tm_cs
-        .latest_height
-        .ok_or_else(|| HandshakeError::State(format!("{}: client {client} has no latest height", src.id())))?;
+    let tm_cs =
+        tm::ClientState::decode(any_cs.value.as_slice()).map_err(|e| src.garbage("client state", e))?;
+    let ch = tm_cs.latest_height.ok_or_else(|| {
+        HandshakeError::State(format!("{}: client {client} has no latest height", src.id()))
+    })?;
     let cons = src
-        .prove(
+        .prove_checked(
             &format!(
                 "clients/{client}/consensusStates/{}-{}",
                 ch.revision_number, ch.revision_height
@@ -158,9 +169,9 @@ pub async fn create_connection(
     info!(chain = %a.id(), connection = %conn_a, "ConnOpenInit");
 
     // Try on b, proving a's INIT end and a's client of b.
-    let (p, update) = prepare(a, b, client_b).await?;
+    let (p, update) = prepare(a, b, client_b, out.height).await?;
     let q = p - 1;
-    let proof_init = a.prove(&format!("connections/{conn_a}"), q).await?;
+    let proof_init = a.prove_checked(&format!("connections/{conn_a}"), q).await?;
     let (cs, proof_client, proof_consensus, consensus_height) = client_proofs(a, client_a, q).await?;
     #[allow(deprecated)]
     let try_msg = co::MsgConnectionOpenTry {
@@ -187,9 +198,9 @@ pub async fn create_connection(
     info!(chain = %b.id(), connection = %conn_b, "ConnOpenTry");
 
     // Ack on a.
-    let (p, update) = prepare(b, a, client_a).await?;
+    let (p, update) = prepare(b, a, client_a, out.height).await?;
     let q = p - 1;
-    let proof_try = b.prove(&format!("connections/{conn_b}"), q).await?;
+    let proof_try = b.prove_checked(&format!("connections/{conn_b}"), q).await?;
     let (cs, proof_client, proof_consensus, consensus_height) = client_proofs(b, client_b, q).await?;
     let ack = co::MsgConnectionOpenAck {
         connection_id: conn_a.clone(),
@@ -204,12 +215,12 @@ pub async fn create_connection(
         signer: a.address.clone(),
         host_consensus_state_proof: vec![],
     };
-    with_update(a, update, vec![any(&ack)]).await?;
+    let out = with_update(a, update, vec![any(&ack)]).await?;
     info!(chain = %a.id(), connection = %conn_a, "ConnOpenAck");
 
     // Confirm on b.
-    let (p, update) = prepare(a, b, client_b).await?;
-    let proof_ack = a.prove(&format!("connections/{conn_a}"), p - 1).await?;
+    let (p, update) = prepare(a, b, client_b, out.height).await?;
+    let proof_ack = a.prove_checked(&format!("connections/{conn_a}"), p - 1).await?;
     let confirm = co::MsgConnectionOpenConfirm {
         connection_id: conn_b.clone(),
         proof_ack: proof_ack.proof,
@@ -258,7 +269,7 @@ pub async fn create_channel(
         counterparty_channel: String::new(),
         connection: conn_a.into(),
     };
-    let chan_b = answer_channel_step(a, b, &step).await?;
+    let (chan_b, h) = answer_channel_step(a, b, &step, out.height).await?;
     let step = ChannelStep {
         kind: ChannelStepKind::OpenTry,
         port: port_b.into(),
@@ -267,7 +278,7 @@ pub async fn create_channel(
         counterparty_channel: chan_a.clone(),
         connection: String::new(),
     };
-    answer_channel_step(b, a, &step).await?;
+    let (_, h) = answer_channel_step(b, a, &step, h).await?;
     let step = ChannelStep {
         kind: ChannelStepKind::OpenAck,
         port: port_a.into(),
@@ -276,7 +287,7 @@ pub async fn create_channel(
         counterparty_channel: chan_b.clone(),
         connection: conn_a.into(),
     };
-    answer_channel_step(a, b, &step).await?;
+    answer_channel_step(a, b, &step, h).await?;
     Ok((chan_a, chan_b))
 }
 
@@ -299,13 +310,21 @@ pub async fn counterparty_client(src: &Chain, dst: &Chain, conn_src: &str) -> Hs
 
 /// Answers one channel handshake step that happened on `src` with the next
 /// step on `dst`; returns the channel id on `dst`.
-pub async fn answer_channel_step(src: &Chain, dst: &Chain, step: &ChannelStep) -> HsResult<String> {
+pub async fn answer_channel_step(
+    src: &Chain,
+    dst: &Chain,
+    step: &ChannelStep,
+    after: u64,
+) -> HsResult<(String, u64)> {
     let src_end = src.channel(&step.port, &step.channel).await?;
     let conn_src = src_end.connection_hops.first().cloned().unwrap_or_default();
     let (client_dst, conn_dst) = counterparty_client(src, dst, &conn_src).await?;
-    let (p, update) = prepare(src, dst, &client_dst).await?;
+    let (p, update) = prepare(src, dst, &client_dst, after).await?;
     let proof = src
-        .prove(&format!("channelEnds/ports/{}/channels/{}", step.port, step.channel), p - 1)
+        .prove_checked(
+            &format!("channelEnds/ports/{}/channels/{}", step.port, step.channel),
+            p - 1,
+        )
         .await?;
     let proof_height = Some(height(src, p));
     let signer = dst.address.clone();
@@ -376,5 +395,5 @@ pub async fn answer_channel_step(src: &Chain, dst: &Chain, step: &ChannelStep) -
         None => created(&out, dst, "channel_open_try", "channel_id")?,
     };
     info!(src = %src.id(), dst = %dst.id(), step = ?step.kind, channel = %id, "channel handshake step answered");
-    Ok(id)
+    Ok((id, out.height))
 }

@@ -7,12 +7,13 @@
 //! [`handshake`] (clients, connections, channels), [`relay`] (the packet
 //! loop), [`telemetry`] (metrics and health).
 
-pub mod config;
-pub mod keys;
-pub mod telemetry;
 pub mod chain;
+pub mod config;
 pub mod events;
 pub mod handshake;
+pub mod keys;
 pub mod light;
+pub mod proof;
 pub mod query;
 pub mod relay;
+pub mod telemetry;

@@ -248,3 +248,12 @@ fn exit_on_usage_error(e: clap::Error) -> ! {
     );
     std::process::exit(2)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -71,9 +71,10 @@ pub enum CreateCommand {
         /// Port on b.
         #[arg(long)]
         port_b: String,
-        /// Channel version (`ics20-1`, `chimera-inference-1`, ...).
+        /// Channel version (`ics20-1`, `chimera-inference-1`, ICA JSON
+        /// metadata, ...).
         #[arg(long)]
-        version: String,
+        channel_version: String,
         /// Channel ordering.
         #[arg(long, value_enum, default_value_t = Ordering::Unordered)]
         order: Ordering,
@@ -115,7 +116,10 @@ pub fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     let mut missing = 0;
     for c in &config.chains {
         match store.get(&c.id, &c.key) {
-            Ok(k) => println!("{}: rpc {} grpc {} key {:?} ({})", c.id, c.rpc, c.grpc, c.key, k.address),
+            Ok(k) => println!(
+                "{}: rpc {} grpc {} key {:?} ({})",
+                c.id, c.rpc, c.grpc, c.key, k.address
+            ),
             Err(e) => {
                 missing += 1;
                 println!("{}: rpc {} grpc {} key {:?}: {e}", c.id, c.rpc, c.grpc, c.key);
@@ -160,7 +164,9 @@ pub fn keys(path: &Path, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         let _ = b.json().try_init();
     } else {
@@ -238,7 +244,8 @@ pub fn create(path: &Path, json_logs: bool, cmd: CreateCommand) -> anyhow::Resul
             } => {
                 let ca = session.chain(&store, &a).await?;
                 let cb = session.chain(&store, &b).await?;
-                let (conn_a, conn_b, client_a, client_b) = connection(&ca, &cb, client_a, client_b, delay).await?;
+                let (conn_a, conn_b, client_a, client_b) =
+                    connection(&ca, &cb, client_a, client_b, delay).await?;
                 json!({ "a": { "chain": a, "client_id": client_a, "connection_id": conn_a },
                         "b": { "chain": b, "client_id": client_b, "connection_id": conn_b } })
             }
@@ -248,7 +255,7 @@ pub fn create(path: &Path, json_logs: bool, cmd: CreateCommand) -> anyhow::Resul
                 connection_a,
                 port_a,
                 port_b,
-                version,
+                channel_version: version,
                 order,
             } => {
                 let ca = session.chain(&store, &a).await?;
@@ -262,7 +269,8 @@ pub fn create(path: &Path, json_logs: bool, cmd: CreateCommand) -> anyhow::Resul
                     Ordering::Ordered => Order::Ordered,
                 };
                 let (chan_a, chan_b) =
-                    handshake::create_channel(&ca, &cb, &conn_a, &port_a, &port_b, &version, ordering).await?;
+                    handshake::create_channel(&ca, &cb, &conn_a, &port_a, &port_b, &version, ordering)
+                        .await?;
                 json!({ "a": { "chain": a, "connection_id": conn_a, "port_id": port_a, "channel_id": chan_a },
                         "b": { "chain": b, "port_id": port_b, "channel_id": chan_b }, "version": version })
             }
@@ -304,7 +312,10 @@ pub fn relay(path: &Path, json_logs: bool, args: RelayArgs) -> anyhow::Result<Ex
         None => session.config.chains.iter().map(|c| c.id.clone()).collect(),
     };
     if ids.len() < 2 {
-        eprintln!("error: relaying needs at least two chains (config has: {})", session.ids());
+        eprintln!(
+            "error: relaying needs at least two chains (config has: {})",
+            session.ids()
+        );
         return Ok(ExitCode::from(2));
     }
     runtime()?.block_on(async {
@@ -318,7 +329,9 @@ pub fn relay(path: &Path, json_logs: bool, args: RelayArgs) -> anyhow::Result<Ex
         if session.config.telemetry.enabled {
             let listener = tokio::net::TcpListener::bind(&session.config.telemetry.listen)
                 .await
-                .with_context(|| format!("telemetry: cannot listen on {}", session.config.telemetry.listen))?;
+                .with_context(|| {
+                    format!("telemetry: cannot listen on {}", session.config.telemetry.listen)
+                })?;
             info!(addr = %listener.local_addr()?, "metrics on /metrics, health on /health");
             tasks.push(tokio::spawn({
                 let (m, h, s) = (session.metrics.clone(), health.clone(), stop_rx.clone());
@@ -428,8 +441,10 @@ async fn chain_status(chain: &Chain, session: &Session) -> serde_json::Value {
                 .flatten()
                 .unwrap_or(0);
             let expires_in = updated + info.trusting_period_secs as i64 - time.unix_timestamp();
-            clients.push(json!({ "client": id, "tracks": info.chain_id, "latest_height": info.latest,
-                                 "expires_in_secs": expires_in, "frozen": info.frozen }));
+            clients.push(
+                json!({ "client": id, "tracks": info.chain_id, "latest_height": info.latest,
+                                 "expires_in_secs": expires_in, "frozen": info.frozen }),
+            );
         }
     }
     json!({

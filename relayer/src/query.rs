@@ -48,7 +48,12 @@ impl Chain {
 
     /// Block time (unix seconds) of the consensus state of `client_id` at
     /// `height`, if the client has one there.
-    pub async fn consensus_time(&self, client_id: &str, revision: u64, height: u64) -> ChainResult<Option<i64>> {
+    pub async fn consensus_time(
+        &self,
+        client_id: &str,
+        revision: u64,
+        height: u64,
+    ) -> ChainResult<Option<i64>> {
         let mut q = cl::query_client::QueryClient::new(self.grpc());
         match q
             .consensus_state(cl::QueryConsensusStateRequest {
@@ -145,7 +150,12 @@ impl Chain {
     }
 
     /// Of `seqs` sent to this chain's `port`/`channel`, those not received.
-    pub async fn unreceived_packets(&self, port: &str, channel: &str, seqs: Vec<u64>) -> ChainResult<Vec<u64>> {
+    pub async fn unreceived_packets(
+        &self,
+        port: &str,
+        channel: &str,
+        seqs: Vec<u64>,
+    ) -> ChainResult<Vec<u64>> {
         if seqs.is_empty() {
             return Ok(seqs);
         }

@@ -64,10 +64,36 @@ impl Link {
     pub async fn run(self, cfg: RelayConfig, health: Health, shutdown: watch::Receiver<bool>) {
         let (to_a, inbox_a) = mpsc::unbounded_channel();
         let (to_b, inbox_b) = mpsc::unbounded_channel();
-        let heights_a = watch_heights(self.a.clone(), cfg.poll_interval, health.clone(), shutdown.clone());
-        let heights_b = watch_heights(self.b.clone(), cfg.poll_interval, health.clone(), shutdown.clone());
-        let w_ab = Worker::new(self.a.clone(), self.b.clone(), cfg.clone(), inbox_b, to_a, heights_a, heights_b.clone());
-        let w_ba = Worker::new(self.b.clone(), self.a.clone(), cfg, inbox_a, to_b, heights_b, w_ab.src_heights.clone());
+        let heights_a = watch_heights(
+            self.a.clone(),
+            cfg.poll_interval,
+            health.clone(),
+            shutdown.clone(),
+        );
+        let heights_b = watch_heights(
+            self.b.clone(),
+            cfg.poll_interval,
+            health.clone(),
+            shutdown.clone(),
+        );
+        let w_ab = Worker::new(
+            self.a.clone(),
+            self.b.clone(),
+            cfg.clone(),
+            inbox_b,
+            to_a,
+            heights_a,
+            heights_b.clone(),
+        );
+        let w_ba = Worker::new(
+            self.b.clone(),
+            self.a.clone(),
+            cfg,
+            inbox_a,
+            to_b,
+            heights_b,
+            w_ab.src_heights.clone(),
+        );
         let s1 = shutdown.clone();
         let t1 = tokio::spawn(w_ab.run(s1));
         let t2 = tokio::spawn(w_ba.run(shutdown));
@@ -326,7 +352,10 @@ impl Worker {
         match ev {
             IbcEvent::SendPacket(p) => {
                 if self.allowed(&p.source_port, &p.source_channel)
-                    && self.chan(&p.source_port, &p.source_channel).await.is_some_and(|c| c.ours)
+                    && self
+                        .chan(&p.source_port, &p.source_channel)
+                        .await
+                        .is_some_and(|c| c.ours)
                 {
                     self.recv
                         .insert((p.source_channel.clone(), p.sequence), (p, Instant::now()));
@@ -347,7 +376,8 @@ impl Worker {
                 if !self.cfg.complete_handshakes {
                     return;
                 }
-                let ours = match handshake::counterparty_client(&self.src, &self.dst, &step.connection).await {
+                let ours = match handshake::counterparty_client(&self.src, &self.dst, &step.connection).await
+                {
                     Ok(_) => self
                         .src
                         .connection(&step.connection)
@@ -357,7 +387,12 @@ impl Worker {
                     Err(_) => None,
                 };
                 let Some(client) = ours else { return };
-                if self.src.client(&client).await.is_ok_and(|c| c.chain_id == self.dst.id()) {
+                if self
+                    .src
+                    .client(&client)
+                    .await
+                    .is_ok_and(|c| c.chain_id == self.dst.id())
+                {
                     self.steps.push(step);
                 }
             }
@@ -366,7 +401,7 @@ impl Worker {
 
     async fn answer_steps(&mut self) {
         for step in std::mem::take(&mut self.steps) {
-            if let Err(e) = handshake::answer_channel_step(&self.src, &self.dst, &step).await {
+            if let Err(e) = handshake::answer_channel_step(&self.src, &self.dst, &step, self.next - 1).await {
                 // Already answered (another relayer, or `create channel`).
                 debug!(src = %self.src.id(), dst = %self.dst.id(), step = ?step.kind, channel = %step.channel, error = %e, "handshake step not answered");
             }
@@ -416,18 +451,32 @@ impl Worker {
                 }
             }
             // Acks src wrote for packets dst still holds.
-            let acked = self.src.packet_acknowledgements(&c.port_id, &c.channel_id).await?;
-            let waiting = self.dst.unreceived_acks(&info.cp_port, &info.cp_channel, acked).await?;
+            let acked = self
+                .src
+                .packet_acknowledgements(&c.port_id, &c.channel_id)
+                .await?;
+            let waiting = self
+                .dst
+                .unreceived_acks(&info.cp_port, &info.cp_channel, acked)
+                .await?;
             let unknown: Vec<u64> = waiting
                 .into_iter()
                 .filter(|s| !self.acks.contains_key(&(info.cp_channel.clone(), *s)))
                 .take(500)
                 .collect();
-            self.src
-                .metrics()
-                .set_pending(self.src.id(), &c.channel_id, "ack", unknown.len() as u64 + self.acks.len() as u64);
+            self.src.metrics().set_pending(
+                self.src.id(),
+                &c.channel_id,
+                "ack",
+                unknown.len() as u64 + self.acks.len() as u64,
+            );
             for found in self
-                .search(&unknown, "write_acknowledgement", "packet_dst_channel", &c.channel_id)
+                .search(
+                    &unknown,
+                    "write_acknowledgement",
+                    "packet_dst_channel",
+                    &c.channel_id,
+                )
                 .await?
             {
                 if let IbcEvent::WriteAck(p, ack) = found {
@@ -446,7 +495,13 @@ impl Worker {
         Ok(())
     }
 
-    async fn search(&self, seqs: &[u64], kind: &str, chan_attr: &str, channel: &str) -> ChainResult<Vec<IbcEvent>> {
+    async fn search(
+        &self,
+        seqs: &[u64],
+        kind: &str,
+        chan_attr: &str,
+        channel: &str,
+    ) -> ChainResult<Vec<IbcEvent>> {
         let src = self.src.clone();
         let found: Vec<Vec<IbcEvent>> = futures::stream::iter(seqs.iter().copied())
             .map(|s| {
@@ -499,22 +554,43 @@ impl Worker {
         }
         // Group work by the destination client it needs.
         let mut by_client: BTreeMap<String, Vec<Item>> = BTreeMap::new();
-        let recv: Vec<_> = self.recv.iter().map(|(k, (p, t))| (k.clone(), p.clone(), *t)).collect();
+        let recv: Vec<_> = self
+            .recv
+            .iter()
+            .map(|(k, (p, t))| (k.clone(), p.clone(), *t))
+            .collect();
         for (k, p, t) in recv {
             if let Some(c) = self.chan(&p.source_port, &p.source_channel).await {
-                by_client.entry(c.client_dst).or_default().push(Item::Recv(k, p, t));
+                by_client
+                    .entry(c.client_dst)
+                    .or_default()
+                    .push(Item::Recv(k, p, t));
             }
         }
-        let acks: Vec<_> = self.acks.iter().map(|(k, (p, a, t))| (k.clone(), p.clone(), a.clone(), *t)).collect();
+        let acks: Vec<_> = self
+            .acks
+            .iter()
+            .map(|(k, (p, a, t))| (k.clone(), p.clone(), a.clone(), *t))
+            .collect();
         for (k, p, a, t) in acks {
             if let Some(c) = self.chan(&p.destination_port, &p.destination_channel).await {
-                by_client.entry(c.client_dst).or_default().push(Item::Ack(k, p, a, t));
+                by_client
+                    .entry(c.client_dst)
+                    .or_default()
+                    .push(Item::Ack(k, p, a, t));
             }
         }
-        let tos: Vec<_> = self.timeouts.iter().map(|(k, (p, t))| (k.clone(), p.clone(), *t)).collect();
+        let tos: Vec<_> = self
+            .timeouts
+            .iter()
+            .map(|(k, (p, t))| (k.clone(), p.clone(), *t))
+            .collect();
         for (k, p, t) in tos {
             if let Some(c) = self.chan(&p.destination_port, &p.destination_channel).await {
-                by_client.entry(c.client_dst.clone()).or_default().push(Item::Timeout(k, p, t, c));
+                by_client
+                    .entry(c.client_dst.clone())
+                    .or_default()
+                    .push(Item::Timeout(k, p, t, c));
             }
         }
         for (client, items) in by_client {
@@ -589,7 +665,7 @@ impl Worker {
     }
 
     async fn deliver(&mut self, client: &str, items: Vec<Item>) -> ChainResult<()> {
-        let (p, update) = prepare(&self.src, &self.dst, client).await?;
+        let (p, update) = prepare(&self.src, &self.dst, client, self.next - 1).await?;
         let q = p - 1;
         let src_time_ns = block_time(&self.src, p).await?.unix_timestamp_nanos().max(0) as u128;
         let proof_height = height(&self.src, p);
@@ -605,7 +681,13 @@ impl Worker {
                     let msg = match &item {
                         Item::Recv(_, pk, _) => {
                             let pr = src
-                                .prove(&format!("commitments/ports/{}/channels/{}/sequences/{}", pk.source_port, pk.source_channel, pk.sequence), q)
+                                .prove(
+                                    &format!(
+                                        "commitments/ports/{}/channels/{}/sequences/{}",
+                                        pk.source_port, pk.source_channel, pk.sequence
+                                    ),
+                                    q,
+                                )
                                 .await?;
                             any(&ch::MsgRecvPacket {
                                 packet: Some(pk.clone()),
@@ -616,7 +698,13 @@ impl Worker {
                         }
                         Item::Ack(_, pk, ack, _) => {
                             let pr = src
-                                .prove(&format!("acks/ports/{}/channels/{}/sequences/{}", pk.destination_port, pk.destination_channel, pk.sequence), q)
+                                .prove(
+                                    &format!(
+                                        "acks/ports/{}/channels/{}/sequences/{}",
+                                        pk.destination_port, pk.destination_channel, pk.sequence
+                                    ),
+                                    q,
+                                )
                                 .await?;
                             any(&ch::MsgAcknowledgement {
                                 packet: Some(pk.clone()),
@@ -629,16 +717,23 @@ impl Worker {
                         Item::Timeout(_, pk, _, info) => {
                             let th = pk.timeout_height.map(|h| h.revision_height).unwrap_or(0);
                             let height_passed = th != 0 && p >= th;
-                            let time_passed = pk.timeout_timestamp != 0 && src_time_ns >= pk.timeout_timestamp as u128;
+                            let time_passed =
+                                pk.timeout_timestamp != 0 && src_time_ns >= pk.timeout_timestamp as u128;
                             let closed = info.state == ch::State::Closed as i32;
                             if !(height_passed || time_passed || closed) {
                                 return Ok(None);
                             }
                             let (key, next_seq) = if info.ordering == ch::Order::Ordered as i32 {
-                                let k = format!("nextSequenceRecv/ports/{}/channels/{}", pk.destination_port, pk.destination_channel);
+                                let k = format!(
+                                    "nextSequenceRecv/ports/{}/channels/{}",
+                                    pk.destination_port, pk.destination_channel
+                                );
                                 (k, None)
                             } else {
-                                let k = format!("receipts/ports/{}/channels/{}/sequences/{}", pk.destination_port, pk.destination_channel, pk.sequence);
+                                let k = format!(
+                                    "receipts/ports/{}/channels/{}/sequences/{}",
+                                    pk.destination_port, pk.destination_channel, pk.sequence
+                                );
                                 (k, Some(pk.sequence))
                             };
                             let pr = src.prove(&key, q).await?;
@@ -653,7 +748,13 @@ impl Worker {
                             };
                             if closed {
                                 let close = src
-                                    .prove(&format!("channelEnds/ports/{}/channels/{}", pk.destination_port, pk.destination_channel), q)
+                                    .prove(
+                                        &format!(
+                                            "channelEnds/ports/{}/channels/{}",
+                                            pk.destination_port, pk.destination_channel
+                                        ),
+                                        q,
+                                    )
                                     .await?;
                                 any(&ch::MsgTimeoutOnClose {
                                     packet: Some(pk.clone()),
@@ -692,7 +793,8 @@ impl Worker {
             let first = batches.len() == 1;
             let last = batches.last_mut().expect("one batch");
             let n = last.len() + usize::from(first && update.is_some());
-            if !last.is_empty() && (n >= self.cfg.max_msg_num || size + m.value.len() > self.cfg.max_tx_size) {
+            if !last.is_empty() && (n >= self.cfg.max_msg_num || size + m.value.len() > self.cfg.max_tx_size)
+            {
                 batches.push(Vec::new());
                 size = 0;
             }
@@ -738,12 +840,22 @@ impl Worker {
         match it {
             Item::Recv(k, p, t) => {
                 self.recv.remove(&k);
-                m.packet_relayed(self.dst.id(), &p.destination_channel, PacketMsgKind::Recv, Some(t.elapsed()));
+                m.packet_relayed(
+                    self.dst.id(),
+                    &p.destination_channel,
+                    PacketMsgKind::Recv,
+                    Some(t.elapsed()),
+                );
                 debug!(src = %self.src.id(), dst = %self.dst.id(), channel = %p.source_channel, sequence = p.sequence, "received");
             }
             Item::Ack(k, p, _, t) => {
                 self.acks.remove(&k);
-                m.packet_relayed(self.dst.id(), &p.source_channel, PacketMsgKind::Ack, Some(t.elapsed()));
+                m.packet_relayed(
+                    self.dst.id(),
+                    &p.source_channel,
+                    PacketMsgKind::Ack,
+                    Some(t.elapsed()),
+                );
                 debug!(src = %self.src.id(), dst = %self.dst.id(), channel = %p.source_channel, sequence = p.sequence, "acknowledged");
             }
             Item::Timeout(k, p, t, info) => {

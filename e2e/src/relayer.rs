@@ -1,0 +1,333 @@
+//! `chimera relay` as tests run it: a config written from the same chain
+//! facts Hermes gets ([`HermesChain`]), keys imported with `chimera keys
+//! import`, paths opened with `chimera create`, and `chimera relay` in its
+//! own process group so a test can SIGTERM it, `kill -9` it and restart it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::hermes::HermesChain;
+use crate::home::{HomeError, NodeHome};
+use crate::process::{self, ManagedProcess, ProcessError, ProcessSpec};
+use crate::{http, ports};
+
+/// Name of `chimera relay`'s log in the relayer home.
+pub const RELAY_LOG: &str = "relay.log";
+
+/// Why a relayer command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayerError {
+    /// Home directory.
+    #[error("relayer home: {0}")]
+    Home(#[from] HomeError),
+    /// Process management.
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    /// A one-shot command failed.
+    #[error("`chimera {args}` exited {status}:\n{stderr}")]
+    Failed {
+        /// The arguments.
+        args: String,
+        /// Exit status.
+        status: String,
+        /// Its standard error.
+        stderr: String,
+    },
+    /// I/O.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+}
+
+/// The `chimera` binary next to the test binaries (cargo builds it for the
+/// workspace's tests), or `$CHIMERA_RELAYER_BIN`.
+pub fn chimera_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("CHIMERA_RELAYER_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> → target/<profile>/chimera
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    dir.join("chimera")
+}
+
+/// The coin type in an HD path `m/44'/<coin>'/...`.
+fn coin_type(hd_path: &str) -> u32 {
+    hd_path
+        .split('/')
+        .nth(2)
+        .and_then(|c| c.trim_end_matches('\'').parse().ok())
+        .unwrap_or(118)
+}
+
+/// A `chimera` relayer home: config, keys, and at most one `relay` process.
+pub struct ChimeraRelayer {
+    process: Option<ManagedProcess>,
+    home: NodeHome,
+    binary: PathBuf,
+    config: PathBuf,
+    telemetry_port: u16,
+    /// The chains, as configured.
+    pub chains: Vec<HermesChain>,
+}
+
+impl ChimeraRelayer {
+    /// Writes the config for `chains` (batching `max_msg_num` like Hermes's
+    /// 30) and imports each chain's first key as the relayer key.
+    pub fn new(chains: Vec<HermesChain>) -> Result<Self, RelayerError> {
+        let home = NodeHome::fresh("chimera-relayer")?;
+        let telemetry_port = ports::free_port().map_err(|e| RelayerError::Io("telemetry port".into(), e))?;
+        let r = ChimeraRelayer {
+            process: None,
+            config: home.path().join("chimera.toml"),
+            home,
+            binary: chimera_binary(),
+            telemetry_port,
+            chains,
+        };
+        std::fs::write(&r.config, r.config_toml())
+            .map_err(|e| RelayerError::Io("writing config".into(), e))?;
+        for c in r.chains.clone() {
+            let key = c.keys.first().expect("a relayer key");
+            r.run_with_stdin(
+                &[
+                    "keys",
+                    "import",
+                    "--chain",
+                    &c.id,
+                    "--name",
+                    "relayer",
+                    "--mnemonic-file",
+                    "-",
+                    "--overwrite",
+                ],
+                &key.mnemonic,
+            )?;
+        }
+        Ok(r)
+    }
+
+    /// The config file's text.
+    pub fn config_toml(&self) -> String {
+        let mut s = format!(
+            "# Written by chimera-e2e (e2e/src/relayer.rs)\n\
+             [relay]\nmax_msg_num = 30\nclear_interval = 100\npoll_interval = \"200ms\"\n\n\
+             [telemetry]\nenabled = true\nlisten = \"127.0.0.1:{}\"\n\n",
+            self.telemetry_port
+        );
+        for c in &self.chains {
+            s += &format!(
+                "[[chains]]\nid = \"{}\"\nrpc = \"{}\"\ngrpc = \"{}\"\naccount_prefix = \"{}\"\ncoin_type = {}\n\
+                 key = \"relayer\"\ngas_price = {{ price = {}, denom = \"{}\" }}\ngas_adjustment = {}\n\
+                 max_gas = {}\ndefault_gas = {}\ntrusting_period = \"{}s\"\nclock_drift = \"{}s\"\n",
+                c.id,
+                c.rpc_addr,
+                c.grpc_addr,
+                c.account_prefix,
+                coin_type(&c.hd_path),
+                c.gas_price,
+                c.gas_denom,
+                c.gas_multiplier,
+                c.max_gas,
+                c.default_gas,
+                c.trusting_period.as_secs(),
+                c.clock_drift.as_secs()
+            );
+            if let Some(specs) = &c.proof_specs {
+                s += &format!("proof_specs = '''{specs}'''\n");
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    /// Path of the config file.
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+
+    /// The relayer home.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Keeps the home after the test (for reports).
+    pub fn keep_home(&mut self) -> &Path {
+        self.home.keep()
+    }
+
+    /// Runs `chimera --config <config> ARGS`; stdout on success.
+    pub fn run(&self, args: &[&str]) -> Result<String, RelayerError> {
+        self.run_with_stdin(args, "")
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Result<String, RelayerError> {
+        use std::io::Write;
+        let mut child = Command::new(&self.binary)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| RelayerError::Io(format!("starting {}", self.binary.display()), e))?;
+        let _ = child.stdin.take().expect("stdin").write_all(stdin.as_bytes());
+        let out = child
+            .wait_with_output()
+            .map_err(|e| RelayerError::Io("waiting for chimera".into(), e))?;
+        let log = self.home.path().join("commands.log");
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .and_then(|mut f| {
+                writeln!(
+                    f,
+                    "$ chimera {}\n{}{}[{}]\n",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr),
+                    out.status
+                )
+            });
+        if !out.status.success() {
+            return Err(RelayerError::Failed {
+                args: args.join(" "),
+                status: out.status.to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `chimera create channel` with new clients and connection; returns
+    /// `(channel on a, channel on b)`.
+    pub fn create_channel(
+        &self,
+        a: &str,
+        b: &str,
+        port_a: &str,
+        port_b: &str,
+        version: &str,
+        connection_a: Option<&str>,
+    ) -> Result<(String, String, String), RelayerError> {
+        let mut args = vec![
+            "create",
+            "channel",
+            "--a",
+            a,
+            "--b",
+            b,
+            "--port-a",
+            port_a,
+            "--port-b",
+            port_b,
+            "--channel-version",
+            version,
+        ];
+        if let Some(c) = connection_a {
+            args.extend(["--connection-a", c]);
+        }
+        let out = self.run(&args)?;
+        let v: Value = serde_json::from_str(out.trim()).map_err(|e| RelayerError::Failed {
+            args: args.join(" "),
+            status: "0".into(),
+            stderr: format!("not JSON ({e}): {out}"),
+        })?;
+        let s = |p: &str| {
+            v.pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok((s("/a/channel_id"), s("/b/channel_id"), s("/a/connection_id")))
+    }
+
+    /// Starts `chimera relay` and waits for its metrics endpoint.
+    pub fn start(&mut self, timeout: Duration) -> Result<(), RelayerError> {
+        if self.process.is_some() {
+            return Ok(());
+        }
+        let spec = ProcessSpec::new("chimera relay", &self.binary, self.home.path().join(RELAY_LOG))
+            .arg("--config")
+            .arg(&self.config)
+            .arg("relay")
+            .env("RUST_LOG", "info,chimera_relayer=debug")
+            .cwd(self.home.path());
+        let mut p = ManagedProcess::spawn(spec)?;
+        p.wait_for_port(ports::loopback(self.telemetry_port), timeout)?;
+        self.process = Some(p);
+        Ok(())
+    }
+
+    /// SIGTERM, and wait for a clean exit.
+    pub fn stop(&mut self) -> Result<(), RelayerError> {
+        if let Some(mut p) = self.process.take() {
+            p.stop()?;
+        }
+        Ok(())
+    }
+
+    /// `kill -9` of the relay process group (a crash).
+    pub fn kill(&mut self) {
+        if let Some(p) = self.process.take() {
+            // SAFETY: kill(2) of the group the harness created.
+            unsafe {
+                libc::kill(-p.pgid(), libc::SIGKILL);
+            }
+            drop(p);
+        }
+    }
+
+    /// Whether `chimera relay` runs.
+    pub fn is_running(&mut self) -> bool {
+        match self.process.as_mut() {
+            Some(p) => matches!(p.try_exit_status(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Sum of Prometheus metric `name` over the lines containing every
+    /// `labels` entry (`chain="x"`), or None when absent.
+    pub fn metric(&self, name: &str, labels: &[&str]) -> Option<f64> {
+        let body = http::get(
+            ports::loopback(self.telemetry_port),
+            "/metrics",
+            Duration::from_secs(2),
+        )
+        .ok()?
+        .body;
+        let values: Vec<f64> = body
+            .lines()
+            .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+            .filter(|l| labels.iter().all(|x| l.contains(x)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum())
+    }
+
+    /// `/health` status code and body.
+    pub fn health(&self) -> Option<(u16, String)> {
+        http::get(
+            ports::loopback(self.telemetry_port),
+            "/health",
+            Duration::from_secs(2),
+        )
+        .ok()
+        .map(|r| (r.status, r.body))
+    }
+
+    /// The last lines of the relay log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        process::log_tail(&self.home.path().join(RELAY_LOG), lines)
+    }
+}
+
+impl Drop for ChimeraRelayer {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}

@@ -1,0 +1,293 @@
+//! `chimera relay` between Terra Classic (`terrad` v3.4) and chimerad, as an
+//! operator runs it: `chimera keys import`, `chimera create channel` (both
+//! clients, the connection and an ICS-20 channel, four-step handshakes),
+//! `chimera relay`; then `uluna` to chimerad and `uchim` to Terra, a
+//! timeout refund, and a crash: `kill -9` of the relayer in the middle of a
+//! 60-packet burst, a restart, and every packet delivered and acknowledged
+//! exactly once (the recipient holds exactly 60 transfers, the sender's
+//! channel holds no commitment). Needs `terrad` and `cometbft` from
+//! `scripts/setup` and a built chimerad.
+
+use std::time::{Duration, Instant};
+
+use chimera_e2e::bank;
+use chimera_e2e::chimera::{self, chimera_address};
+use chimera_e2e::devnet::{chimera_config, start_terra_and_chimera, terra_config};
+use chimera_e2e::hermes::{ibc_denom, HermesChain, RECIPIENT_MNEMONIC};
+use chimera_e2e::keys;
+use chimera_e2e::relayer::ChimeraRelayer;
+use chimera_e2e::terra;
+use chimera_relayer::chain::Chain;
+use chimera_relayer::config::{ChainConfig, GasPrice, PacketFilter};
+use chimera_relayer::keys::KeyStore;
+use chimera_relayer::light::any;
+use chimera_relayer::telemetry::Metrics;
+use ibc_proto::ibc::applications::transfer::v1::MsgTransfer;
+use ibc_proto::ibc::core::client::v1::Height;
+
+const WAIT: Duration = Duration::from_secs(120);
+
+/// One runtime for the whole test: the gRPC channels of [`Chain`] live on
+/// the runtime that made them.
+fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// A user's signing handle on one chain: the relayer library's own
+/// [`Chain`] (the same tx path the relayer uses), keyed by `mnemonic`.
+fn user_chain(
+    c: &HermesChain,
+    mnemonic: &str,
+    coin_type: u32,
+    dir: &std::path::Path,
+) -> std::sync::Arc<Chain> {
+    let store = KeyStore::open(dir);
+    let (key, _) = store
+        .add(&c.id, "user", coin_type, &c.account_prefix, Some(mnemonic), true)
+        .expect("import user key");
+    let config = ChainConfig {
+        id: c.id.clone(),
+        rpc: c.rpc_addr.clone(),
+        grpc: c.grpc_addr.clone(),
+        websocket: None,
+        account_prefix: c.account_prefix.clone(),
+        coin_type,
+        key: "user".into(),
+        gas_price: GasPrice {
+            price: c.gas_price,
+            denom: c.gas_denom.clone(),
+        },
+        gas_adjustment: 1.5,
+        max_gas: c.max_gas,
+        default_gas: c.default_gas,
+        fee_granter: None,
+        store_prefix: "ibc".into(),
+        proof_specs: c.proof_specs.clone(),
+        trusting_period: c.trusting_period,
+        unbonding_period: c.trusting_period * 2,
+        clock_drift: c.clock_drift,
+        packet_filter: PacketFilter::default(),
+        rpc_timeout: Duration::from_secs(10),
+    };
+    rt().block_on(Chain::connect(config, &key, Metrics::new()))
+        .expect("connect user")
+}
+
+struct Transfer<'a> {
+    channel: &'a str,
+    denom: &'a str,
+    amount: u128,
+    receiver: &'a str,
+    count: usize,
+    timeout_height: u64,
+}
+
+fn transfer(from: &Chain, t: &Transfer) -> u64 {
+    let msgs = (0..t.count)
+        .map(|_| {
+            any(&MsgTransfer {
+                source_port: "transfer".into(),
+                source_channel: t.channel.into(),
+                token: Some(ibc_proto::cosmos::base::v1beta1::Coin {
+                    denom: t.denom.into(),
+                    amount: t.amount.to_string(),
+                }),
+                sender: from.address.clone(),
+                receiver: t.receiver.into(),
+                timeout_height: Some(Height {
+                    revision_number: if t.timeout_height == 0 { 0 } else { 1 },
+                    revision_height: t.timeout_height,
+                }),
+                timeout_timestamp: if t.timeout_height == 0 {
+                    (std::time::SystemTime::now() + Duration::from_secs(600))
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_nanos() as u64
+                } else {
+                    0
+                },
+                memo: String::new(),
+            })
+        })
+        .collect();
+    let out = rt().block_on(from.send(msgs)).expect("MsgTransfer");
+    out.height
+}
+
+fn wait_until(what: &str, relayer: &ChimeraRelayer, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        if start.elapsed() > WAIT {
+            panic!(
+                "timed out: {what}\n--- relay log (last 60 lines) ---\n{}",
+                relayer.log_tail(60)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    eprintln!("[ok] {what} ({:.1?})", start.elapsed());
+}
+
+#[test]
+fn chimera_relay_carries_ics20_both_ways_timeouts_and_survives_kill_9() {
+    for b in ["terrad", "cometbft"] {
+        chimera_e2e::bins::find_binary(b).unwrap_or_else(|e| panic!("{e}"));
+    }
+    chimera::find_chimerad().unwrap_or_else(|e| panic!("{e}"));
+    let (terra_net, chimera_net) =
+        start_terra_and_chimera(terra_config(), chimera_config(chimera::DEFAULT_CHAIN_ID))
+            .expect("localnets");
+    let (tc, cc) = (
+        HermesChain::terra(&terra_net),
+        HermesChain::chimera(&chimera_net).unwrap(),
+    );
+    let mut relayer = ChimeraRelayer::new(vec![tc.clone(), cc.clone()]).expect("relayer set-up");
+    relayer.run(&["config", "validate"]).expect("config validate");
+
+    let t = Instant::now();
+    let (chan_t, chan_c, _) = relayer
+        .create_channel(&tc.id, &cc.id, "transfer", "transfer", "ics20-1", None)
+        .expect("create channel");
+    eprintln!(
+        "[ok] clients, connection, channel {chan_t} <-> {chan_c} ({:.1?})",
+        t.elapsed()
+    );
+    relayer.start(WAIT).expect("chimera relay");
+
+    let users = tempfile::tempdir().unwrap();
+    let terra_user = user_chain(&tc, keys::USER_MNEMONIC, keys::TERRA_COIN_TYPE, users.path());
+    let chimera_user = user_chain(&cc, keys::USER_MNEMONIC, chimera::CHIMERA_COIN_TYPE, users.path());
+    let terra_recipient = keys::terra_address(RECIPIENT_MNEMONIC).unwrap().to_string();
+    let chimera_recipient = chimera_address(RECIPIENT_MNEMONIC).unwrap().to_string();
+    let voucher_on_chimera = ibc_denom(&format!("transfer/{chan_c}/{}", terra::DENOM));
+    let voucher_on_terra = ibc_denom(&format!("transfer/{chan_t}/{}", chimera::DENOM));
+    let bal = |grpc: &str, addr: &str, denom: &str| rt().block_on(bank::balance(grpc, addr, denom)).unwrap();
+
+    // Terra → chimerad and chimerad → Terra.
+    transfer(
+        &terra_user,
+        &Transfer {
+            channel: &chan_t,
+            denom: terra::DENOM,
+            amount: 1_000_000,
+            receiver: &chimera_recipient,
+            count: 1,
+            timeout_height: 0,
+        },
+    );
+    wait_until("uluna arrives on chimerad", &relayer, || {
+        bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera) == 1_000_000
+    });
+    transfer(
+        &chimera_user,
+        &Transfer {
+            channel: &chan_c,
+            denom: chimera::DENOM,
+            amount: 777,
+            receiver: &terra_recipient,
+            count: 1,
+            timeout_height: 0,
+        },
+    );
+    wait_until("uchim arrives on Terra", &relayer, || {
+        bal(&tc.grpc_addr, &terra_recipient, &voucher_on_terra) == 777
+    });
+    let rt0 = rt();
+    wait_until(
+        "both acknowledgements back (no commitments left)",
+        &relayer,
+        || {
+            rt0.block_on(terra_user.packet_commitments("transfer", &chan_t))
+                .unwrap()
+                .is_empty()
+                && rt0
+                    .block_on(chimera_user.packet_commitments("transfer", &chan_c))
+                    .unwrap()
+                    .is_empty()
+        },
+    );
+
+    // Timeout: relayer stopped, a packet to chimerad that expires at
+    // chimerad height now + 4; relayer back: a refund, no delivery.
+    relayer.stop().unwrap();
+    let (ch_h, _) = rt().block_on(chimera_user.latest()).unwrap();
+    let before = bal(&tc.grpc_addr, &terra_user.address, terra::DENOM);
+    let escrow_before = bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera);
+    transfer(
+        &terra_user,
+        &Transfer {
+            channel: &chan_t,
+            denom: terra::DENOM,
+            amount: 5_000,
+            receiver: &chimera_recipient,
+            count: 1,
+            timeout_height: ch_h + 4,
+        },
+    );
+    let after_send = bal(&tc.grpc_addr, &terra_user.address, terra::DENOM);
+    let fee = before - after_send - 5_000;
+    wait_until("chimerad passes the timeout height", &relayer, || {
+        rt().block_on(chimera_user.latest()).unwrap().0 > ch_h + 5
+    });
+    relayer.start(WAIT).unwrap();
+    wait_until("timeout refunds the sender on Terra", &relayer, || {
+        bal(&tc.grpc_addr, &terra_user.address, terra::DENOM) == before - fee
+    });
+    assert_eq!(
+        bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera),
+        escrow_before
+    );
+
+    // kill -9 in the middle of a burst of 60 packets (two batches of 30).
+    relayer.stop().unwrap();
+    let start_bal = bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera);
+    transfer(
+        &terra_user,
+        &Transfer {
+            channel: &chan_t,
+            denom: terra::DENOM,
+            amount: 10,
+            receiver: &chimera_recipient,
+            count: 60,
+            timeout_height: 0,
+        },
+    );
+    relayer.start(WAIT).unwrap();
+    wait_until("part of the burst delivered", &relayer, || {
+        bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera) > start_bal
+    });
+    relayer.kill();
+    let mid = bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera) - start_bal;
+    eprintln!("       killed with {} of 60 packets received", mid / 10);
+    relayer.start(WAIT).unwrap();
+    wait_until("every packet received after the restart", &relayer, || {
+        bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera) == start_bal + 600
+    });
+    wait_until("every packet acknowledged", &relayer, || {
+        rt0.block_on(terra_user.packet_commitments("transfer", &chan_t))
+            .unwrap()
+            .is_empty()
+    });
+    // Exactly once: nothing more arrives.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera),
+        start_bal + 600
+    );
+    let (code, body) = relayer.health().expect("health");
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        relayer
+            .metric("chimera_relayer_packets_relayed_total", &["kind=\"recv\""])
+            .unwrap_or(0.0)
+            >= 1.0
+    );
+    relayer.stop().unwrap();
+}
