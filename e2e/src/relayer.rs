@@ -331,3 +331,72 @@ impl Drop for ChimeraRelayer {
         let _ = self.stop();
     }
 }
+
+/// What a test needs of a running relayer, Hermes or ours, so one scenario
+/// runs with either and their results compare.
+pub trait Relayer {
+    /// `hermes` or `chimera relay`.
+    fn label(&self) -> &'static str;
+    /// Starts relaying.
+    fn start_relaying(&mut self, timeout: Duration) -> Result<(), String>;
+    /// Stops relaying (SIGTERM).
+    fn stop_relaying(&mut self) -> Result<(), String>;
+    /// Whether the relay process runs.
+    fn running(&mut self) -> bool;
+    /// ERROR and WARN lines of its log, first `n`.
+    fn problems(&self, n: usize) -> Vec<String>;
+    /// Keeps its home after the test; returns the path.
+    fn keep(&mut self) -> PathBuf;
+}
+
+impl Relayer for ChimeraRelayer {
+    fn label(&self) -> &'static str {
+        "chimera relay"
+    }
+    fn start_relaying(&mut self, timeout: Duration) -> Result<(), String> {
+        self.start(timeout).map_err(|e| e.to_string())
+    }
+    fn stop_relaying(&mut self) -> Result<(), String> {
+        self.stop().map_err(|e| e.to_string())
+    }
+    fn running(&mut self) -> bool {
+        self.is_running()
+    }
+    fn problems(&self, n: usize) -> Vec<String> {
+        std::fs::read_to_string(self.home.path().join(RELAY_LOG))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("ERROR") || l.contains("WARN"))
+            .take(n)
+            .map(str::to_string)
+            .collect()
+    }
+    fn keep(&mut self) -> PathBuf {
+        self.keep_home().to_path_buf()
+    }
+}
+
+impl Relayer for crate::hermes::Hermes {
+    fn label(&self) -> &'static str {
+        "hermes"
+    }
+    fn start_relaying(&mut self, timeout: Duration) -> Result<(), String> {
+        self.start(timeout).map_err(|e| e.to_string())
+    }
+    fn stop_relaying(&mut self) -> Result<(), String> {
+        self.stop().map_err(|e| e.to_string())
+    }
+    fn running(&mut self) -> bool {
+        self.is_running()
+    }
+    fn problems(&self, n: usize) -> Vec<String> {
+        self.log_lines_with("ERROR")
+            .into_iter()
+            .chain(self.log_lines_with("WARN"))
+            .take(n)
+            .collect()
+    }
+    fn keep(&mut self) -> PathBuf {
+        self.keep_home().to_path_buf()
+    }
+}

@@ -28,6 +28,7 @@ use chimera_e2e::inference::{
     Event, Found, Job, GOLDEN_SEVEN, PNG_SIGNATURE,
 };
 use chimera_e2e::keys;
+use chimera_e2e::relayer::{ChimeraRelayer, Relayer};
 
 /// How long one relayed request may take, send to ack.
 const ACK_WAIT: Duration = Duration::from_secs(180);
@@ -51,14 +52,14 @@ struct Steps {
 }
 
 impl Steps {
-    fn run<T, E: Display>(
+    fn run<R: Relayer, T, E: Display>(
         &mut self,
-        hermes: &mut Hermes,
+        relayer: &mut R,
         name: &str,
-        f: impl FnOnce(&mut Hermes) -> Result<T, E>,
+        f: impl FnOnce(&mut R) -> Result<T, E>,
     ) -> T {
         let t = Instant::now();
-        match f(hermes) {
+        match f(relayer) {
             Ok(v) => {
                 let line = format!(
                     "[{:>6.1?}] ok   {name} ({:.1?})",
@@ -69,25 +70,25 @@ impl Steps {
                 self.passed.push(line);
                 v
             }
-            Err(e) => self.fail(hermes, name, &e.to_string()),
+            Err(e) => self.fail(relayer, name, &e.to_string()),
         }
     }
 
-    fn fail(&self, hermes: &mut Hermes, name: &str, error: &str) -> ! {
+    fn fail<R: Relayer>(&self, relayer: &mut R, name: &str, error: &str) -> ! {
         let mut report = format!(
-            "\n==== inference over IBC stopped at step: {name} (after {:.1?}) ====\nsteps passed:\n{}\n\
+            "\n==== inference over IBC ({}) stopped at step: {name} (after {:.1?}) ====\nsteps passed:\n{}\n\
              ---- error ----\n{error}\n",
+            relayer.label(),
             self.started.elapsed(),
             self.passed.join("\n")
         );
-        let errors: Vec<String> = hermes
-            .log_lines_with("ERROR")
-            .into_iter()
-            .chain(hermes.log_lines_with("WARN"))
-            .take(15)
-            .collect();
+        let errors = relayer.problems(15);
         if !errors.is_empty() {
-            report += &format!("---- hermes start ERROR/WARN lines ----\n{}\n", errors.join("\n"));
+            report += &format!(
+                "---- {} ERROR/WARN lines ----\n{}\n",
+                relayer.label(),
+                errors.join("\n")
+            );
         }
         for log in &self.logs {
             let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -105,7 +106,11 @@ impl Steps {
                 tail.join("\n")
             );
         }
-        report += &format!("---- hermes home (kept): {} ----\n", hermes.keep_home().display());
+        report += &format!(
+            "---- {} home (kept): {} ----\n",
+            relayer.label(),
+            relayer.keep().display()
+        );
         panic!("{report}");
     }
 }
@@ -202,11 +207,7 @@ fn request_and_wait(a: &ChimeraNet, channel: &str, job: &Job) -> Result<Relayed,
 fn hermes_relays_inference_requests_and_async_acks_between_two_chimerad_chains() {
     require_binaries();
     let started = Instant::now();
-    let (a_net, b_net) = std::thread::scope(|s| {
-        let a = s.spawn(|| ChimeraNet::start(chimera_config("chimera-req-a")).expect("chimerad A"));
-        let b = s.spawn(|| ChimeraNet::start(chimera_config("chimera-host-b")).expect("chimerad B"));
-        (a.join().unwrap(), b.join().unwrap())
-    });
+    let (a_net, b_net) = start_chains();
     eprintln!("[{:?}] chains A and B up", started.elapsed());
     let (a, b) = (Side::new(&a_net), Side::new(&b_net));
     let mut hermes = Hermes::new(vec![
@@ -246,14 +247,78 @@ fn hermes_relays_inference_requests_and_async_acks_between_two_chimerad_chains()
         channel.b
     );
     steps.run(&mut hermes, "hermes start", |h| h.start(devnet::WAIT));
+    scenario(&mut hermes, &mut steps, &a_net, &b_net, &channel.a);
+}
 
+/// Two chimerad chains, A (requester) and B (host), each with one validator.
+fn start_chains() -> (ChimeraNet, ChimeraNet) {
+    std::thread::scope(|s| {
+        let a = s.spawn(|| ChimeraNet::start(chimera_config("chimera-req-a")).expect("chimerad A"));
+        let b = s.spawn(|| ChimeraNet::start(chimera_config("chimera-host-b")).expect("chimerad B"));
+        (a.join().unwrap(), b.join().unwrap())
+    })
+}
+
+/// The same flow with `chimera relay`: `chimera create channel` opens the
+/// clients, connection and `inference` channel; then the scenario.
+#[test]
+fn chimera_relay_relays_inference_requests_and_async_acks_between_two_chimerad_chains() {
+    require_binaries();
+    let started = Instant::now();
+    let (a_net, b_net) = start_chains();
+    eprintln!("[{:?}] chains A and B up", started.elapsed());
+    let mut relayer = ChimeraRelayer::new(vec![
+        HermesChain::chimera(&a_net).unwrap(),
+        HermesChain::chimera(&b_net).unwrap(),
+    ])
+    .expect("chimera relayer set-up (keys import)");
+    let mut steps = Steps {
+        started,
+        passed: vec![],
+        logs: logs(&a_net).into_iter().chain(logs(&b_net)).collect(),
+    };
+    let (a_id, b_id) = (a_net.chain_id().to_string(), b_net.chain_id().to_string());
+    let (chan_a, chan_b, _) = steps.run(
+        &mut relayer,
+        "chimera create channel (clients, connection, inference channel)",
+        |r| {
+            r.create_channel(
+                &a_id,
+                &b_id,
+                inference::PORT,
+                inference::PORT,
+                inference::VERSION,
+                None,
+            )
+        },
+    );
+    eprintln!(
+        "         channel {}/{chan_a} on A <-> {}/{chan_b} on B",
+        inference::PORT,
+        inference::PORT
+    );
+    steps.run(&mut relayer, "chimera relay", |r| r.start_relaying(devnet::WAIT));
+    scenario(&mut relayer, &mut steps, &a_net, &b_net, &chan_a);
+}
+
+/// A "7" relayed both ways with B's asynchronous ack, the PNG checked, and
+/// an unknown model's synchronous error ack, over `channel` on A.
+fn scenario<R: Relayer>(
+    relayer: &mut R,
+    steps: &mut Steps,
+    a_net: &ChimeraNet,
+    b_net: &ChimeraNet,
+    channel_a: &str,
+) {
+    let started = steps.started;
+    let (a, b) = (Side::new(a_net), Side::new(b_net));
     // A "7" from the diffusion model, relayed both ways.
     let b_from = inference::height(b.rpc);
     let job = Job::digits_ddpm('7', 42);
     let good = steps.run(
-        &mut hermes,
+        relayer,
         "digits-ddpm \"7\": request on A, job on B, ack back on A",
-        |_| request_and_wait(&a_net, &channel.a, &job),
+        |_| request_and_wait(a_net, channel_a, &job),
     );
     let ev = good.done.event.clone();
     let a_blocks = good.done.height - good.sent_height;
@@ -283,7 +348,7 @@ fn hermes_relays_inference_requests_and_async_acks_between_two_chimerad_chains()
     if let Ok(r) = &b_result {
         eprintln!("         B's inference_result: {:?}", r.event.attributes);
     }
-    steps.run(&mut hermes, "A's request completed with B's result", |_| {
+    steps.run(relayer, "A's request completed with B's result", |_| {
         if !good.done.in_tx {
             return Err("inference_request_done is not an event of the relayer's tx".to_string());
         }
@@ -299,36 +364,32 @@ fn hermes_relays_inference_requests_and_async_acks_between_two_chimerad_chains()
             Err(e) => Err(format!("B's inference_result: {e}")),
         }
     });
-    let png = steps.run(
-        &mut hermes,
-        "PNG from B's BlobService matches the ack's hash",
-        |_| {
-            let want = hex::decode(ev.get("output_sha256")).map_err(|e| e.to_string())?;
-            let blob = blob_get_blocking(&b.grpc, &want)?;
-            if sha256(&blob.data).as_slice() != want.as_slice() {
-                return Err(format!(
-                    "served {} bytes hash to {}",
-                    blob.data.len(),
-                    hex::encode(sha256(&blob.data))
-                ));
-            }
-            if blob.data.len() < 8 || blob.data[..8] != PNG_SIGNATURE {
-                return Err(format!(
-                    "not a PNG: starts {}",
-                    hex::encode(&blob.data[..blob.data.len().min(8)])
-                ));
-            }
-            eprintln!(
-                "         {} bytes, encoding {:?}, signature {}",
+    let png = steps.run(relayer, "PNG from B's BlobService matches the ack's hash", |_| {
+        let want = hex::decode(ev.get("output_sha256")).map_err(|e| e.to_string())?;
+        let blob = blob_get_blocking(&b.grpc, &want)?;
+        if sha256(&blob.data).as_slice() != want.as_slice() {
+            return Err(format!(
+                "served {} bytes hash to {}",
                 blob.data.len(),
-                blob.info_encoding,
-                hex::encode(&blob.data[..8])
-            );
-            Ok::<_, String>(blob.data)
-        },
-    );
+                hex::encode(sha256(&blob.data))
+            ));
+        }
+        if blob.data.len() < 8 || blob.data[..8] != PNG_SIGNATURE {
+            return Err(format!(
+                "not a PNG: starts {}",
+                hex::encode(&blob.data[..blob.data.len().min(8)])
+            ));
+        }
+        eprintln!(
+            "         {} bytes, encoding {:?}, signature {}",
+            blob.data.len(),
+            blob.info_encoding,
+            hex::encode(&blob.data[..8])
+        );
+        Ok::<_, String>(blob.data)
+    });
     steps.run(
-        &mut hermes,
+        relayer,
         "the PNG is canonical: 32×32 gray, an upscaled 8×8",
         |_| {
             let p = decode_png(&png)?;
@@ -378,8 +439,8 @@ fn hermes_relays_inference_requests_and_async_acks_between_two_chimerad_chains()
         model: "nope".into(),
         ..Job::digits_ddpm('7', 1)
     };
-    let bad = steps.run(&mut hermes, "model \"nope\": error ack back on A", |_| {
-        request_and_wait(&a_net, &channel.a, &nope)
+    let bad = steps.run(relayer, "model \"nope\": error ack back on A", |_| {
+        request_and_wait(a_net, channel_a, &nope)
     });
     let bad_ev = &bad.done.event;
     eprintln!(
@@ -391,26 +452,22 @@ fn hermes_relays_inference_requests_and_async_acks_between_two_chimerad_chains()
         bad.done.seen - bad.sent_at,
         bad_ev.attributes
     );
-    steps.run(&mut hermes, "A's request failed with unknown_model", |_| {
+    steps.run(relayer, "A's request failed with unknown_model", |_| {
         if bad_ev.get("status") != "failed" || !bad_ev.get("error").contains("unknown_model") {
             return Err(format!("{bad_ev:?}"));
         }
         Ok(())
     });
-    steps.run(
-        &mut hermes,
-        "hermes still running; both chains make blocks",
-        |h| {
-            if !h.is_running() {
-                return Err(format!("hermes start exited:\n{}", h.log_tail(20)));
-            }
-            let (ha, hb) = (inference::height(a.rpc), inference::height(b.rpc));
-            std::thread::sleep(Duration::from_secs(2));
-            if inference::height(a.rpc) <= ha || inference::height(b.rpc) <= hb {
-                return Err("a chain stopped".to_string());
-            }
-            h.stop().map_err(|e| e.to_string())
-        },
-    );
+    steps.run(relayer, "the relayer still runs; both chains make blocks", |h| {
+        if !h.running() {
+            return Err(format!("{} exited:\n{}", h.label(), h.problems(20).join("\n")));
+        }
+        let (ha, hb) = (inference::height(a.rpc), inference::height(b.rpc));
+        std::thread::sleep(Duration::from_secs(2));
+        if inference::height(a.rpc) <= ha || inference::height(b.rpc) <= hb {
+            return Err("a chain stopped".to_string());
+        }
+        h.stop_relaying()
+    });
     eprintln!("[{:?}] done", started.elapsed());
 }
