@@ -32,7 +32,7 @@ use crate::http;
 use crate::keys::{self, KeyError};
 use crate::ports;
 use crate::process::{self, ManagedProcess, ProcessError, ProcessSpec};
-use crate::terra::{self, TerraLocalnet};
+use crate::terra::{SdkDaemon, SdkLocalnet, TerraLocalnet};
 
 /// The Hermes version the harness is written for.
 ///
@@ -251,6 +251,14 @@ impl HermesChain {
     ///
     /// Why: Terra Classic v3.4 is the chain Chimera's users come from.
     pub fn terra(net: &TerraLocalnet) -> Self {
+        Self::sdk(net, TERRA_GAS_PRICE, "0.37")
+    }
+
+    /// Hermes's view of any running SDK localnet (`terrad`, ibc-go `simd`):
+    /// the daemon's prefix, coin type and denom at `gas_price`, CometBFT
+    /// `compat_mode` RPC, IAVL proof specs, push events; keys: the relayer,
+    /// then the localnet's genesis accounts by name.
+    pub fn sdk<D: SdkDaemon>(net: &SdkLocalnet<D>, gas_price: f64, compat_mode: &str) -> Self {
         let cfg = net.config();
         let keys = std::iter::once(HermesKey {
             name: RELAYER_KEY.into(),
@@ -273,19 +281,19 @@ impl HermesChain {
             event_source: EventSource::Push {
                 batch_delay: Duration::from_millis(200),
             },
-            account_prefix: keys::TERRA_PREFIX.into(),
+            account_prefix: D::PREFIX.into(),
             store_prefix: "ibc".into(),
-            gas_price: TERRA_GAS_PRICE,
-            gas_denom: terra::DENOM.into(),
+            gas_price,
+            gas_denom: D::DENOM.into(),
             default_gas: 200_000,
             max_gas: 3_000_000,
             gas_multiplier: 1.3,
             trusting_period: TRUSTING_PERIOD,
             clock_drift: Duration::from_secs(5),
             max_block_time: Duration::from_secs(5),
-            compat_mode: "0.37".into(),
+            compat_mode: compat_mode.into(),
             proof_specs: None,
-            hd_path: keys::hd_path(keys::TERRA_COIN_TYPE, 0),
+            hd_path: keys::hd_path(D::COIN_TYPE, 0),
             keys,
         }
     }

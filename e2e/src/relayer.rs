@@ -7,6 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use chimera_relayer::chain::Chain;
+use chimera_relayer::config::{ChainConfig, GasPrice, PacketFilter};
+use chimera_relayer::keys::KeyStore;
+use chimera_relayer::light::any;
+use chimera_relayer::telemetry::Metrics;
+use ibc_proto::ibc::applications::transfer::v1::MsgTransfer;
+use ibc_proto::ibc::core::client::v1::Height;
 use serde_json::Value;
 
 use crate::hermes::HermesChain;
@@ -399,4 +406,108 @@ impl Relayer for crate::hermes::Hermes {
     fn keep(&mut self) -> PathBuf {
         self.keep_home().to_path_buf()
     }
+}
+
+/// One runtime for the whole test: the gRPC channels of [`Chain`] live on
+/// the runtime that made them.
+pub fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// A user's signing handle on one chain: the relayer library's own
+/// [`Chain`] (the same tx path the relayer uses), keyed by `mnemonic`.
+pub fn user_chain(
+    c: &HermesChain,
+    mnemonic: &str,
+    coin_type: u32,
+    dir: &std::path::Path,
+) -> std::sync::Arc<Chain> {
+    let store = KeyStore::open(dir);
+    let (key, _) = store
+        .add(&c.id, "user", coin_type, &c.account_prefix, Some(mnemonic), true)
+        .expect("import user key");
+    let config = ChainConfig {
+        id: c.id.clone(),
+        rpc: c.rpc_addr.clone(),
+        grpc: c.grpc_addr.clone(),
+        websocket: None,
+        account_prefix: c.account_prefix.clone(),
+        coin_type,
+        key: "user".into(),
+        gas_price: GasPrice {
+            price: c.gas_price,
+            denom: c.gas_denom.clone(),
+        },
+        gas_adjustment: 1.5,
+        max_gas: c.max_gas,
+        default_gas: c.default_gas,
+        fee_granter: None,
+        store_prefix: "ibc".into(),
+        proof_specs: c.proof_specs.clone(),
+        trusting_period: c.trusting_period,
+        unbonding_period: c.trusting_period * 2,
+        clock_drift: c.clock_drift,
+        packet_filter: PacketFilter::default(),
+        rpc_timeout: Duration::from_secs(10),
+    };
+    rt().block_on(Chain::connect(config, &key, Metrics::new()))
+        .expect("connect user")
+}
+
+/// `count` ICS-20 transfers in one tx.
+pub struct Transfer<'a> {
+    /// Source channel (port `transfer`).
+    pub channel: &'a str,
+    /// Denom sent.
+    pub denom: &'a str,
+    /// Amount of each transfer.
+    pub amount: u128,
+    /// Receiver on the other chain.
+    pub receiver: &'a str,
+    /// How many `MsgTransfer`s.
+    pub count: usize,
+    /// Timeout height on the destination (revision 1); 0: a 10-minute
+    /// timestamp instead.
+    pub timeout_height: u64,
+}
+
+/// Signs and commits `t` from `from`; returns the block height.
+
+pub fn transfer(from: &Chain, t: &Transfer) -> u64 {
+    let msgs = (0..t.count)
+        .map(|_| {
+            any(&MsgTransfer {
+                source_port: "transfer".into(),
+                source_channel: t.channel.into(),
+                token: Some(ibc_proto::cosmos::base::v1beta1::Coin {
+                    denom: t.denom.into(),
+                    amount: t.amount.to_string(),
+                }),
+                sender: from.address.clone(),
+                receiver: t.receiver.into(),
+                timeout_height: Some(Height {
+                    revision_number: if t.timeout_height == 0 { 0 } else { 1 },
+                    revision_height: t.timeout_height,
+                }),
+                timeout_timestamp: if t.timeout_height == 0 {
+                    (std::time::SystemTime::now() + Duration::from_secs(600))
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_nanos() as u64
+                } else {
+                    0
+                },
+                memo: String::new(),
+            })
+        })
+        .collect();
+    let out = rt().block_on(from.send(msgs)).expect("MsgTransfer");
+    out.height
 }
