@@ -37,6 +37,7 @@ pub mod inference;
 pub mod keys;
 pub mod ports;
 pub mod process;
+pub mod proxy;
 pub mod relayer;
 pub mod rpc;
 pub mod simd;

@@ -479,7 +479,6 @@ pub struct Transfer<'a> {
 }
 
 /// Signs and commits `t` from `from`; returns the block height.
-
 pub fn transfer(from: &Chain, t: &Transfer) -> u64 {
     let msgs = (0..t.count)
         .map(|_| {

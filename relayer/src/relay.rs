@@ -201,8 +201,13 @@ pub struct Worker {
     steps: Vec<ChannelStep>,
     chans: HashMap<(String, String), ChanInfo>,
     last_clear: Option<u64>,
+    last_refresh: Option<Instant>,
     backoff_until: Option<Instant>,
 }
+
+/// How often a worker checks its clients' age, at most (more often when a
+/// quarter of the refresh age is shorter).
+const REFRESH_CHECK: Duration = Duration::from_secs(60);
 
 impl Worker {
     fn new(
@@ -229,6 +234,7 @@ impl Worker {
             steps: Vec::new(),
             chans: HashMap::new(),
             last_clear: None,
+            last_refresh: None,
             backoff_until: None,
         }
     }
@@ -302,7 +308,50 @@ impl Worker {
         }
         self.backoff_until = None;
         self.answer_steps().await;
+        let every = REFRESH_CHECK.min(self.src.config.trusting_period.mul_f64(self.cfg.refresh_fraction / 4.0));
+        if self.last_refresh.is_none_or(|t| t.elapsed() > every) {
+            self.last_refresh = Some(Instant::now());
+            if let Err(e) = self.refresh_clients().await {
+                warn!(src = %self.src.id(), dst = %self.dst.id(), error = %e, "client refresh check failed; will retry");
+            }
+        }
         self.relay_packets().await
+    }
+
+    /// Updates `dst`'s clients of `src` that have not moved for
+    /// `refresh_fraction` of their trusting period (an idle path must not
+    /// let its client expire), and reports every client's time left.
+    async fn refresh_clients(&mut self) -> ChainResult<()> {
+        let mut clients: Vec<String> = self
+            .chans
+            .values()
+            .filter(|c| c.ours && !c.client_dst.is_empty())
+            .map(|c| c.client_dst.clone())
+            .collect();
+        clients.sort();
+        clients.dedup();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        for client in clients {
+            let info = self.dst.client(&client).await?;
+            let Some(updated) = self.dst.consensus_time(&client, self.src.revision, info.latest).await? else {
+                continue;
+            };
+            let period = info.trusting_period_secs as i64;
+            let left = updated + period - now;
+            self.src.metrics().set_client_expiry(self.dst.id(), &client, left);
+            let due = (now - updated) as f64 > period as f64 * self.cfg.refresh_fraction;
+            if due && !info.frozen {
+                let (h, update) = prepare(&self.src, &self.dst, &client, 0).await?;
+                if let Some(u) = update {
+                    self.dst.send(vec![u]).await?;
+                    info!(chain = %self.dst.id(), client = %client, height = h, expires_in_secs = left, "client refreshed");
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn chan(&mut self, port: &str, channel: &str) -> Option<ChanInfo> {
