@@ -1014,6 +1014,13 @@ impl Hermes {
         Ok(())
     }
 
+    /// The pid of `hermes start`, while it runs.
+    ///
+    /// Why: benchmarks read its peak memory from `/proc`.
+    pub fn pid(&self) -> Option<u32> {
+        self.relayer.as_ref().map(ManagedProcess::pid)
+    }
+
     /// Whether `hermes start` runs (and has not exited).
     pub fn is_running(&mut self) -> bool {
         match self.relayer.as_mut() {

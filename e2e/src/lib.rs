@@ -27,6 +27,7 @@ pub mod bank;
 pub mod bench_bank;
 pub mod bench_ics20;
 pub mod bench_inference;
+pub mod bench_relayer;
 pub mod bins;
 pub mod chimera;
 pub mod devnet;

@@ -48,16 +48,20 @@ pub enum RelayerError {
     Io(String, std::io::Error),
 }
 
-/// The `chimera` binary next to the test binaries (cargo builds it for the
-/// workspace's tests), or `$CHIMERA_RELAYER_BIN`.
+/// The `chimera` binary cargo built beside the e2e binaries (`cargo build
+/// -p chimera-relayer`), or `$CHIMERA_RELAYER_BIN`.
 pub fn chimera_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("CHIMERA_RELAYER_BIN") {
         return PathBuf::from(p);
     }
-    let exe = std::env::current_exe().expect("test binary path");
-    // target/<profile>/deps/<test> → target/<profile>/chimera
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    dir.join("chimera")
+    // Beside a binary (target/<profile>/chimera-e2e) or one level up from a
+    // test (target/<profile>/deps/<test>).
+    let exe = std::env::current_exe().expect("own binary path");
+    let dir = exe.parent().expect("binary directory");
+    [dir.join("chimera"), dir.parent().unwrap_or(dir).join("chimera")]
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| dir.join("chimera"))
 }
 
 /// The coin type in an HD path `m/44'/<coin>'/...`.
@@ -289,6 +293,11 @@ impl ChimeraRelayer {
         }
     }
 
+    /// The pid of `chimera relay`, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(ManagedProcess::pid)
+    }
+
     /// Whether `chimera relay` runs.
     pub fn is_running(&mut self) -> bool {
         match self.process.as_mut() {
@@ -354,6 +363,8 @@ pub trait Relayer {
     fn problems(&self, n: usize) -> Vec<String>;
     /// Keeps its home after the test; returns the path.
     fn keep(&mut self) -> PathBuf;
+    /// Pid of the relay process, while it runs.
+    fn relay_pid(&self) -> Option<u32>;
 }
 
 impl Relayer for ChimeraRelayer {
@@ -381,6 +392,9 @@ impl Relayer for ChimeraRelayer {
     fn keep(&mut self) -> PathBuf {
         self.keep_home().to_path_buf()
     }
+    fn relay_pid(&self) -> Option<u32> {
+        self.pid()
+    }
 }
 
 impl Relayer for crate::hermes::Hermes {
@@ -405,6 +419,9 @@ impl Relayer for crate::hermes::Hermes {
     }
     fn keep(&mut self) -> PathBuf {
         self.keep_home().to_path_buf()
+    }
+    fn relay_pid(&self) -> Option<u32> {
+        self.pid()
     }
 }
 

@@ -170,6 +170,33 @@ pub struct Chain {
     metrics: Metrics,
 }
 
+/// One line for a CometBFT RPC error: "unreachable: ..." when the node
+/// could not be reached, "bad answer: ..." when it answered something that
+/// is not CometBFT JSON-RPC, with the causes joined by `: ` (the error's own
+/// `Display` spans many lines and a backtrace).
+pub fn rpc_error_text(e: &cosmrs::rpc::Error) -> String {
+    use cosmrs::rpc::error::ErrorDetail as D;
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.trace().chain() {
+        let line = cause
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        if !line.is_empty() && !parts.contains(&line) {
+            parts.push(line);
+        }
+    }
+    let what = match e.detail() {
+        D::Http(_) | D::Io(_) | D::Timeout(_) | D::WebSocket(_) | D::WebSocketTimeout(_) => "unreachable",
+        D::Response(_) => "error response",
+        _ => "bad answer",
+    };
+    format!("{what}: {}", parts.join(": "))
+}
+
 /// ibc-go's `ParseChainID`: the number after the last `-` when the id has the
 /// revision format, else 0.
 pub fn revision_of(chain_id: &str) -> u64 {
@@ -204,7 +231,7 @@ impl Chain {
                     config.rpc_timeout
                 )
             })?
-            .map_err(|e| anyhow::anyhow!("{}: rpc {} unreachable: {e}", config.id, config.rpc))?;
+            .map_err(|e| anyhow::anyhow!("{}: rpc {}: {}", config.id, config.rpc, rpc_error_text(&e)))?;
         let got = status.node_info.network.to_string();
         if got != config.id {
             return Err(ChainError::WrongChain {
@@ -284,14 +311,14 @@ impl Chain {
         }
     }
 
-    async fn timed<T, E: std::fmt::Display>(
+    async fn timed<T>(
         &self,
         what: &str,
-        f: impl std::future::Future<Output = Result<T, E>>,
+        f: impl std::future::Future<Output = Result<T, cosmrs::rpc::Error>>,
     ) -> ChainResult<T> {
         match tokio::time::timeout(self.config.rpc_timeout, f).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.rpc_err(what, e)),
+            Ok(Err(e)) => Err(self.rpc_err(what, rpc_error_text(&e))),
             Err(_) => Err(self.rpc_err(what, format!("no answer within {:?}", self.config.rpc_timeout))),
         }
     }
@@ -547,12 +574,26 @@ impl Chain {
             };
             let gas = match self.simulate(&msgs, account, &chain_id).await {
                 Ok(g) => ((g as f64 * self.config.gas_adjustment).ceil() as u64).min(self.config.max_gas),
-                Err(e) if e.kind() == "sequence_mismatch" && attempt == 0 => {
-                    warn!(chain = %self.id(), error = %e, "account sequence out of date; resyncing");
-                    self.metrics.tx_failed(self.id(), "sequence_mismatch");
-                    *guard = None;
-                    continue;
-                }
+                Err(e) if e.kind() == "sequence_mismatch" => match expected_sequence(&e.to_string()) {
+                    // Some chains (chimerad) simulate on committed state, which
+                    // lags our pending txs: estimate gas at the sequence it
+                    // expects, sign with ours.
+                    Some(seq) if seq < account.sequence => {
+                        let at = Account {
+                            sequence: seq,
+                            ..account
+                        };
+                        let g = self.simulate(&msgs, at, &chain_id).await?;
+                        ((g as f64 * self.config.gas_adjustment).ceil() as u64).min(self.config.max_gas)
+                    }
+                    _ if attempt == 0 => {
+                        warn!(chain = %self.id(), error = %e, "account sequence out of date; resyncing");
+                        self.metrics.tx_failed(self.id(), "sequence_mismatch");
+                        *guard = None;
+                        continue;
+                    }
+                    _ => return Err(e),
+                },
                 Err(e) if matches!(e.kind(), "out_of_funds" | "redundant") => {
                     self.metrics.tx_failed(self.id(), e.kind());
                     return Err(e);
@@ -654,6 +695,13 @@ impl Chain {
     }
 }
 
+/// The sequence an "account sequence mismatch, expected N, got M" error
+/// names.
+fn expected_sequence(log: &str) -> Option<u64> {
+    let rest = &log[log.find("expected ")? + "expected ".len()..];
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
 /// Error class of a gRPC/ABCI error message, for metrics and for deciding
 /// what to do: retry, resync, skip or stop.
 pub fn classify(log: &str) -> &'static str {
@@ -711,5 +759,10 @@ mod tests {
         );
         assert_eq!(classify("packet messages are redundant"), "redundant");
         assert_eq!(classify_code(11, ""), "out_of_gas");
+        assert_eq!(
+            expected_sequence("account sequence mismatch, expected 7, got 9: incorrect"),
+            Some(7)
+        );
+        assert_eq!(expected_sequence("insufficient funds"), None);
     }
 }

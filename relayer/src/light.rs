@@ -52,7 +52,7 @@ pub async fn initial_states(src: &Chain, host_drift: Duration) -> anyhow::Result
         .rpc()
         .commit(TmHeight::try_from(latest)?)
         .await
-        .map_err(|e| src.rpc_err("commit", e))?;
+        .map_err(|e| src.rpc_err("commit", crate::chain::rpc_error_text(&e)))?;
     let header = commit.signed_header.header;
     let specs = src
         .config
@@ -93,12 +93,12 @@ async fn validator_set(src: &Chain, h: u64) -> ChainResult<Set> {
         .rpc()
         .validators(th, Paging::All)
         .await
-        .map_err(|e| src.rpc_err(format!("validators at {h}"), e))?;
+        .map_err(|e| src.rpc_err(format!("validators at {h}"), crate::chain::rpc_error_text(&e)))?;
     let header = src
         .rpc()
         .header(th)
         .await
-        .map_err(|e| src.rpc_err(format!("header at {h}"), e))?;
+        .map_err(|e| src.rpc_err(format!("header at {h}"), crate::chain::rpc_error_text(&e)))?;
     Set::with_proposer(vals.validators, header.header.proposer_address)
         .map_err(|e| src.garbage(format!("validator set at {h}"), e))
 }
@@ -110,7 +110,7 @@ pub async fn update_header(src: &Chain, target: u64, trusted: u64) -> ChainResul
         .rpc()
         .commit(th)
         .await
-        .map_err(|e| src.rpc_err(format!("commit at {target}"), e))?;
+        .map_err(|e| src.rpc_err(format!("commit at {target}"), crate::chain::rpc_error_text(&e)))?;
     let set = validator_set(src, target).await?;
     let trusted_set = validator_set(src, trusted + 1).await?;
     let h = tm::Header {
@@ -129,6 +129,6 @@ pub async fn block_time(src: &Chain, h: u64) -> ChainResult<tendermint::Time> {
         .rpc()
         .header(th)
         .await
-        .map_err(|e| src.rpc_err(format!("header at {h}"), e))?;
+        .map_err(|e| src.rpc_err(format!("header at {h}"), crate::chain::rpc_error_text(&e)))?;
     Ok(header.header.time)
 }

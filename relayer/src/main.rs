@@ -241,10 +241,23 @@ fn exit_on_usage_error(e: clap::Error) -> ! {
     ) {
         e.exit()
     }
+    // clap puts the missing arguments on the lines after the first; keep
+    // them, on one line, up to the usage block.
     let text = e.render().to_string();
+    let line = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     eprintln!(
         "{} (see --help)",
-        text.lines().next().unwrap_or("error: invalid arguments")
+        if line.is_empty() {
+            "error: invalid arguments"
+        } else {
+            &line
+        }
     );
     std::process::exit(2)
 }

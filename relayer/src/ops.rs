@@ -397,7 +397,9 @@ pub fn status(path: &Path, json_logs: bool) -> anyhow::Result<ExitCode> {
                     continue;
                 }
             };
-            chains.push(chain_status(&chain, &session).await);
+            let st = chain_status(&chain, &session).await;
+            ok &= st.get("error").is_none();
+            chains.push(st);
         }
         println!("{}", serde_json::to_string_pretty(&json!({ "chains": chains }))?);
         Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })

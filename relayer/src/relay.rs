@@ -308,7 +308,12 @@ impl Worker {
         }
         self.backoff_until = None;
         self.answer_steps().await;
-        let every = REFRESH_CHECK.min(self.src.config.trusting_period.mul_f64(self.cfg.refresh_fraction / 4.0));
+        let every = REFRESH_CHECK.min(
+            self.src
+                .config
+                .trusting_period
+                .mul_f64(self.cfg.refresh_fraction / 4.0),
+        );
         if self.last_refresh.is_none_or(|t| t.elapsed() > every) {
             self.last_refresh = Some(Instant::now());
             if let Err(e) = self.refresh_clients().await {
@@ -336,7 +341,11 @@ impl Worker {
             .unwrap_or(0);
         for client in clients {
             let info = self.dst.client(&client).await?;
-            let Some(updated) = self.dst.consensus_time(&client, self.src.revision, info.latest).await? else {
+            let Some(updated) = self
+                .dst
+                .consensus_time(&client, self.src.revision, info.latest)
+                .await?
+            else {
                 continue;
             };
             let period = info.trusting_period_secs as i64;

@@ -152,6 +152,29 @@ enum Cmd {
         #[arg(long)]
         chimerad: Option<PathBuf>,
     },
+    /// `chimera relay` against Hermes 1.11 on the same paths, one after
+    /// the other: a burst of ICS-20 transfers Terra → chimerad and a burst
+    /// of digits-cnn inference requests chimerad → chimerad; packets/s,
+    /// p50/p99 send-to-ack latency, relayer txs, fees and peak RSS
+    /// (docs/benchmarks.md, "Relayer: chimera relay vs Hermes").
+    BenchRelayer {
+        /// Packets per burst.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10000))]
+        packets: u64,
+        /// Messages per user tx of the burst.
+        #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..=100))]
+        per_tx: u64,
+        /// Skip the ICS-20 path.
+        #[arg(long)]
+        no_ics20: bool,
+        /// Skip the inference path.
+        #[arg(long)]
+        no_inference: bool,
+        /// The chimerad binary (default: $CHIMERAD, else the one cargo
+        /// built next to this binary).
+        #[arg(long)]
+        chimerad: Option<PathBuf>,
+    },
 }
 
 /// `--chimerad` as an absolute path: the nodes run in their homes, where a
@@ -222,6 +245,30 @@ async fn main() -> Result<()> {
                 .await
                 .context("benchmark task panicked")??;
             println!("{}", report.details());
+            println!("command: {command}\n");
+            print!("{}", report.markdown());
+            Ok(())
+        }
+        Cmd::BenchRelayer {
+            packets,
+            per_tx,
+            no_ics20,
+            no_inference,
+            chimerad,
+        } => {
+            let config = chimera_e2e::bench_relayer::RelayerBenchConfig {
+                packets: packets as usize,
+                per_tx: per_tx as usize,
+                ics20: !no_ics20,
+                inference: !no_inference,
+                chimerad: absolute_chimerad(chimerad)?,
+                ..Default::default()
+            };
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            // Its own thread: the benchmark drives its own runtime.
+            let report = std::thread::spawn(move || chimera_e2e::bench_relayer::run(&config))
+                .join()
+                .map_err(|_| anyhow::anyhow!("benchmark thread panicked"))??;
             println!("command: {command}\n");
             print!("{}", report.markdown());
             Ok(())
