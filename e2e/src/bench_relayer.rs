@@ -273,6 +273,19 @@ fn burst<R: Relayer>(
     }
     std::thread::sleep(Duration::from_secs(2));
     let peak = relayer.relay_pid().map(peak_rss_kib).unwrap_or(0);
+    let problems = relayer.problems(8);
+    if !problems.is_empty() {
+        eprintln!(
+            "  {} ERROR/WARN lines during the burst (first 8):",
+            relayer.label()
+        );
+        for p in problems {
+            eprintln!("    {}", p.chars().take(400).collect::<String>());
+        }
+    }
+    if std::env::var_os("CHIMERA_E2E_KEEP_RELAYER_HOMES").is_some() {
+        eprintln!("  {} home kept: {}", relayer.label(), relayer.keep().display());
+    }
     let (s1, d1) = (account(src, &ra)?, account(dst, &rb)?);
     relayer
         .stop_relaying()

@@ -515,6 +515,19 @@ async fn sdk_queries_over_grpc_and_abci() {
         "{}",
         e.message()
     );
+    // A sequence ahead of the committed one (the sender's earlier txs still
+    // in the mempool) simulates, as on the SDK's CheckTx state: pipelining
+    // relayers estimate gas for each tx of a burst.
+    let ahead = chain.send_tx(&second_recipient, 1, acc.account_number, 3);
+    let sim_ahead = txs
+        .simulate(SimulateRequest {
+            tx_bytes: ahead,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(sim_ahead.gas_info.unwrap().gas_used > 0);
     let e = txs.simulate(SimulateRequest::default()).await.unwrap_err();
     assert_eq!(
         (e.code(), e.message()),

@@ -394,9 +394,22 @@ impl App {
     /// Runs a tx against the latest committed state without keeping its
     /// writes: `cosmos.tx.v1beta1.Service/Simulate`.
     pub fn simulate(storage: &Storage, chain_id: &str, tx_bytes: &[u8]) -> TxOutcome {
-        let mut state = Delta::new(storage.latest_snapshot());
+        let state = Delta::new(storage.latest_snapshot());
         let height = storage.latest_version().unwrap_or(0) + 1;
+        Self::simulate_on(state, height, chain_id, tx_bytes)
+    }
+
+    /// Runs a tx in simulation on `state` (e.g. [`App::mempool_state`]) at
+    /// `height`; nothing is kept.
+    pub fn simulate_on(mut state: Delta, height: u64, chain_id: &str, tx_bytes: &[u8]) -> TxOutcome {
         run_tx(&mut state, tx_bytes, height, chain_id, Mode::Simulate)
+    }
+
+    /// The mempool's view (the last commit plus the txs CheckTx accepted
+    /// since, as a fork nothing writes back from) and the height the next
+    /// block runs at: what `Simulate` runs on, like the SDK's CheckTx state.
+    pub fn mempool_state(&self) -> (Delta, u64) {
+        (self.check.fork(), self.storage.latest_version().unwrap_or(0) + 1)
     }
 
     /// The chain id InitChain recorded.

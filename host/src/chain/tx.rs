@@ -291,7 +291,14 @@ pub fn ante(
                 ))
             }
         }
-        if info.sequence != acc.sequence {
+        // A simulation may name a sequence ahead of the committed one: the
+        // sender's earlier txs wait in the mempool, and the SDK simulates on
+        // its CheckTx state, where they already count. Relayers and wallets
+        // pipeline txs and simulate each (Hermes fell back to default gas
+        // and ran out of it when this refused them). Behind it is refused
+        // as the SDK refuses it.
+        let ahead_in_simulation = mode == Mode::Simulate && info.sequence > acc.sequence;
+        if info.sequence != acc.sequence && !ahead_in_simulation {
             return Err(TxError::WrongSequence {
                 expected: acc.sequence,
                 got: info.sequence,
@@ -314,7 +321,7 @@ pub fn ante(
             "tx",
             [("acc_seq", format!("{signer}/{}", acc.sequence)).index()],
         ));
-        acc.sequence += 1;
+        acc.sequence = info.sequence + 1;
         auth::set(ctx, &acc)?;
     }
     Ok(())

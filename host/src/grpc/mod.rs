@@ -59,9 +59,11 @@ use crate::state::Storage;
 
 /// Binds `addr` and serves every service until `shutdown` resolves.
 /// `cometbft_rpc` is the node's own RPC (`http://127.0.0.1:26657`), asked
-/// for blocks, validators, broadcasts and tx lookups.
+/// for blocks, validators, broadcasts and tx lookups; `mempool` is the
+/// app's CheckTx state for `Simulate` ([`read::MempoolState`]).
 pub async fn serve(
     storage: Storage,
+    mempool: Option<read::MempoolState>,
     blobs: Option<crate::blob::BlobStore>,
     chain_id: String,
     cometbft_rpc: String,
@@ -71,7 +73,16 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("gRPC: cannot listen on {addr}"))?;
-    serve_on(listener, storage, blobs, chain_id, cometbft_rpc, shutdown).await
+    serve_on(
+        listener,
+        storage,
+        mempool,
+        blobs,
+        chain_id,
+        cometbft_rpc,
+        shutdown,
+    )
+    .await
 }
 
 /// [`serve`] on a listener the caller bound, so that tests and launchers can
@@ -79,13 +90,14 @@ pub async fn serve(
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     storage: Storage,
+    mempool: Option<read::MempoolState>,
     blobs: Option<crate::blob::BlobStore>,
     chain_id: String,
     cometbft_rpc: String,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let rpc = comet::CometRpc::new(&cometbft_rpc)?;
-    let q = QueryCtx::new(storage, &chain_id);
+    let q = QueryCtx::new(storage, &chain_id).with_mempool(mempool);
     // IBC (issue #5): ibc.core.{client,connection,channel}.v1 and
     // ibc.applications.transfer.v1 queries.
     let ibc = crate::ibc::query::grpc_services(&q);

@@ -21,14 +21,25 @@ pub const HEIGHT_HEADER: &str = "x-cosmos-block-height";
 /// query gives up (each commit is a block, seconds apart).
 const STALE_RETRIES: usize = 3;
 
+/// The mempool's view of the state (the last commit plus the txs CheckTx
+/// accepted since) and the height a tx would run at, taken from the app on
+/// demand. `Simulate` runs on it, as the SDK simulates on its CheckTx
+/// state: a relayer or wallet that pipelines txs estimates each one after
+/// the ones still waiting (their sequences, their client updates).
+pub type MempoolState = Arc<dyn Fn() -> (crate::state::Delta, u64) + Send + Sync>;
+
 /// What every query handler may use: the store (read through snapshots,
-/// never the app) and the chain id (for simulations' sign bytes).
+/// never the app), the chain id (for simulations' sign bytes), and the
+/// mempool's view for `Simulate` where the server has one.
 #[derive(Clone)]
 pub struct QueryCtx {
     /// The node's store; queries take snapshots of it.
     pub storage: Storage,
     /// The chain id simulations sign-check against.
     pub chain_id: Arc<str>,
+    /// The mempool's view (gRPC server of a node); None for
+    /// gRPC-over-ABCI, which runs inside the app's own call.
+    pub mempool: Option<MempoolState>,
 }
 
 impl QueryCtx {
@@ -38,7 +49,14 @@ impl QueryCtx {
         QueryCtx {
             storage,
             chain_id: chain_id.into(),
+            mempool: None,
         }
+    }
+
+    /// The same context, simulating on the mempool's view.
+    pub fn with_mempool(mut self, mempool: Option<MempoolState>) -> QueryCtx {
+        self.mempool = mempool;
+        self
     }
 
     /// Runs `f` on the state at `height` (0: the latest commit) and returns

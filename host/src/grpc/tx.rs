@@ -63,7 +63,13 @@ pub fn simulate(q: &QueryCtx, req: SimulateRequest) -> QResult<SimulateResponse>
     } else {
         return Err(QueryError::invalid("empty txBytes is not allowed"));
     };
-    let out = App::simulate(&q.storage, &q.chain_id, &bytes);
+    let out = match &q.mempool {
+        Some(mempool) => {
+            let (state, height) = mempool();
+            App::simulate_on(state, height, &q.chain_id, &bytes)
+        }
+        None => App::simulate(&q.storage, &q.chain_id, &bytes),
+    };
     let gas_info = GasInfo {
         gas_wanted: out.gas_wanted,
         gas_used: out.gas_used,

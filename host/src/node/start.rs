@@ -231,12 +231,19 @@ async fn supervise(
         }
     };
     let storage = app.lock().unwrap_or_else(|p| p.into_inner()).storage().clone();
+    let mempool_app = app.clone();
+    let mempool: crate::grpc::read::MempoolState = Arc::new(move || {
+        mempool_app
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .mempool_state()
+    });
     let mut server = tokio::spawn(abci::serve(app, listen.clone()));
     wait_listening(&mut server, &listen).await?;
     info!(abci = %listen, "ABCI server listening");
 
-    // gRPC (Cosmos SDK queries, Simulate, BroadcastTx) reads committed state
-    // only; it learns the chain id and CometBFT's RPC from CometBFT's files.
+    // gRPC (Cosmos SDK queries, BroadcastTx) reads committed state; Simulate
+    // runs on the mempool's view, as the SDK's does; it learns the chain id and CometBFT's RPC from CometBFT's files.
     let cmt_home = resolve(home, &cfg.cometbft.home);
     let (chain_id, rpc) = cometbft_endpoints(&cmt_home)?;
     let grpc_addr = cfg.grpc_address;
@@ -247,6 +254,7 @@ async fn supervise(
     let notified = grpc_shutdown.clone();
     let mut grpc = tokio::spawn(crate::grpc::serve(
         storage,
+        Some(mempool),
         Some(blobs),
         chain_id,
         rpc.clone(),

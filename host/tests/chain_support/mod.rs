@@ -184,6 +184,7 @@ impl GrpcServer {
             listener,
             storage,
             None,
+            None,
             chain_id.into(),
             "http://127.0.0.1:9".into(),
             async {
