@@ -148,7 +148,12 @@ struct Relayed {
 
 /// Signs and commits `MsgRequestInference` of `job` from A's user over
 /// `channel`; returns the packet sequence and the send height.
-fn send_request(net: &ChimeraNet, channel: &str, job: &Job) -> Result<(u64, u64, Instant), String> {
+fn send_request(
+    net: &ChimeraNet,
+    channel: &str,
+    job: &Job,
+    timeout: Duration,
+) -> Result<(u64, u64, Instant), String> {
     let key = chimera_signing_key(keys::USER_MNEMONIC).unwrap();
     let user = chimera_address(keys::USER_MNEMONIC).unwrap();
     let acc = net
@@ -165,7 +170,7 @@ fn send_request(net: &ChimeraNet, channel: &str, job: &Job) -> Result<(u64, u64,
         sequence: acc.sequence,
         memo: String::new(),
     };
-    let timeout = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(600);
+    let timeout = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + timeout;
     let msg = request_inference_msg(user.as_ref(), channel, job, timeout.as_nanos() as u64);
     let tx = sign_messages(&key, net.chain_id(), vec![msg], &send).map_err(|e| e.to_string())?;
     let sent_at = Instant::now();
@@ -189,7 +194,7 @@ fn send_request(net: &ChimeraNet, channel: &str, job: &Job) -> Result<(u64, u64,
 /// Sends `job` over `channel` and waits for A's `inference_request_done`
 /// of its packet.
 fn request_and_wait(a: &ChimeraNet, channel: &str, job: &Job) -> Result<Relayed, String> {
-    let (sequence, sent_height, sent_at) = send_request(a, channel, job)?;
+    let (sequence, sent_height, sent_at) = send_request(a, channel, job, Duration::from_secs(600))?;
     let seq = sequence.to_string();
     let done = wait_for_event(a.rpc_addr(0).unwrap(), sent_height, ACK_WAIT, |e: &Event| {
         e.kind == "inference_request_done" && e.get("sequence") == seq && e.get("source_channel") == channel
@@ -458,6 +463,38 @@ fn scenario<R: Relayer>(
         }
         Ok(())
     });
+    // A request that cannot arrive in time: nobody relays while its 4 s
+    // timeout passes; once relaying resumes, the relayer proves on B that
+    // it never arrived (MsgTimeout on A) and A ends it failed, refunded.
+    steps.run(relayer, "relaying stopped", |r| r.stop_relaying());
+    let (seq, sent_height, _) = steps.run(relayer, "request with a 4 s timeout while nobody relays", |_| {
+        send_request(
+            a_net,
+            channel_a,
+            &Job::digits_ddpm('3', 5),
+            Duration::from_secs(4),
+        )
+    });
+    std::thread::sleep(Duration::from_secs(6));
+    steps.run(relayer, "relaying resumed", |r| r.start_relaying(devnet::WAIT));
+    steps.run(
+        relayer,
+        "the expired request timed out on A (failed: timeout)",
+        |_| {
+            let s = seq.to_string();
+            let done = wait_for_event(a.rpc, sent_height, ACK_WAIT, |e: &Event| {
+                e.kind == "inference_request_done"
+                    && e.get("sequence") == s
+                    && e.get("source_channel") == channel_a
+            })?;
+            let ev = &done.event;
+            if ev.get("status") != "failed" || !ev.get("error").starts_with("timeout") {
+                return Err(format!("{ev:?}"));
+            }
+            eprintln!("         packet {seq}: {:?}", ev.attributes);
+            Ok(())
+        },
+    );
     steps.run(relayer, "the relayer still runs; both chains make blocks", |h| {
         if !h.running() {
             return Err(format!("{} exited:\n{}", h.label(), h.problems(20).join("\n")));

@@ -18,6 +18,15 @@ pub enum IbcEvent {
     /// A channel handshake step on this chain that the counterparty must
     /// answer.
     Channel(ChannelStep),
+    /// `update_client`: a client on this chain moved; the header it took
+    /// (an `Any` of a 07-tendermint `Header`) is checked against the
+    /// tracked chain for misbehaviour.
+    ClientUpdated {
+        /// The client on this chain.
+        client_id: String,
+        /// The header bytes (`Any`).
+        header: Vec<u8>,
+    },
 }
 
 /// What kind of channel event happened, on this chain's end.
@@ -103,6 +112,7 @@ pub fn parse(events: &[Event]) -> (Vec<IbcEvent>, usize) {
             "channel_open_try" => Some(channel_step(e, ChannelStepKind::OpenTry)),
             "channel_open_ack" => Some(channel_step(e, ChannelStepKind::OpenAck)),
             "channel_close_init" => Some(channel_step(e, ChannelStepKind::CloseInit)),
+            "update_client" => Some(client_updated(e)),
             _ => None,
         };
         match parsed {
@@ -112,6 +122,13 @@ pub fn parse(events: &[Event]) -> (Vec<IbcEvent>, usize) {
         }
     }
     (out, bad)
+}
+
+fn client_updated(e: &Event) -> Option<IbcEvent> {
+    Some(IbcEvent::ClientUpdated {
+        client_id: attr(e, "client_id")?.into(),
+        header: hex::decode(attr(e, "header")?).ok()?,
+    })
 }
 
 fn channel_step(e: &Event, kind: ChannelStepKind) -> Option<IbcEvent> {
@@ -162,6 +179,28 @@ mod tests {
         assert_eq!(p.data, b"{}");
         assert_eq!(p.timeout_height.unwrap().revision_height, 500);
         assert!(matches!(&got[1], IbcEvent::WriteAck(_, a) if a == &[1, 2]));
+    }
+
+    #[test]
+    fn update_client_carries_its_header() {
+        let (got, bad) = parse(&[
+            ev(
+                "update_client",
+                &[("client_id", "07-tendermint-0"), ("header", "0a01ff")],
+            ),
+            ev(
+                "update_client",
+                &[("client_id", "07-tendermint-0"), ("header", "zz")],
+            ),
+        ]);
+        assert_eq!(bad, 1);
+        assert_eq!(
+            got,
+            vec![IbcEvent::ClientUpdated {
+                client_id: "07-tendermint-0".into(),
+                header: vec![0x0a, 0x01, 0xff],
+            }]
+        );
     }
 
     #[test]

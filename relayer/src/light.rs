@@ -122,6 +122,72 @@ pub async fn update_header(src: &Chain, target: u64, trusted: u64) -> ChainResul
     Ok(any(&h))
 }
 
+/// Whether a header a client took conflicts with the chain it tracks: the
+/// header `theirs` (an `Any` of a 07-tendermint `Header`) against `src`'s
+/// own block at the same height. Returns the height and the client's
+/// trusted height when it conflicts; None when it matches. Headers that do
+/// not decode are reported as an error (garbage, not evidence).
+pub async fn conflicting_header(src: &Chain, theirs: &[u8]) -> ChainResult<Option<(u64, u64)>> {
+    let (h, trusted, hash) = header_identity(theirs).map_err(|e| src.garbage("update_client header", e))?;
+    let th = TmHeight::try_from(h).map_err(|e| src.garbage("height", e))?;
+    let ours = src
+        .rpc()
+        .header(th)
+        .await
+        .map_err(|e| src.rpc_err(format!("header at {h}"), crate::chain::rpc_error_text(&e)))?;
+    Ok((ours.header.hash() != hash).then_some((h, trusted)))
+}
+
+/// Height, trusted height and block hash of an `Any`-wrapped 07-tendermint
+/// header.
+pub fn header_identity(any_bytes: &[u8]) -> Result<(u64, u64, tendermint::Hash), String> {
+    use prost::Message;
+    let a = Any::decode(any_bytes).map_err(|e| e.to_string())?;
+    let h = tm::Header::decode(a.value.as_slice()).map_err(|e| e.to_string())?;
+    let sh = h.signed_header.ok_or("no signed header")?;
+    let header =
+        tendermint::block::Header::try_from(sh.header.ok_or("no header")?).map_err(|e| e.to_string())?;
+    let trusted = h.trusted_height.map(|t| t.revision_height).unwrap_or(0);
+    Ok((header.height.value(), trusted, header.hash()))
+}
+
+/// `MsgSubmitMisbehaviour` for client `client_id` (on the chain `signer`
+/// signs for): the conflicting header the client took, and `src`'s own
+/// header at that height from the same trusted height, so the client can
+/// verify both and freeze.
+pub async fn misbehaviour(
+    src: &Chain,
+    client_id: &str,
+    theirs: &[u8],
+    height: u64,
+    trusted: u64,
+    signer: &str,
+) -> ChainResult<Any> {
+    use prost::Message;
+    let header_1 = tm::Header::decode(
+        Any::decode(theirs)
+            .map_err(|e| src.garbage("header", e))?
+            .value
+            .as_slice(),
+    )
+    .map_err(|e| src.garbage("header", e))?;
+    let ours = update_header(src, height, trusted).await?;
+    let header_2 = tm::Header::decode(ours.value.as_slice()).map_err(|e| src.garbage("header", e))?;
+    #[allow(deprecated)]
+    let m = tm::Misbehaviour {
+        client_id: client_id.into(),
+        header_1: Some(header_1),
+        header_2: Some(header_2),
+    };
+    #[allow(deprecated)]
+    let msg = ibc_proto::ibc::core::client::v1::MsgSubmitMisbehaviour {
+        client_id: client_id.into(),
+        misbehaviour: Some(any(&m)),
+        signer: signer.into(),
+    };
+    Ok(any(&msg))
+}
+
 /// The block time of `src` at `h` (for timeouts by timestamp).
 pub async fn block_time(src: &Chain, h: u64) -> ChainResult<tendermint::Time> {
     let th = TmHeight::try_from(h).map_err(|e| src.garbage("height", e))?;
@@ -131,4 +197,59 @@ pub async fn block_time(src: &Chain, h: u64) -> ChainResult<tendermint::Time> {
         .await
         .map_err(|e| src.rpc_err(format!("header at {h}"), crate::chain::rpc_error_text(&e)))?;
     Ok(header.header.time)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+    use tendermint::block::{header::Version, Header, Height as H};
+
+    fn header(app_hash: u8) -> Header {
+        Header {
+            version: Version { block: 11, app: 0 },
+            chain_id: "chimera-1".parse().unwrap(),
+            height: H::from(42u32),
+            time: tendermint::Time::from_unix_timestamp(1_700_000_000, 0).unwrap(),
+            last_block_id: None,
+            last_commit_hash: None,
+            data_hash: None,
+            validators_hash: tendermint::Hash::Sha256([1; 32]),
+            next_validators_hash: tendermint::Hash::Sha256([1; 32]),
+            consensus_hash: tendermint::Hash::Sha256([2; 32]),
+            app_hash: tendermint::AppHash::try_from(vec![app_hash; 32]).unwrap(),
+            last_results_hash: None,
+            evidence_hash: None,
+            proposer_address: tendermint::account::Id::new([3; 20]),
+        }
+    }
+
+    fn any_header(h: Header, trusted: u64) -> Vec<u8> {
+        let signed = tendermint_proto::types::SignedHeader {
+            header: Some(h.into()),
+            commit: None,
+        };
+        any(&tm::Header {
+            signed_header: Some(signed),
+            validator_set: None,
+            trusted_height: Some(Height {
+                revision_number: 1,
+                revision_height: trusted,
+            }),
+            trusted_validators: None,
+        })
+        .encode_to_vec()
+    }
+
+    /// What misbehaviour detection compares: the block hash a client took
+    /// against the tracked chain's; one changed field changes it.
+    #[test]
+    fn header_identity_tells_forks_apart() {
+        let (h, trusted, hash) = header_identity(&any_header(header(7), 40)).unwrap();
+        assert_eq!((h, trusted), (42, 40));
+        assert_eq!(hash, header(7).hash());
+        let (_, _, fork) = header_identity(&any_header(header(8), 40)).unwrap();
+        assert_ne!(hash, fork);
+        assert!(header_identity(b"garbage").is_err());
+    }
 }

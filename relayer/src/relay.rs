@@ -430,6 +430,7 @@ impl Worker {
                         .insert((p.source_channel.clone(), p.sequence), (p, ack, Instant::now()));
                 }
             }
+            IbcEvent::ClientUpdated { client_id, header } => self.check_update(&client_id, &header).await,
             IbcEvent::Channel(step) => {
                 if !self.cfg.complete_handshakes {
                     return;
@@ -453,6 +454,52 @@ impl Worker {
                 {
                     self.steps.push(step);
                 }
+            }
+        }
+    }
+
+    /// A client on `src` of `dst` took a header: if it is not `dst`'s own
+    /// block at that height, someone fed the client a fork. Submit both
+    /// headers as misbehaviour (the client freezes) and say so loudly.
+    async fn check_update(&mut self, client_id: &str, header: &[u8]) {
+        let tracks_dst = match self.src.client(client_id).await {
+            Ok(c) => c.chain_id == self.dst.id(),
+            Err(_) => false,
+        };
+        if !tracks_dst {
+            return;
+        }
+        match crate::light::conflicting_header(&self.dst, header).await {
+            Ok(None) => {}
+            Ok(Some((height, trusted))) => {
+                self.src.metrics().tx_failed(self.src.id(), "misbehaviour");
+                error!(chain = %self.src.id(), client = %client_id, tracks = %self.dst.id(), height,
+                    "client took a header that is not the tracked chain's block: submitting misbehaviour");
+                let msg = crate::light::misbehaviour(
+                    &self.dst,
+                    client_id,
+                    header,
+                    height,
+                    trusted,
+                    &self.src.address,
+                )
+                .await;
+                match msg {
+                    Ok(m) => match self.src.send(vec![m]).await {
+                        Ok(out) => {
+                            info!(chain = %self.src.id(), client = %client_id, tx = %out.hash, "misbehaviour submitted; the client is frozen")
+                        }
+                        Err(e) => {
+                            error!(chain = %self.src.id(), client = %client_id, error = %e, "misbehaviour refused")
+                        }
+                    },
+                    Err(e) => {
+                        error!(chain = %self.src.id(), client = %client_id, error = %e, "cannot build misbehaviour")
+                    }
+                }
+            }
+            Err(e) => {
+                debug!(chain = %self.src.id(), client = %client_id, error = %e, "update_client header not checked")
             }
         }
     }
