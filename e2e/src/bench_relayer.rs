@@ -44,6 +44,11 @@ pub struct RelayerBenchConfig {
     pub chimerad: Option<PathBuf>,
     /// Longest wait for one burst to be acknowledged.
     pub deadline: Duration,
+    /// Run `chimera relay` first on each path (default: Hermes first). The
+    /// second run proves against a state grown by the first burst's
+    /// receipts and acks (deeper trees, longer proofs, more gas), so fee
+    /// comparisons need both orders.
+    pub chimera_first: bool,
 }
 
 impl Default for RelayerBenchConfig {
@@ -55,6 +60,7 @@ impl Default for RelayerBenchConfig {
             inference: true,
             chimerad: None,
             deadline: Duration::from_secs(900),
+            chimera_first: false,
         }
     }
 }
@@ -354,7 +360,11 @@ pub fn run(config: &RelayerBenchConfig) -> Result<RelayerReport> {
                 .collect()
         };
         let mut hermes = Hermes::new(vec![tc.clone(), cc.clone()])?;
-        for r in [&mut hermes as &mut dyn RelayerDyn, &mut ours] {
+        let mut order: [&mut dyn RelayerDyn; 2] = [&mut hermes, &mut ours];
+        if config.chimera_first {
+            order.reverse();
+        }
+        for r in order {
             let run = r.burst_dyn(
                 "ics20",
                 &tc,
@@ -403,7 +413,11 @@ pub fn run(config: &RelayerBenchConfig) -> Result<RelayerReport> {
                 .collect()
         };
         let mut hermes = Hermes::new(vec![ac.clone(), bc.clone()])?;
-        for r in [&mut hermes as &mut dyn RelayerDyn, &mut ours] {
+        let mut order: [&mut dyn RelayerDyn; 2] = [&mut hermes, &mut ours];
+        if config.chimera_first {
+            order.reverse();
+        }
+        for r in order {
             let run = r.burst_dyn(
                 "inference",
                 &ac,

@@ -50,6 +50,9 @@ enum Command {
     /// Create IBC clients, connections and channels.
     #[command(subcommand)]
     Create(ops::CreateCommand),
+    /// Update an IBC client by hand.
+    #[command(subcommand)]
+    Update(ops::UpdateCommand),
     /// Relay packets, acknowledgements, timeouts and handshakes between
     /// the configured chains until SIGTERM/SIGINT.
     Relay(ops::RelayArgs),
@@ -121,6 +124,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(ConfigCommand::Validate) => return ops::validate(&cli.config),
         Command::Keys(cmd) => return ops::keys(&cli.config, cmd),
         Command::Create(cmd) => return ops::create(&cli.config, cli.json_logs, cmd),
+        Command::Update(cmd) => return ops::update(&cli.config, cli.json_logs, cmd),
         Command::Relay(args) => return ops::relay(&cli.config, cli.json_logs, args),
         Command::Status => return ops::status(&cli.config, cli.json_logs),
         Command::Fetch { sha256, node, out } => fetch(&sha256, &node, &out)?,

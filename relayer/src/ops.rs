@@ -81,6 +81,21 @@ pub enum CreateCommand {
     },
 }
 
+/// `chimera update ...`.
+#[derive(Subcommand, Debug)]
+pub enum UpdateCommand {
+    /// Move a client to its chain's latest height (operators refresh an idle
+    /// client by hand; `relay` does it by itself).
+    Client {
+        /// Chain that holds the client.
+        #[arg(long)]
+        host: String,
+        /// The client id on `host`.
+        #[arg(long)]
+        client: String,
+    },
+}
+
 /// Channel ordering on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Ordering {
@@ -298,6 +313,33 @@ async fn connection(
     let (conn_a, conn_b) =
         handshake::create_connection(a, b, &client_a, &client_b, delay_secs * 1_000_000_000).await?;
     Ok((conn_a, conn_b, client_a, client_b))
+}
+
+/// `chimera update client`: prints the client and its new height.
+pub fn update(path: &Path, json_logs: bool, cmd: UpdateCommand) -> anyhow::Result<ExitCode> {
+    init_logs(json_logs);
+    let (session, store) = match Session::open(path) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let UpdateCommand::Client { host, client } = cmd;
+    runtime()?.block_on(async {
+        let h = session.chain(&store, &host).await?;
+        let tracked = h.client(&client).await?.chain_id;
+        let src = session
+            .chain(&store, &tracked)
+            .await
+            .with_context(|| format!("{client} on {host} tracks {tracked:?}"))?;
+        let (height, update) = handshake::prepare(&src, &h, &client, 0).await?;
+        if let Some(u) = update {
+            h.send(vec![u]).await?;
+        }
+        println!(
+            "{}",
+            json!({ "host": host, "client_id": client, "tracks": tracked, "height": height })
+        );
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// `chimera relay`.

@@ -170,6 +170,10 @@ enum Cmd {
         /// Skip the inference path.
         #[arg(long)]
         no_inference: bool,
+        /// Run chimera relay first on each path (default: Hermes first; the
+        /// second run proves against a larger state).
+        #[arg(long)]
+        chimera_first: bool,
         /// The chimerad binary (default: $CHIMERAD, else the one cargo
         /// built next to this binary).
         #[arg(long)]
@@ -254,9 +258,11 @@ async fn main() -> Result<()> {
             per_tx,
             no_ics20,
             no_inference,
+            chimera_first,
             chimerad,
         } => {
             let config = chimera_e2e::bench_relayer::RelayerBenchConfig {
+                chimera_first,
                 packets: packets as usize,
                 per_tx: per_tx as usize,
                 ics20: !no_ics20,
