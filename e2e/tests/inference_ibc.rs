@@ -22,13 +22,14 @@ use chimera_e2e::chimera::{
     self, chimera_address, chimera_signing_key, required_fee, sign_messages, BankSend, ChimeraNet, DENOM,
 };
 use chimera_e2e::devnet::{self, chimera_config};
+use chimera_e2e::hermes::{ibc_denom, RECIPIENT_MNEMONIC};
 use chimera_e2e::hermes::{Hermes, HermesChain};
 use chimera_e2e::inference::{
     self, blob_get_blocking, broadcast_commit, decode_png, request_inference_msg, sha256, wait_for_event,
     Event, Found, Job, GOLDEN_SEVEN, PNG_SIGNATURE,
 };
 use chimera_e2e::keys;
-use chimera_e2e::relayer::{ChimeraRelayer, Relayer};
+use chimera_e2e::relayer::{rt, transfer, user_chain, ChimeraRelayer, Relayer, Transfer};
 
 /// How long one relayed request may take, send to ack.
 const ACK_WAIT: Duration = Duration::from_secs(180);
@@ -283,7 +284,7 @@ fn chimera_relay_relays_inference_requests_and_async_acks_between_two_chimerad_c
         logs: logs(&a_net).into_iter().chain(logs(&b_net)).collect(),
     };
     let (a_id, b_id) = (a_net.chain_id().to_string(), b_net.chain_id().to_string());
-    let (chan_a, chan_b, _) = steps.run(
+    let (chan_a, chan_b, conn_a) = steps.run(
         &mut relayer,
         "chimera create channel (clients, connection, inference channel)",
         |r| {
@@ -304,6 +305,60 @@ fn chimera_relay_relays_inference_requests_and_async_acks_between_two_chimerad_c
     );
     steps.run(&mut relayer, "chimera relay", |r| r.start_relaying(devnet::WAIT));
     scenario(&mut relayer, &mut steps, &a_net, &b_net, &chan_a);
+
+    // ICS-20 on the same connection, both ways, between the two chimerads.
+    let (ac, bc) = (relayer.chains[0].clone(), relayer.chains[1].clone());
+    let (tr_a, tr_b, _) = steps.run(
+        &mut relayer,
+        "chimera create channel: transfer on the same connection",
+        |r| r.create_channel(&a_id, &b_id, "transfer", "transfer", "ics20-1", Some(&conn_a)),
+    );
+    steps.run(&mut relayer, "chimera relay again", |r| {
+        r.start_relaying(devnet::WAIT)
+    });
+    let users = tempfile::tempdir().unwrap();
+    let ua = user_chain(&ac, keys::USER_MNEMONIC, chimera::CHIMERA_COIN_TYPE, users.path());
+    let ub = user_chain(&bc, keys::USER_MNEMONIC, chimera::CHIMERA_COIN_TYPE, users.path());
+    let to = chimera_address(RECIPIENT_MNEMONIC).unwrap().to_string();
+    for (from, chan, grpc, their_chan) in [
+        (&ua, &tr_a, &bc.grpc_addr, &tr_b),
+        (&ub, &tr_b, &ac.grpc_addr, &tr_a),
+    ] {
+        let name = format!(
+            "uchim {} → {} arrives",
+            from.id(),
+            if from.id() == a_id { &b_id } else { &a_id }
+        );
+        steps.run(&mut relayer, &name, |_| {
+            transfer(
+                from,
+                &Transfer {
+                    channel: chan,
+                    denom: DENOM,
+                    amount: 4242,
+                    receiver: &to,
+                    count: 1,
+                    timeout_height: 0,
+                },
+            );
+            let voucher = ibc_denom(&format!("transfer/{their_chan}/{DENOM}"));
+            let start = Instant::now();
+            loop {
+                if rt()
+                    .block_on(chimera_e2e::bank::balance(grpc, &to, &voucher))
+                    .map_err(|e| e.to_string())?
+                    == 4242
+                {
+                    return Ok::<_, String>(());
+                }
+                if start.elapsed() > ACK_WAIT {
+                    return Err("voucher did not arrive".into());
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        });
+    }
+    steps.run(&mut relayer, "relaying stopped", |r| r.stop_relaying());
 }
 
 /// A "7" relayed both ways with B's asynchronous ack, the PNG checked, and

@@ -164,7 +164,14 @@ fn chimera_relay_carries_ics20_both_ways_timeouts_and_survives_kill_9() {
     });
     relayer.kill();
     let mid = bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera) - start_bal;
-    eprintln!("       killed with {} of 60 packets received", mid / 10);
+    let unacked = rt0
+        .block_on(terra_user.packet_commitments("transfer", &chan_t))
+        .unwrap()
+        .len();
+    eprintln!(
+        "       killed with {} of 60 packets received, {unacked} not acknowledged",
+        mid / 10
+    );
     relayer.start(WAIT).unwrap();
     wait_until("every packet received after the restart", &relayer, || {
         bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera) == start_bal + 600
@@ -182,11 +189,44 @@ fn chimera_relay_carries_ics20_both_ways_timeouts_and_survives_kill_9() {
     );
     let (code, body) = relayer.health().expect("health");
     assert_eq!(code, 200, "{body}");
-    assert!(
+    // `chimera status`: both chains, their clients of each other with time
+    // left, the transfer channel with nothing unacknowledged.
+    let status: serde_json::Value =
+        serde_json::from_str(&relayer.run(&["status"]).expect("chimera status")).unwrap();
+    for (c, chan) in [(&tc.id, &chan_t), (&cc.id, &chan_c)] {
+        let st = status["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["chain"] == c.as_str())
+            .unwrap_or_else(|| panic!("{c} missing: {status}"));
+        assert!(st["height"].as_u64().unwrap_or(0) > 0, "{st}");
+        assert!(st["balance"].as_str().is_some(), "{st}");
+        let client = &st["clients"][0];
+        assert!(client["expires_in_secs"].as_i64().unwrap_or(0) > 0, "{st}");
+        let ch = st["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["channel"] == chan.as_str())
+            .unwrap_or_else(|| panic!("{chan} missing: {st}"));
+        assert_eq!(ch["unacknowledged_packets"], 0, "{st}");
+    }
+    eprintln!("[ok] chimera status");
+    // What the restarted process found by clearing, it relayed itself.
+    let relayed = |kind: &str| {
         relayer
-            .metric("chimera_relayer_packets_relayed_total", &["kind=\"recv\""])
+            .metric(
+                "chimera_relayer_packets_relayed_total",
+                &[&format!("kind=\"{kind}\"")],
+            )
             .unwrap_or(0.0)
-            >= 1.0
-    );
+    };
+    if mid < 600 {
+        assert!(relayed("recv") >= ((600 - mid) / 10) as f64, "recv after restart");
+    }
+    if unacked > 0 {
+        assert!(relayed("ack") >= 1.0, "acks after restart");
+    }
     relayer.stop().unwrap();
 }
