@@ -203,21 +203,35 @@ fn relayer_address(c: &HermesChain) -> Result<String> {
     Ok(keys::address(&c.keys[0].mnemonic, coin, &c.account_prefix)?.to_string())
 }
 
-/// One burst: `msgs` from `sender` on `src` (channel `channel`), relayed by
-/// `relayer`, until every commitment is gone from the source.
-#[allow(clippy::too_many_arguments)]
-fn burst<R: Relayer>(
-    path: &'static str,
+/// A path a burst crosses: packets from `sender` on `src`'s `port`/`channel`
+/// to `dst`.
+struct BurstPath<'a> {
+    name: &'static str,
+    src: &'a HermesChain,
+    dst: &'a HermesChain,
+    sender: &'a Arc<Chain>,
+    port: &'a str,
+    channel: &'a str,
+}
+
+/// One burst of `msgs` on `path`, relayed by `relayer`, until every
+/// commitment is gone from the source.
+fn burst<R: Relayer + ?Sized>(
+    path: &BurstPath,
     relayer: &mut R,
-    src: &HermesChain,
-    dst: &HermesChain,
-    sender: &Arc<Chain>,
-    port: &str,
-    channel: &str,
     msgs: Vec<Any>,
     per_tx: usize,
     deadline: Duration,
 ) -> Result<Run> {
+    let BurstPath {
+        name: path_name,
+        src,
+        dst,
+        sender,
+        port,
+        channel,
+    } = *path;
+    let path = path_name;
     relayer
         .start_relaying(Duration::from_secs(120))
         .map_err(|e| anyhow::anyhow!("{}: {e}", relayer.label()))?;
@@ -359,25 +373,15 @@ pub fn run(config: &RelayerBenchConfig) -> Result<RelayerReport> {
                 })
                 .collect()
         };
-        let mut hermes = Hermes::new(vec![tc.clone(), cc.clone()])?;
-        let mut order: [&mut dyn RelayerDyn; 2] = [&mut hermes, &mut ours];
-        if config.chimera_first {
-            order.reverse();
-        }
-        for r in order {
-            let run = r.burst_dyn(
-                "ics20",
-                &tc,
-                &cc,
-                &sender,
-                "transfer",
-                &chan_t,
-                msgs(config.packets),
-                config.per_tx,
-                config.deadline,
-            )?;
-            report.runs.push(run);
-        }
+        let path = BurstPath {
+            name: "ics20",
+            src: &tc,
+            dst: &cc,
+            sender: &sender,
+            port: "transfer",
+            channel: &chan_t,
+        };
+        report.runs.extend(both(config, &mut ours, &path, msgs)?);
     }
     if config.inference {
         eprintln!(
@@ -412,63 +416,36 @@ pub fn run(config: &RelayerBenchConfig) -> Result<RelayerReport> {
                 })
                 .collect()
         };
-        let mut hermes = Hermes::new(vec![ac.clone(), bc.clone()])?;
-        let mut order: [&mut dyn RelayerDyn; 2] = [&mut hermes, &mut ours];
-        if config.chimera_first {
-            order.reverse();
-        }
-        for r in order {
-            let run = r.burst_dyn(
-                "inference",
-                &ac,
-                &bc,
-                &sender,
-                inference::PORT,
-                &chan_a,
-                msgs(config.packets),
-                config.per_tx,
-                config.deadline,
-            )?;
-            report.runs.push(run);
-        }
+        let path = BurstPath {
+            name: "inference",
+            src: &ac,
+            dst: &bc,
+            sender: &sender,
+            port: inference::PORT,
+            channel: &chan_a,
+        };
+        report.runs.extend(both(config, &mut ours, &path, msgs)?);
     }
     Ok(report)
 }
 
-/// Object-safe [`burst`], so both relayers run from one loop.
-trait RelayerDyn {
-    #[allow(clippy::too_many_arguments)]
-    fn burst_dyn(
-        &mut self,
-        path: &'static str,
-        src: &HermesChain,
-        dst: &HermesChain,
-        sender: &Arc<Chain>,
-        port: &str,
-        channel: &str,
-        msgs: Vec<Any>,
-        per_tx: usize,
-        deadline: Duration,
-    ) -> Result<Run>;
-}
-
-impl<R: Relayer> RelayerDyn for R {
-    fn burst_dyn(
-        &mut self,
-        path: &'static str,
-        src: &HermesChain,
-        dst: &HermesChain,
-        sender: &Arc<Chain>,
-        port: &str,
-        channel: &str,
-        msgs: Vec<Any>,
-        per_tx: usize,
-        deadline: Duration,
-    ) -> Result<Run> {
-        burst(
-            path, self, src, dst, sender, port, channel, msgs, per_tx, deadline,
-        )
+/// The same burst through Hermes and through `ours`, in the configured
+/// order, on one path.
+fn both(
+    config: &RelayerBenchConfig,
+    ours: &mut ChimeraRelayer,
+    path: &BurstPath,
+    msgs: impl Fn(usize) -> Vec<Any>,
+) -> Result<Vec<Run>> {
+    let mut hermes = Hermes::new(vec![path.src.clone(), path.dst.clone()])?;
+    let mut order: [&mut dyn Relayer; 2] = [&mut hermes, ours];
+    if config.chimera_first {
+        order.reverse();
     }
+    order
+        .into_iter()
+        .map(|r| burst(path, r, msgs(config.packets), config.per_tx, config.deadline))
+        .collect()
 }
 
 fn unix_ns(ahead: Duration) -> u64 {

@@ -527,3 +527,22 @@ pub fn transfer(from: &Chain, t: &Transfer) -> u64 {
     let out = rt().block_on(from.send(msgs)).expect("MsgTransfer");
     out.height
 }
+
+/// Polls `f` every 250 ms until it holds and prints how long it took;
+/// panics after `within` with the last lines of each relayer's log.
+///
+/// Why: every relayer test waits on chain state this way.
+pub fn wait_until(what: &str, within: Duration, relayers: &[&ChimeraRelayer], mut f: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !f() {
+        if start.elapsed() > within {
+            let logs: Vec<String> = relayers.iter().map(|r| r.log_tail(40)).collect();
+            panic!(
+                "timed out: {what}\n--- relay logs ---\n{}",
+                logs.join("\n-----\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    eprintln!("[ok] {what} ({:.1?})", start.elapsed());
+}

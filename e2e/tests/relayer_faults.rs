@@ -18,27 +18,13 @@ use chimera_e2e::hermes::{ibc_denom, HermesChain, HermesKey, RECIPIENT_MNEMONIC}
 use chimera_e2e::keys;
 use chimera_e2e::ports;
 use chimera_e2e::proxy::TcpProxy;
-use chimera_e2e::relayer::{rt, transfer, user_chain, ChimeraRelayer, Transfer};
+use chimera_e2e::relayer::{rt, transfer, user_chain, wait_until, ChimeraRelayer, Transfer};
 use chimera_e2e::terra;
 use chimera_relayer::light::any;
 use cosmrs::proto::cosmos::bank::v1beta1::MsgSend;
 use cosmrs::proto::cosmos::base::v1beta1::Coin;
 
 const WAIT: Duration = Duration::from_secs(120);
-
-fn wait_until(what: &str, relayer: &ChimeraRelayer, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        if start.elapsed() > WAIT {
-            panic!(
-                "timed out: {what}\n--- relay log (last 60 lines) ---\n{}",
-                relayer.log_tail(60)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    eprintln!("[ok] {what} ({:.1?})", start.elapsed());
-}
 
 #[test]
 fn chimera_relay_recovers_from_an_empty_account_and_a_node_down_for_a_minute() {
@@ -97,7 +83,7 @@ fn chimera_relay_recovers_from_an_empty_account_and_a_node_down_for_a_minute() {
 
     // Out of funds: a clear error and metric, nothing delivered.
     send_luna(1_000);
-    wait_until("out_of_funds counted", &relayer, || {
+    wait_until("out_of_funds counted", WAIT, &[&relayer], || {
         relayer
             .metric("chimera_relayer_errors_total", &["kind=\"out_of_funds\""])
             .unwrap_or(0.0)
@@ -121,12 +107,12 @@ fn chimera_relay_recovers_from_an_empty_account_and_a_node_down_for_a_minute() {
     };
     rt().block_on(chimera_user.send(vec![any(&fund)]))
         .expect("fund the relayer");
-    wait_until("funded: the packet arrives", &relayer, || {
+    wait_until("funded: the packet arrives", WAIT, &[&relayer], || {
         bal(&recipient, &voucher) == 1_000
     });
 
     // Clients of a 100 s trusting period are refreshed while idle.
-    wait_until("an idle client refreshed", &relayer, || {
+    wait_until("an idle client refreshed", WAIT, &[&relayer], || {
         std::fs::read_to_string(relayer.home().join(chimera_e2e::relayer::RELAY_LOG))
             .unwrap_or_default()
             .contains("client refreshed")
@@ -148,10 +134,13 @@ fn chimera_relay_recovers_from_an_empty_account_and_a_node_down_for_a_minute() {
     assert!(relayer.is_running(), "the relayer exited while the node was down");
     rpc_proxy.set_down(false);
     grpc_proxy.set_down(false);
-    wait_until("node back: the packet sent meanwhile arrives", &relayer, || {
-        bal(&recipient, &voucher) == 3_000
-    });
-    wait_until("/health is 200 again", &relayer, || {
+    wait_until(
+        "node back: the packet sent meanwhile arrives",
+        WAIT,
+        &[&relayer],
+        || bal(&recipient, &voucher) == 3_000,
+    );
+    wait_until("/health is 200 again", WAIT, &[&relayer], || {
         relayer.health().is_some_and(|(c, _)| c == 200)
     });
     relayer.stop().unwrap();

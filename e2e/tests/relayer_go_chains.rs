@@ -16,7 +16,7 @@ use chimera_e2e::bank;
 use chimera_e2e::devnet::terra_config;
 use chimera_e2e::hermes::{ibc_denom, HermesChain, RECIPIENT_MNEMONIC, RELAYER_KEY, RELAYER_MNEMONIC};
 use chimera_e2e::keys;
-use chimera_e2e::relayer::{rt, transfer, user_chain, ChimeraRelayer, Transfer};
+use chimera_e2e::relayer::{rt, transfer, user_chain, wait_until, ChimeraRelayer, Transfer};
 use chimera_e2e::simd::{self, SimdConfig, SimdLocalnet};
 use chimera_e2e::terra::{self, GenesisAccount, TerraLocalnet, DEFAULT_GENESIS_AMOUNT};
 use chimera_relayer::light::any;
@@ -24,21 +24,6 @@ use ibc_proto::ibc::applications::interchain_accounts::controller::v1 as ica;
 use ibc_proto::ibc::core::channel::v1::State;
 
 const WAIT: Duration = Duration::from_secs(120);
-
-fn wait_until(what: &str, relayers: &[&ChimeraRelayer], mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        if start.elapsed() > WAIT {
-            let logs: Vec<String> = relayers.iter().map(|r| r.log_tail(40)).collect();
-            panic!(
-                "timed out: {what}\n--- relay logs ---\n{}",
-                logs.join("\n-----\n")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    eprintln!("[ok] {what} ({:.1?})", start.elapsed());
-}
 
 #[test]
 fn chimera_relay_between_terrad_and_simd_ics20_and_an_ica_handshake_terra_starts() {
@@ -116,13 +101,14 @@ fn chimera_relay_between_terrad_and_simd_ics20_and_an_ica_handshake_terra_starts
     }
     wait_until(
         "30 uluna transfers arrive on simd, 30 stake on Terra",
+        WAIT,
         &[&relayer, &second],
         || {
             bal(&sc.grpc_addr, &simd_recipient, &luna_on_simd) == 30_000
                 && bal(&tc.grpc_addr, &terra_recipient, &stake_on_terra) == 210
         },
     );
-    wait_until("every acknowledgement back", &[&relayer, &second], || {
+    wait_until("every acknowledgement back", WAIT, &[&relayer, &second], || {
         rt().block_on(terra_user.packet_commitments("transfer", &chan_t))
             .unwrap()
             .is_empty()
@@ -170,6 +156,7 @@ fn chimera_relay_between_terrad_and_simd_ics20_and_an_ica_handshake_terra_starts
     let mut address = String::new();
     wait_until(
         "the ICA channel is OPEN on both chains and Terra knows the account",
+        WAIT,
         &[&relayer],
         || {
             let chans = rt().block_on(terra_user.channels()).unwrap_or_default();

@@ -15,24 +15,10 @@ use chimera_e2e::chimera::{self, chimera_address};
 use chimera_e2e::devnet::{chimera_config, start_terra_and_chimera, terra_config};
 use chimera_e2e::hermes::{ibc_denom, HermesChain, RECIPIENT_MNEMONIC};
 use chimera_e2e::keys;
-use chimera_e2e::relayer::{rt, transfer, user_chain, ChimeraRelayer, Transfer};
+use chimera_e2e::relayer::{rt, transfer, user_chain, wait_until, ChimeraRelayer, Transfer};
 use chimera_e2e::terra;
 
 const WAIT: Duration = Duration::from_secs(120);
-
-fn wait_until(what: &str, relayer: &ChimeraRelayer, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        if start.elapsed() > WAIT {
-            panic!(
-                "timed out: {what}\n--- relay log (last 60 lines) ---\n{}",
-                relayer.log_tail(60)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    eprintln!("[ok] {what} ({:.1?})", start.elapsed());
-}
 
 #[test]
 fn chimera_relay_carries_ics20_both_ways_timeouts_and_survives_kill_9() {
@@ -81,7 +67,7 @@ fn chimera_relay_carries_ics20_both_ways_timeouts_and_survives_kill_9() {
             timeout_height: 0,
         },
     );
-    wait_until("uluna arrives on chimerad", &relayer, || {
+    wait_until("uluna arrives on chimerad", WAIT, &[&relayer], || {
         bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera) == 1_000_000
     });
     transfer(
@@ -95,13 +81,14 @@ fn chimera_relay_carries_ics20_both_ways_timeouts_and_survives_kill_9() {
             timeout_height: 0,
         },
     );
-    wait_until("uchim arrives on Terra", &relayer, || {
+    wait_until("uchim arrives on Terra", WAIT, &[&relayer], || {
         bal(&tc.grpc_addr, &terra_recipient, &voucher_on_terra) == 777
     });
     let rt0 = rt();
     wait_until(
         "both acknowledgements back (no commitments left)",
-        &relayer,
+        WAIT,
+        &[&relayer],
         || {
             rt0.block_on(terra_user.packet_commitments("transfer", &chan_t))
                 .unwrap()
@@ -132,11 +119,11 @@ fn chimera_relay_carries_ics20_both_ways_timeouts_and_survives_kill_9() {
     );
     let after_send = bal(&tc.grpc_addr, &terra_user.address, terra::DENOM);
     let fee = before - after_send - 5_000;
-    wait_until("chimerad passes the timeout height", &relayer, || {
+    wait_until("chimerad passes the timeout height", WAIT, &[&relayer], || {
         rt().block_on(chimera_user.latest()).unwrap().0 > ch_h + 5
     });
     relayer.start(WAIT).unwrap();
-    wait_until("timeout refunds the sender on Terra", &relayer, || {
+    wait_until("timeout refunds the sender on Terra", WAIT, &[&relayer], || {
         bal(&tc.grpc_addr, &terra_user.address, terra::DENOM) == before - fee
     });
     assert_eq!(
@@ -159,7 +146,7 @@ fn chimera_relay_carries_ics20_both_ways_timeouts_and_survives_kill_9() {
         },
     );
     relayer.start(WAIT).unwrap();
-    wait_until("part of the burst delivered", &relayer, || {
+    wait_until("part of the burst delivered", WAIT, &[&relayer], || {
         bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera) > start_bal
     });
     relayer.kill();
@@ -173,10 +160,13 @@ fn chimera_relay_carries_ics20_both_ways_timeouts_and_survives_kill_9() {
         mid / 10
     );
     relayer.start(WAIT).unwrap();
-    wait_until("every packet received after the restart", &relayer, || {
-        bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera) == start_bal + 600
-    });
-    wait_until("every packet acknowledged", &relayer, || {
+    wait_until(
+        "every packet received after the restart",
+        WAIT,
+        &[&relayer],
+        || bal(&cc.grpc_addr, &chimera_recipient, &voucher_on_chimera) == start_bal + 600,
+    );
+    wait_until("every packet acknowledged", WAIT, &[&relayer], || {
         rt0.block_on(terra_user.packet_commitments("transfer", &chan_t))
             .unwrap()
             .is_empty()

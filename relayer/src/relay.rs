@@ -707,64 +707,44 @@ impl Worker {
         Ok(())
     }
 
-    /// Drops work another relayer (or an earlier round) already did.
+    /// Drops work another relayer (or an earlier round) already did: recvs
+    /// `dst` has received, acks and timeouts of packets whose commitment
+    /// `dst` no longer holds.
     async fn drop_done(&mut self) -> ChainResult<()> {
-        let mut groups: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
-        for (p, _) in self.recv.values() {
-            groups
-                .entry((p.destination_port.clone(), p.destination_channel.clone()))
-                .or_default()
-                .push(p.sequence);
+        let recv = self.recv.iter().map(|(k, (p, _))| {
+            (
+                k.clone(),
+                p.destination_port.clone(),
+                p.destination_channel.clone(),
+                p.sequence,
+            )
+        });
+        for k in settled(&self.dst, recv.collect(), Pending::Receipt).await? {
+            self.recv.remove(&k);
+            self.src.metrics().redundant(self.dst.id(), &k.0);
         }
-        for ((port, chan), seqs) in groups {
-            let left = self.dst.unreceived_packets(&port, &chan, seqs.clone()).await?;
-            for s in seqs.into_iter().filter(|s| !left.contains(s)) {
-                let key = self
-                    .recv
-                    .iter()
-                    .find(|(_, (p, _))| p.destination_channel == chan && p.sequence == s)
-                    .map(|(k, _)| k.clone());
-                if let Some(k) = key {
-                    self.recv.remove(&k);
-                    self.src.metrics().redundant(self.dst.id(), &chan);
-                }
-            }
+        let acks = self.acks.iter().map(|(k, (p, _, _))| {
+            (
+                k.clone(),
+                p.source_port.clone(),
+                p.source_channel.clone(),
+                p.sequence,
+            )
+        });
+        for k in settled(&self.dst, acks.collect(), Pending::Commitment).await? {
+            self.acks.remove(&k);
+            self.src.metrics().redundant(self.dst.id(), &k.0);
         }
-        let mut groups: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
-        for (p, _, _) in self.acks.values() {
-            groups
-                .entry((p.source_port.clone(), p.source_channel.clone()))
-                .or_default()
-                .push(p.sequence);
-        }
-        for ((port, chan), seqs) in groups {
-            let left = self.dst.unreceived_acks(&port, &chan, seqs.clone()).await?;
-            for s in seqs.into_iter().filter(|s| !left.contains(s)) {
-                if self.acks.remove(&(chan.clone(), s)).is_some() {
-                    self.src.metrics().redundant(self.dst.id(), &chan);
-                }
-            }
-        }
-        let mut groups: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
-        for (p, _) in self.timeouts.values() {
-            groups
-                .entry((p.source_port.clone(), p.source_channel.clone()))
-                .or_default()
-                .push(p.sequence);
-        }
-        for ((port, chan), seqs) in groups {
-            // The packet's commitment is gone on dst: acked or timed out.
-            let left = self.dst.unreceived_acks(&port, &chan, seqs.clone()).await?;
-            for s in seqs.into_iter().filter(|s| !left.contains(s)) {
-                let key = self
-                    .timeouts
-                    .iter()
-                    .find(|(_, (p, _))| p.source_channel == chan && p.sequence == s)
-                    .map(|(k, _)| k.clone());
-                if let Some(k) = key {
-                    self.timeouts.remove(&k);
-                }
-            }
+        let tos = self.timeouts.iter().map(|(k, (p, _))| {
+            (
+                k.clone(),
+                p.source_port.clone(),
+                p.source_channel.clone(),
+                p.sequence,
+            )
+        });
+        for k in settled(&self.dst, tos.collect(), Pending::Commitment).await? {
+            self.timeouts.remove(&k);
         }
         Ok(())
     }
@@ -975,6 +955,43 @@ impl Worker {
             }
         }
     }
+}
+
+/// What `dst` still lacks for a packet to need relaying.
+enum Pending {
+    /// Its receipt (the packet was sent to `dst`): `UnreceivedPackets`.
+    Receipt,
+    /// Its ack or timeout (`dst` sent it and still holds the commitment):
+    /// `UnreceivedAcks`.
+    Commitment,
+}
+
+/// Of `items` (`(key, port on dst, channel on dst, sequence)`), the keys
+/// `dst` no longer needs anything for, asked once per channel.
+async fn settled(
+    dst: &Chain,
+    items: Vec<(PacketKey, String, String, u64)>,
+    pending: Pending,
+) -> ChainResult<Vec<PacketKey>> {
+    let mut groups: BTreeMap<(String, String), Vec<(PacketKey, u64)>> = BTreeMap::new();
+    for (k, port, chan, seq) in items {
+        groups.entry((port, chan)).or_default().push((k, seq));
+    }
+    let mut done = Vec::new();
+    for ((port, chan), entries) in groups {
+        let seqs: Vec<u64> = entries.iter().map(|(_, s)| *s).collect();
+        let left = match pending {
+            Pending::Receipt => dst.unreceived_packets(&port, &chan, seqs).await?,
+            Pending::Commitment => dst.unreceived_acks(&port, &chan, seqs).await?,
+        };
+        done.extend(
+            entries
+                .into_iter()
+                .filter(|(_, s)| !left.contains(s))
+                .map(|(k, _)| k),
+        );
+    }
+    Ok(done)
 }
 
 /// One message to build.
