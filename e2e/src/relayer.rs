@@ -546,3 +546,29 @@ pub fn wait_until(what: &str, within: Duration, relayers: &[&ChimeraRelayer], mu
     }
     eprintln!("[ok] {what} ({:.1?})", start.elapsed());
 }
+
+/// The pair most relayer tests run on: a Terra Classic localnet and a
+/// one-validator chimerad (relayer accounts funded on both), with the chain
+/// blocks a relayer config is written from. Panics with the set-up command
+/// when `terrad`, `cometbft` or `chimerad` is missing.
+pub fn terra_and_chimera() -> (
+    crate::terra::TerraLocalnet,
+    crate::chimera::ChimeraNet,
+    HermesChain,
+    HermesChain,
+) {
+    for b in ["terrad", "cometbft"] {
+        crate::bins::find_binary(b).unwrap_or_else(|e| panic!("{e}"));
+    }
+    crate::chimera::find_chimerad().unwrap_or_else(|e| panic!("{e}"));
+    let (terra, chimera) = crate::devnet::start_terra_and_chimera(
+        crate::devnet::terra_config(),
+        crate::devnet::chimera_config(crate::chimera::DEFAULT_CHAIN_ID),
+    )
+    .expect("localnets");
+    let (tc, cc) = (
+        HermesChain::terra(&terra),
+        HermesChain::chimera(&chimera).expect("chimerad ports"),
+    );
+    (terra, chimera, tc, cc)
+}

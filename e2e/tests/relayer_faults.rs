@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use bip32::{Language, Mnemonic};
 use chimera_e2e::bank;
 use chimera_e2e::chimera::{self, chimera_address};
-use chimera_e2e::devnet::{chimera_config, start_terra_and_chimera, terra_config};
-use chimera_e2e::hermes::{ibc_denom, HermesChain, HermesKey, RECIPIENT_MNEMONIC};
+use chimera_e2e::hermes::{ibc_denom, HermesKey, RECIPIENT_MNEMONIC};
 use chimera_e2e::keys;
 use chimera_e2e::ports;
 use chimera_e2e::proxy::TcpProxy;
-use chimera_e2e::relayer::{rt, transfer, user_chain, wait_until, ChimeraRelayer, Transfer};
+use chimera_e2e::relayer::{
+    rt, terra_and_chimera, transfer, user_chain, wait_until, ChimeraRelayer, Transfer,
+};
 use chimera_e2e::terra;
 use chimera_relayer::light::any;
 use cosmrs::proto::cosmos::bank::v1beta1::MsgSend;
@@ -28,15 +29,7 @@ const WAIT: Duration = Duration::from_secs(120);
 
 #[test]
 fn chimera_relay_recovers_from_an_empty_account_and_a_node_down_for_a_minute() {
-    for b in ["terrad", "cometbft"] {
-        chimera_e2e::bins::find_binary(b).unwrap_or_else(|e| panic!("{e}"));
-    }
-    chimera::find_chimerad().unwrap_or_else(|e| panic!("{e}"));
-    let (terra_net, chimera_net) =
-        start_terra_and_chimera(terra_config(), chimera_config(chimera::DEFAULT_CHAIN_ID))
-            .expect("localnets");
-    let mut tc = HermesChain::terra(&terra_net);
-    let mut cc = HermesChain::chimera(&chimera_net).unwrap();
+    let (_terra_net, chimera_net, mut tc, mut cc) = terra_and_chimera();
     tc.trusting_period = Duration::from_secs(100);
     cc.trusting_period = Duration::from_secs(100);
     // The path, opened by a funded relayer.

@@ -13,9 +13,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use chimera_e2e::chimera::{self, ChimeraNet};
-use chimera_e2e::devnet::{chimera_config, start_terra_and_chimera, terra_config};
+use chimera_e2e::devnet::chimera_config;
 use chimera_e2e::hermes::HermesChain;
-use chimera_e2e::relayer::{rt, ChimeraRelayer, RELAY_LOG};
+use chimera_e2e::relayer::{rt, terra_and_chimera, ChimeraRelayer, RELAY_LOG};
 use ibc_proto::ibc::core::client::v1 as client;
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -56,17 +56,7 @@ fn client_status(grpc: &str, client_id: &str) -> String {
 
 #[test]
 fn chimera_relay_freezes_a_client_fed_a_forked_header() {
-    for b in ["terrad", "cometbft"] {
-        chimera_e2e::bins::find_binary(b).unwrap_or_else(|e| panic!("{e}"));
-    }
-    chimera::find_chimerad().unwrap_or_else(|e| panic!("{e}"));
-    let (terra_net, real) =
-        start_terra_and_chimera(terra_config(), chimera_config(chimera::DEFAULT_CHAIN_ID))
-            .expect("localnets");
-    let (tc, cc) = (
-        HermesChain::terra(&terra_net),
-        HermesChain::chimera(&real).unwrap(),
-    );
+    let (_terra_net, real, tc, cc) = terra_and_chimera();
     let mut relayer = ChimeraRelayer::new(vec![tc.clone(), cc.clone()]).expect("relayer set-up");
     let out = relayer
         .run(&["create", "client", "--host", &tc.id, "--reference", &cc.id])

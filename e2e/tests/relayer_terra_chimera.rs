@@ -12,27 +12,18 @@ use std::time::{Duration, Instant};
 
 use chimera_e2e::bank;
 use chimera_e2e::chimera::{self, chimera_address};
-use chimera_e2e::devnet::{chimera_config, start_terra_and_chimera, terra_config};
-use chimera_e2e::hermes::{ibc_denom, HermesChain, RECIPIENT_MNEMONIC};
+use chimera_e2e::hermes::{ibc_denom, RECIPIENT_MNEMONIC};
 use chimera_e2e::keys;
-use chimera_e2e::relayer::{rt, transfer, user_chain, wait_until, ChimeraRelayer, Transfer};
+use chimera_e2e::relayer::{
+    rt, terra_and_chimera, transfer, user_chain, wait_until, ChimeraRelayer, Transfer,
+};
 use chimera_e2e::terra;
 
 const WAIT: Duration = Duration::from_secs(120);
 
 #[test]
 fn chimera_relay_carries_ics20_both_ways_timeouts_and_survives_kill_9() {
-    for b in ["terrad", "cometbft"] {
-        chimera_e2e::bins::find_binary(b).unwrap_or_else(|e| panic!("{e}"));
-    }
-    chimera::find_chimerad().unwrap_or_else(|e| panic!("{e}"));
-    let (terra_net, chimera_net) =
-        start_terra_and_chimera(terra_config(), chimera_config(chimera::DEFAULT_CHAIN_ID))
-            .expect("localnets");
-    let (tc, cc) = (
-        HermesChain::terra(&terra_net),
-        HermesChain::chimera(&chimera_net).unwrap(),
-    );
+    let (_terra_net, _chimera_net, tc, cc) = terra_and_chimera();
     let mut relayer = ChimeraRelayer::new(vec![tc.clone(), cc.clone()]).expect("relayer set-up");
     relayer.run(&["config", "validate"]).expect("config validate");
 

@@ -19,6 +19,7 @@ use tracing::info;
 use crate::chain::{Chain, ChainResult, TxOutcome};
 use crate::events::{ChannelStep, ChannelStepKind};
 use crate::light::{any, height, initial_states, update_header};
+use crate::paths;
 
 /// A handshake could not proceed.
 #[derive(Debug, thiserror::Error)]
@@ -123,9 +124,7 @@ fn prefix(chain: &Chain) -> Option<MerklePrefix> {
 /// Proofs of `src`'s client `client` (its state and its latest consensus
 /// state) at query height `q`, for ConnOpenTry/Ack.
 async fn client_proofs(src: &Chain, client: &str, q: u64) -> HsResult<(Any, Vec<u8>, Vec<u8>, cl::Height)> {
-    let cs = src
-        .prove_checked(&format!("clients/{client}/clientState"), q)
-        .await?;
+    let cs = src.prove_checked(&paths::client_state(client), q).await?;
     let any_cs = Any::decode(cs.value.as_slice()).map_err(|e| src.garbage("client state", e))?;
     let tm_cs =
         tm::ClientState::decode(any_cs.value.as_slice()).map_err(|e| src.garbage("client state", e))?;
@@ -134,10 +133,7 @@ async fn client_proofs(src: &Chain, client: &str, q: u64) -> HsResult<(Any, Vec<
     })?;
     let cons = src
         .prove_checked(
-            &format!(
-                "clients/{client}/consensusStates/{}-{}",
-                ch.revision_number, ch.revision_height
-            ),
+            &paths::consensus_state(client, ch.revision_number, ch.revision_height),
             q,
         )
         .await?;
@@ -171,7 +167,7 @@ pub async fn create_connection(
     // Try on b, proving a's INIT end and a's client of b.
     let (p, update) = prepare(a, b, client_b, out.height).await?;
     let q = p - 1;
-    let proof_init = a.prove_checked(&format!("connections/{conn_a}"), q).await?;
+    let proof_init = a.prove_checked(&paths::connection(&conn_a), q).await?;
     let (cs, proof_client, proof_consensus, consensus_height) = client_proofs(a, client_a, q).await?;
     #[allow(deprecated)]
     let try_msg = co::MsgConnectionOpenTry {
@@ -200,7 +196,7 @@ pub async fn create_connection(
     // Ack on a.
     let (p, update) = prepare(b, a, client_a, out.height).await?;
     let q = p - 1;
-    let proof_try = b.prove_checked(&format!("connections/{conn_b}"), q).await?;
+    let proof_try = b.prove_checked(&paths::connection(&conn_b), q).await?;
     let (cs, proof_client, proof_consensus, consensus_height) = client_proofs(b, client_b, q).await?;
     let ack = co::MsgConnectionOpenAck {
         connection_id: conn_a.clone(),
@@ -220,7 +216,7 @@ pub async fn create_connection(
 
     // Confirm on b.
     let (p, update) = prepare(a, b, client_b, out.height).await?;
-    let proof_ack = a.prove_checked(&format!("connections/{conn_a}"), p - 1).await?;
+    let proof_ack = a.prove_checked(&paths::connection(&conn_a), p - 1).await?;
     let confirm = co::MsgConnectionOpenConfirm {
         connection_id: conn_b.clone(),
         proof_ack: proof_ack.proof,
@@ -321,10 +317,7 @@ pub async fn answer_channel_step(
     let (client_dst, conn_dst) = counterparty_client(src, dst, &conn_src).await?;
     let (p, update) = prepare(src, dst, &client_dst, after).await?;
     let proof = src
-        .prove_checked(
-            &format!("channelEnds/ports/{}/channels/{}", step.port, step.channel),
-            p - 1,
-        )
+        .prove_checked(&paths::channel_end(&step.port, &step.channel), p - 1)
         .await?;
     let proof_height = Some(height(src, p));
     let signer = dst.address.clone();

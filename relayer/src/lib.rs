@@ -13,6 +13,7 @@ pub mod events;
 pub mod handshake;
 pub mod keys;
 pub mod light;
+pub mod paths;
 pub mod proof;
 pub mod query;
 pub mod relay;

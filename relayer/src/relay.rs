@@ -30,6 +30,7 @@ use crate::config::RelayConfig;
 use crate::events::{self, ChannelStep, IbcEvent};
 use crate::handshake::{self, prepare};
 use crate::light::{any, block_time, height};
+use crate::paths;
 use crate::telemetry::{Health, PacketMsgKind};
 
 /// `(channel on the chain that holds the commitment, sequence)`.
@@ -763,105 +764,13 @@ impl Worker {
                 let src = src.clone();
                 let signer = signer.clone();
                 async move {
-                    let msg = match &item {
-                        Item::Recv(_, pk, _) => {
-                            let pr = src
-                                .prove(
-                                    &format!(
-                                        "commitments/ports/{}/channels/{}/sequences/{}",
-                                        pk.source_port, pk.source_channel, pk.sequence
-                                    ),
-                                    q,
-                                )
-                                .await?;
-                            any(&ch::MsgRecvPacket {
-                                packet: Some(pk.clone()),
-                                proof_commitment: pr.proof,
-                                proof_height: Some(proof_height),
-                                signer,
-                            })
-                        }
-                        Item::Ack(_, pk, ack, _) => {
-                            let pr = src
-                                .prove(
-                                    &format!(
-                                        "acks/ports/{}/channels/{}/sequences/{}",
-                                        pk.destination_port, pk.destination_channel, pk.sequence
-                                    ),
-                                    q,
-                                )
-                                .await?;
-                            any(&ch::MsgAcknowledgement {
-                                packet: Some(pk.clone()),
-                                acknowledgement: ack.clone(),
-                                proof_acked: pr.proof,
-                                proof_height: Some(proof_height),
-                                signer,
-                            })
-                        }
-                        Item::Timeout(_, pk, _, info) => {
-                            let th = pk.timeout_height.map(|h| h.revision_height).unwrap_or(0);
-                            let height_passed = th != 0 && p >= th;
-                            let time_passed =
-                                pk.timeout_timestamp != 0 && src_time_ns >= pk.timeout_timestamp as u128;
-                            let closed = info.state == ch::State::Closed as i32;
-                            if !(height_passed || time_passed || closed) {
-                                return Ok(None);
-                            }
-                            let (key, next_seq) = if info.ordering == ch::Order::Ordered as i32 {
-                                let k = format!(
-                                    "nextSequenceRecv/ports/{}/channels/{}",
-                                    pk.destination_port, pk.destination_channel
-                                );
-                                (k, None)
-                            } else {
-                                let k = format!(
-                                    "receipts/ports/{}/channels/{}/sequences/{}",
-                                    pk.destination_port, pk.destination_channel, pk.sequence
-                                );
-                                (k, Some(pk.sequence))
-                            };
-                            let pr = src.prove(&key, q).await?;
-                            let next_sequence_recv = match next_seq {
-                                Some(s) => s,
-                                None => {
-                                    let mut b = [0u8; 8];
-                                    let n = pr.value.len().min(8);
-                                    b[8 - n..].copy_from_slice(&pr.value[pr.value.len() - n..]);
-                                    u64::from_be_bytes(b)
-                                }
-                            };
-                            if closed {
-                                let close = src
-                                    .prove(
-                                        &format!(
-                                            "channelEnds/ports/{}/channels/{}",
-                                            pk.destination_port, pk.destination_channel
-                                        ),
-                                        q,
-                                    )
-                                    .await?;
-                                any(&ch::MsgTimeoutOnClose {
-                                    packet: Some(pk.clone()),
-                                    proof_unreceived: pr.proof,
-                                    proof_close: close.proof,
-                                    proof_height: Some(proof_height),
-                                    next_sequence_recv,
-                                    signer,
-                                    counterparty_upgrade_sequence: 0,
-                                })
-                            } else {
-                                any(&ch::MsgTimeout {
-                                    packet: Some(pk.clone()),
-                                    proof_unreceived: pr.proof,
-                                    proof_height: Some(proof_height),
-                                    next_sequence_recv,
-                                    signer,
-                                })
-                            }
-                        }
+                    let at = ProofAt {
+                        query: q,
+                        proof_height,
+                        latest: p,
+                        latest_time_ns: src_time_ns,
                     };
-                    Ok::<_, ChainError>(Some((msg, item)))
+                    Ok::<_, ChainError>(build_msg(&src, &item, at, signer).await?.map(|m| (m, item)))
                 }
             })
             .buffered(16)
@@ -955,6 +864,101 @@ impl Worker {
             }
         }
     }
+}
+
+/// Where the proofs of one round come from on the source chain.
+#[derive(Clone, Copy)]
+struct ProofAt {
+    /// Height proofs are queried at.
+    query: u64,
+    /// Height their app hash is in (`query + 1`).
+    proof_height: ibc_proto::ibc::core::client::v1::Height,
+    /// The source's latest height (`proof_height`'s revision height).
+    latest: u64,
+    /// The source's block time at `latest`, ns (timeouts by timestamp).
+    latest_time_ns: u128,
+}
+
+/// The message that relays `item`, with its proofs from `src`; None for a
+/// timeout the source cannot prove yet (its height or time not reached).
+async fn build_msg(src: &Chain, item: &Item, at: ProofAt, signer: String) -> ChainResult<Option<Any>> {
+    let proof_height = Some(at.proof_height);
+    Ok(Some(match item {
+        Item::Recv(_, pk, _) => {
+            let pr = src
+                .prove(
+                    &paths::commitment(&pk.source_port, &pk.source_channel, pk.sequence),
+                    at.query,
+                )
+                .await?;
+            any(&ch::MsgRecvPacket {
+                packet: Some(pk.clone()),
+                proof_commitment: pr.proof,
+                proof_height,
+                signer,
+            })
+        }
+        Item::Ack(_, pk, ack, _) => {
+            let pr = src
+                .prove(
+                    &paths::ack(&pk.destination_port, &pk.destination_channel, pk.sequence),
+                    at.query,
+                )
+                .await?;
+            any(&ch::MsgAcknowledgement {
+                packet: Some(pk.clone()),
+                acknowledgement: ack.clone(),
+                proof_acked: pr.proof,
+                proof_height,
+                signer,
+            })
+        }
+        Item::Timeout(_, pk, _, info) => {
+            let th = pk.timeout_height.map(|h| h.revision_height).unwrap_or(0);
+            let height_passed = th != 0 && at.latest >= th;
+            let time_passed = pk.timeout_timestamp != 0 && at.latest_time_ns >= pk.timeout_timestamp as u128;
+            let closed = info.state == ch::State::Closed as i32;
+            if !(height_passed || time_passed || closed) {
+                return Ok(None);
+            }
+            let (port, chan) = (&pk.destination_port, &pk.destination_channel);
+            let ordered = info.ordering == ch::Order::Ordered as i32;
+            let key = if ordered {
+                paths::next_sequence_recv(port, chan)
+            } else {
+                paths::receipt(port, chan, pk.sequence)
+            };
+            let pr = src.prove(&key, at.query).await?;
+            let next_sequence_recv = if ordered {
+                let mut b = [0u8; 8];
+                let n = pr.value.len().min(8);
+                b[8 - n..].copy_from_slice(&pr.value[pr.value.len() - n..]);
+                u64::from_be_bytes(b)
+            } else {
+                pk.sequence
+            };
+            if closed {
+                let close = src.prove(&paths::channel_end(port, chan), at.query).await?;
+                any(&ch::MsgTimeoutOnClose {
+                    packet: Some(pk.clone()),
+                    proof_unreceived: pr.proof,
+                    proof_close: close.proof,
+                    proof_height,
+                    next_sequence_recv,
+                    signer,
+                    counterparty_upgrade_sequence: 0,
+                })
+            } else {
+                any(&ch::MsgTimeout {
+                    packet: Some(pk.clone()),
+                    proof_unreceived: pr.proof,
+                    proof_height,
+                    next_sequence_recv,
+                    signer,
+                })
+            }
+        }
+    }))
 }
 
 /// What `dst` still lacks for a packet to need relaying.
