@@ -54,6 +54,10 @@ pub fn decode_tx(bytes: &[u8]) -> QResult<Tx> {
 /// message, `"<error> With gas wanted: '<w>' and gas used: '<u>' "`,
 /// whose error part Hermes matches (e.g. "account sequence mismatch,
 /// expected E, got G" to decide whether to send anyway).
+/// Runs of one simulation at most when commits keep landing during it
+/// (each commit is a block, so the second run nearly always holds).
+const SIMULATE_ATTEMPTS: usize = 3;
+
 #[allow(deprecated)] // `tx` (request) and `data` (result): SDK clients still use both
 pub fn simulate(q: &QueryCtx, req: SimulateRequest) -> QResult<SimulateResponse> {
     let bytes = if !req.tx_bytes.is_empty() {
@@ -63,12 +67,24 @@ pub fn simulate(q: &QueryCtx, req: SimulateRequest) -> QResult<SimulateResponse>
     } else {
         return Err(QueryError::invalid("empty txBytes is not allowed"));
     };
-    let out = match &q.mempool {
-        Some(mempool) => {
-            let (state, height) = mempool();
-            App::simulate_on(state, height, &q.chain_id, &bytes)
+    // A commit landing mid-simulation leaves it reading a superseded
+    // snapshot (key listings then fail): run it again on the new state.
+    let mut attempts = 0;
+    let out = loop {
+        attempts += 1;
+        let (out, height) = match &q.mempool {
+            Some(mempool) => {
+                let (state, height) = mempool();
+                (App::simulate_on(state, height, &q.chain_id, &bytes), height)
+            }
+            None => {
+                let height = q.storage.latest_version().unwrap_or(0) + 1;
+                (App::simulate(&q.storage, &q.chain_id, &bytes), height)
+            }
+        };
+        if q.storage.latest_version().unwrap_or(0) + 1 == height || attempts >= SIMULATE_ATTEMPTS {
+            break out;
         }
-        None => App::simulate(&q.storage, &q.chain_id, &bytes),
     };
     let gas_info = GasInfo {
         gas_wanted: out.gas_wanted,
