@@ -1,7 +1,8 @@
 //! `chimera relay` between two Go chains it did not write: Terra Classic
 //! (`terrad` v3.4, ibc-go v7) and ibc-go's `simd` (v7.10). `chimera create
 //! channel` opens an ICS-20 path; `uluna` goes to simd and `stake` to Terra
-//! with exact balances; then a Terra account registers an interchain
+//! with exact balances; a transfer that expires unrelayed is timed out and
+//! refunded; then a Terra account registers an interchain
 //! account on simd (`MsgRegisterInterchainAccount`, the ICS-27 controller
 //! Terra Classic runs today): the handshake starts on Terra, and the
 //! running relayer must finish it by itself (OpenTry on simd's `icahost`,
@@ -136,6 +137,34 @@ fn chimera_relay_between_terrad_and_simd_ics20_and_an_ica_handshake_terra_starts
         .sum();
     eprintln!("       packets the other relayer delivered first (counted, skipped): {redundant}");
     second.stop().unwrap();
+
+    // Timeout: nobody relays while a simd → Terra transfer's timeout
+    // height on Terra passes; relaying back, it is timed out on simd and
+    // the sender refunded (only the fee spent).
+    relayer.stop().unwrap();
+    let (terra_h, _) = rt().block_on(terra_user.latest()).unwrap();
+    let before = bal(&sc.grpc_addr, &simd_user.address, simd::DENOM);
+    let received = bal(&tc.grpc_addr, &terra_recipient, &stake_on_terra);
+    transfer(
+        &simd_user,
+        &Transfer {
+            channel: &chan_s,
+            denom: simd::DENOM,
+            amount: 5_000,
+            receiver: &terra_recipient,
+            count: 1,
+            timeout_height: terra_h + 3,
+        },
+    );
+    let fee = before - bal(&sc.grpc_addr, &simd_user.address, simd::DENOM) - 5_000;
+    wait_until("Terra passes the timeout height", WAIT, &[&relayer], || {
+        rt().block_on(terra_user.latest()).unwrap().0 > terra_h + 4
+    });
+    relayer.start(WAIT).unwrap();
+    wait_until("timeout refunds the sender on simd", WAIT, &[&relayer], || {
+        bal(&sc.grpc_addr, &simd_user.address, simd::DENOM) == before - fee
+    });
+    assert_eq!(bal(&tc.grpc_addr, &terra_recipient, &stake_on_terra), received);
 
     // ICS-27: Terra starts the handshake; the relayer finishes it.
     let owner = terra_user.address.clone();

@@ -274,10 +274,21 @@ async fn supervise(
     let outcome = tokio::select! {
         _ = sigterm.recv() => Ok("SIGTERM"),
         _ = sigint.recv() => Ok("SIGINT"),
-        status = wait_child(&mut child) => Err(match status {
-            Ok(s) => anyhow!("cometbft exited on its own ({s}); see its log {}", log_path.display()),
-            Err(e) => anyhow!("waiting for cometbft: {e}; see its log {}", log_path.display()),
-        }),
+        status = wait_child(&mut child) => match status {
+            // A stop signal to the whole process group (as `kill -TERM
+            // -<pgid>` and the e2e harness send it) can reach CometBFT
+            // first: its clean exit with ours pending is a stop, not a
+            // failure.
+            Ok(s) if s.success() => tokio::select! {
+                _ = sigterm.recv() => Ok("SIGTERM"),
+                _ = sigint.recv() => Ok("SIGINT"),
+                _ = tokio::time::sleep(Duration::from_secs(2)) => Err(anyhow!(
+                    "cometbft exited on its own ({s}); see its log {}", log_path.display()
+                )),
+            },
+            Ok(s) => Err(anyhow!("cometbft exited on its own ({s}); see its log {}", log_path.display())),
+            Err(e) => Err(anyhow!("waiting for cometbft: {e}; see its log {}", log_path.display())),
+        },
         r = &mut grpc => Err(match r {
             Ok(Ok(())) => anyhow!("the gRPC server on {grpc_addr} stopped"),
             Ok(Err(e)) => e.context("the gRPC server failed"),
