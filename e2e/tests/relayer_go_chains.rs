@@ -22,6 +22,7 @@ use chimera_e2e::simd::{self, SimdConfig, SimdLocalnet};
 use chimera_e2e::terra::{self, GenesisAccount, TerraLocalnet, DEFAULT_GENESIS_AMOUNT};
 use chimera_relayer::light::any;
 use ibc_proto::ibc::applications::interchain_accounts::controller::v1 as ica;
+use ibc_proto::ibc::applications::interchain_accounts::v1 as ica_v1;
 use ibc_proto::ibc::core::channel::v1::State;
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -217,5 +218,85 @@ fn chimera_relay_between_terrad_and_simd_ics20_and_an_ica_handshake_terra_starts
     );
     assert!(address.starts_with("cosmos1"), "{address}");
     eprintln!("       interchain account of {owner} on simd: {address}");
+
+    // An ordered channel closed by a timeout: with nobody relaying, Terra
+    // sends two ICA txs, the first with a 3 s timeout. Relaying back, the
+    // first is timed out (the ordered channel closes on Terra), the
+    // relayer confirms the close on simd, and the second, which can never be
+    // received now, is timed out on close (MsgTimeoutOnClose).
+    relayer.stop().unwrap();
+    let ica_chan = rt()
+        .block_on(terra_user.channels())
+        .unwrap()
+        .into_iter()
+        .find(|c| c.port_id == port)
+        .expect("the ICA channel")
+        .channel_id;
+    for timeout in [Duration::from_secs(3), Duration::from_secs(600)] {
+        let send = cosmrs::proto::cosmos::bank::v1beta1::MsgSend {
+            from_address: address.clone(),
+            to_address: address.clone(),
+            amount: vec![],
+        };
+        let tx = ica_v1::CosmosTx {
+            messages: vec![any(&send)],
+        };
+        let msg = ica::MsgSendTx {
+            owner: owner.clone(),
+            connection_id: conn_t.clone(),
+            packet_data: Some(ica_v1::InterchainAccountPacketData {
+                r#type: ica_v1::Type::ExecuteTx as i32,
+                data: prost::Message::encode_to_vec(&tx),
+                memo: String::new(),
+            }),
+            relative_timeout: timeout.as_nanos() as u64,
+        };
+        rt().block_on(terra_user.send(vec![any(&msg)]))
+            .expect("MsgSendTx");
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    relayer.start(WAIT).unwrap();
+    wait_until(
+        "both ICA packets resolved: timeout, close on both ends, timeout on close",
+        WAIT,
+        &[&relayer],
+        || {
+            let left = rt()
+                .block_on(terra_user.packet_commitments(&port, &ica_chan))
+                .unwrap_or_default();
+            let terra_end = rt()
+                .block_on(terra_user.channel(&port, &ica_chan))
+                .map(|c| c.state);
+            left.is_empty() && terra_end.is_ok_and(|s| s == State::Closed as i32)
+        },
+    );
+    let host_end = rt()
+        .block_on(terra_user.channel(&port, &ica_chan))
+        .unwrap()
+        .counterparty
+        .unwrap();
+    assert_eq!(
+        rt().block_on(simd_user.channel(&host_end.port_id, &host_end.channel_id))
+            .unwrap()
+            .state,
+        State::Closed as i32,
+        "simd's end confirmed the close"
+    );
+    let by_kind = |kind: &str| {
+        relayer
+            .metric(
+                "chimera_relayer_packets_relayed_total",
+                &[&format!("kind=\"{kind}\"")],
+            )
+            .unwrap_or(0.0)
+    };
+    // The relayer counts a packet once its tx is committed (a moment after
+    // the chain shows it).
+    wait_until(
+        "a timeout and a timeout-on-close counted",
+        WAIT,
+        &[&relayer],
+        || by_kind("timeout") >= 1.0 && by_kind("timeout_on_close") >= 1.0,
+    );
     relayer.stop().unwrap();
 }

@@ -586,6 +586,18 @@ impl Chain {
                         let g = self.simulate(&msgs, at, &chain_id).await?;
                         ((g as f64 * self.config.gas_adjustment).ceil() as u64).min(self.config.max_gas)
                     }
+                    // Ahead of us: another signer with this key (a second
+                    // relayer) has txs in the mempool; take its next sequence.
+                    Some(seq) if attempt == 0 => {
+                        warn!(chain = %self.id(), expected = seq, ours = account.sequence,
+                            "the account's sequence moved on (another process signs with this key?)");
+                        self.metrics.tx_failed(self.id(), "sequence_mismatch");
+                        *guard = Some(Account {
+                            sequence: seq,
+                            ..account
+                        });
+                        continue;
+                    }
                     _ if attempt == 0 => {
                         warn!(chain = %self.id(), error = %e, "account sequence out of date; resyncing");
                         self.metrics.tx_failed(self.id(), "sequence_mismatch");

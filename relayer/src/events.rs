@@ -111,7 +111,12 @@ pub fn parse(events: &[Event]) -> (Vec<IbcEvent>, usize) {
             "channel_open_init" => Some(channel_step(e, ChannelStepKind::OpenInit)),
             "channel_open_try" => Some(channel_step(e, ChannelStepKind::OpenTry)),
             "channel_open_ack" => Some(channel_step(e, ChannelStepKind::OpenAck)),
-            "channel_close_init" => Some(channel_step(e, ChannelStepKind::CloseInit)),
+            // An ordered channel closed by a timeout (`channel_close` in
+            // ibc-go v7, `channel_closed` later): the counterparty confirms
+            // the close as after a CloseInit.
+            "channel_close_init" | "channel_close" | "channel_closed" => {
+                Some(channel_step(e, ChannelStepKind::CloseInit))
+            }
             "update_client" => Some(client_updated(e)),
             _ => None,
         };

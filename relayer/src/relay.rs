@@ -433,6 +433,8 @@ impl Worker {
             }
             IbcEvent::ClientUpdated { client_id, header } => self.check_update(&client_id, &header).await,
             IbcEvent::Channel(step) => {
+                // Its state changed: look the channel up again next time.
+                self.chans.remove(&(step.port.clone(), step.channel.clone()));
                 if !self.cfg.complete_handshakes {
                     return;
                 }
@@ -652,9 +654,28 @@ impl Worker {
             })
             .map(|(k, _)| k.clone())
             .collect();
-        for k in expired {
+        // Packets whose receiving channel is closed can never arrive either:
+        // the peer proves the close (MsgTimeoutOnClose).
+        let mut closed: Vec<PacketKey> = Vec::new();
+        let mut ends: BTreeMap<(String, String), bool> = BTreeMap::new();
+        for (k, (p, _)) in &self.recv {
+            let end = (p.destination_port.clone(), p.destination_channel.clone());
+            if !ends.contains_key(&end) {
+                let state = self
+                    .dst
+                    .channel(&end.0, &end.1)
+                    .await
+                    .map(|c| c.state)
+                    .unwrap_or_default();
+                ends.insert(end.clone(), state == ch::State::Closed as i32);
+            }
+            if ends[&end] {
+                closed.push(k.clone());
+            }
+        }
+        for k in expired.into_iter().chain(closed) {
             if let Some((p, _)) = self.recv.remove(&k) {
-                debug!(chain = %self.src.id(), channel = %p.source_channel, sequence = p.sequence, "packet expired on the destination; timing it out");
+                debug!(chain = %self.src.id(), channel = %p.source_channel, sequence = p.sequence, "packet cannot be received (expired or channel closed); timing it out");
                 let _ = self.to_peer.send(TimedOut(p));
             }
         }
@@ -692,7 +713,8 @@ impl Worker {
             .map(|(k, (p, t))| (k.clone(), p.clone(), *t))
             .collect();
         for (k, p, t) in tos {
-            if let Some(c) = self.chan(&p.destination_port, &p.destination_channel).await {
+            // Looked up afresh: whether the end is closed decides the message.
+            if let Ok(c) = self.lookup(&p.destination_port, &p.destination_channel).await {
                 by_client
                     .entry(c.client_dst.clone())
                     .or_default()
