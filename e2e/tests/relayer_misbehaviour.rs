@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use chimera_e2e::chimera::{self, ChimeraNet};
 use chimera_e2e::devnet::chimera_config;
 use chimera_e2e::hermes::HermesChain;
-use chimera_e2e::relayer::{rt, terra_and_chimera, ChimeraRelayer, RELAY_LOG};
+use chimera_e2e::relayer::{rt, terra_and_chimera, wait_until, ChimeraRelayer, RELAY_LOG};
 use ibc_proto::ibc::core::client::v1 as client;
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -117,13 +117,21 @@ fn chimera_relay_freezes_a_client_fed_a_forked_header() {
         "[ok] client {client_id} on Terra is Frozen ({:.1?})",
         start.elapsed()
     );
-    let log = std::fs::read_to_string(relayer.home().join(RELAY_LOG)).unwrap();
-    assert!(log.contains("misbehaviour submitted"), "{}", relayer.log_tail(30));
-    assert!(
-        relayer
-            .metric("chimera_relayer_errors_total", &["kind=\"misbehaviour\""])
-            .unwrap_or(0.0)
-            >= 1.0
+    // The relayer logs and counts its tx once it is committed, a moment
+    // after the chain shows the client frozen.
+    wait_until(
+        "the relayer reports the misbehaviour it submitted",
+        WAIT,
+        &[&relayer],
+        || {
+            std::fs::read_to_string(relayer.home().join(RELAY_LOG))
+                .unwrap_or_default()
+                .contains("misbehaviour submitted")
+                && relayer
+                    .metric("chimera_relayer_errors_total", &["kind=\"misbehaviour\""])
+                    .unwrap_or(0.0)
+                    >= 1.0
+        },
     );
     relayer.stop().unwrap();
 }
