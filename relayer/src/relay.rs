@@ -852,27 +852,14 @@ impl Worker {
     }
 
     fn done(&mut self, it: Item) {
-        let m = self.src.metrics().clone();
-        match it {
+        let (kind, channel, p, t) = match it {
             Item::Recv(k, p, t) => {
                 self.recv.remove(&k);
-                m.packet_relayed(
-                    self.dst.id(),
-                    &p.destination_channel,
-                    PacketMsgKind::Recv,
-                    Some(t.elapsed()),
-                );
-                debug!(src = %self.src.id(), dst = %self.dst.id(), channel = %p.source_channel, sequence = p.sequence, "received");
+                (PacketMsgKind::Recv, p.destination_channel.clone(), p, t)
             }
             Item::Ack(k, p, _, t) => {
                 self.acks.remove(&k);
-                m.packet_relayed(
-                    self.dst.id(),
-                    &p.source_channel,
-                    PacketMsgKind::Ack,
-                    Some(t.elapsed()),
-                );
-                debug!(src = %self.src.id(), dst = %self.dst.id(), channel = %p.source_channel, sequence = p.sequence, "acknowledged");
+                (PacketMsgKind::Ack, p.source_channel.clone(), p, t)
             }
             Item::Timeout(k, p, t, info) => {
                 self.timeouts.remove(&k);
@@ -881,9 +868,16 @@ impl Worker {
                 } else {
                     PacketMsgKind::Timeout
                 };
-                m.packet_relayed(self.dst.id(), &p.source_channel, kind, Some(t.elapsed()));
-                info!(src = %self.src.id(), dst = %self.dst.id(), channel = %p.source_channel, sequence = p.sequence, "timed out");
+                (kind, p.source_channel.clone(), p, t)
             }
+        };
+        self.src
+            .metrics()
+            .packet_relayed(self.dst.id(), &channel, kind, Some(t.elapsed()));
+        if matches!(kind, PacketMsgKind::Recv | PacketMsgKind::Ack) {
+            debug!(src = %self.src.id(), dst = %self.dst.id(), channel = %p.source_channel, sequence = p.sequence, kind = kind.as_str(), "relayed");
+        } else {
+            info!(src = %self.src.id(), dst = %self.dst.id(), channel = %p.source_channel, sequence = p.sequence, kind = kind.as_str(), "timed out");
         }
     }
 }
