@@ -611,10 +611,10 @@ impl Chain {
                     return Err(e);
                 }
                 Err(e) => {
-                    debug!(chain = %self.id(), error = %e, "simulation failed; using default_gas");
-                    // A failed simulation usually means the tx fails too:
-                    // send it anyway for its result log only when the error is
-                    // not one we understand.
+                    // A tx whose simulation fails would fail in its block too
+                    // (and pay for it): not sent; the round retries with fresh
+                    // state. `default_gas` only signs the simulation itself.
+                    debug!(chain = %self.id(), error = %e, "simulation failed; not sending");
                     self.metrics.tx_failed(self.id(), "simulate");
                     return Err(e);
                 }

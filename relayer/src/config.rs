@@ -143,8 +143,8 @@ pub struct ChainConfig {
     /// is split.
     #[serde(default = "default_max_gas")]
     pub max_gas: u64,
-    /// Gas limit used when simulation fails (the tx then usually fails with
-    /// a clear error in its result).
+    /// Gas limit of the simulation tx (a tx whose simulation fails is not
+    /// sent: it would fail in its block too).
     #[serde(default = "default_gas")]
     pub default_gas: u64,
     /// Account that pays fees through a fee grant (`x/feegrant`).
