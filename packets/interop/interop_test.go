@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cosmos/cosmos-sdk/codec"
 	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
 	"github.com/cosmos/cosmos-sdk/codec/unknownproto"
@@ -123,6 +124,7 @@ var checkers = map[string]checker{
 	"invalid_inference_packet_data": checkInvalidPacket,
 	"protobuf":                      checkProtobuf,
 	"ica_metadata":                  checkICAMetadata,
+	"ica_address":                   checkICAAddress,
 	"ica_packet_data":               checkICAPacket,
 	"ica_acknowledgement":           checkICAAck,
 }
@@ -424,6 +426,30 @@ func checkICAMetadata(t *testing.T, v vector, _ map[string]vector) {
 	}
 	if !reflect.DeepEqual(got, val) {
 		t.Errorf("metadata %v, vector value %v", got, val)
+	}
+}
+
+// checkICAAddress: the account ibc-go v7.4.1's host creates for a channel
+// (icatypes.GenerateAddress with the block header's app and data hashes).
+func checkICAAddress(t *testing.T, v vector, _ map[string]vector) {
+	var val struct {
+		ConnectionID string `json:"connection_id"`
+		PortID       string `json:"port_id"`
+		AppHash      string `json:"app_hash"`
+		DataHash     string `json:"data_hash"`
+	}
+	if err := json.Unmarshal(v.Value, &val); err != nil {
+		t.Fatal(err)
+	}
+	appHash, err1 := hex.DecodeString(val.AppHash)
+	dataHash, err2 := hex.DecodeString(val.DataHash)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("hashes: %v %v", err1, err2)
+	}
+	ctx := sdk.Context{}.WithBlockHeader(cmtproto.Header{AppHash: appHash, DataHash: dataHash})
+	got := icatypes.GenerateAddress(ctx, val.ConnectionID, val.PortID)
+	if hex.EncodeToString(got) != v.BytesHex {
+		t.Errorf("GenerateAddress = %x, vector %s", []byte(got), v.BytesHex)
 	}
 }
 

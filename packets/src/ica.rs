@@ -77,6 +77,49 @@ pub const MAX_MEMO_LEN: usize = 256;
 /// ibc-go `types/account.go` `DefaultMaxAddrLength`).
 pub const MAX_ADDRESS_LEN: usize = 128;
 
+/// ibc-go's module name, the domain of interchain account addresses
+/// (`27-interchain-accounts/types/keys.go` `ModuleName`).
+pub const MODULE_NAME: &str = "interchainaccounts";
+
+/// ibc-go's derivation key of the host's accounts
+/// (`27-interchain-accounts/types/keys.go` `hostAccountsKey`).
+pub const HOST_ACCOUNTS_KEY: &str = "icahost-accounts";
+
+/// The address a host gives a new interchain account, as ibc-go v7.4's
+/// `GenerateAddress(ctx, connectionID, portID)` does:
+/// `address.Derive(address.Module("interchainaccounts", "icahost-accounts"),
+/// connectionID ‖ portID ‖ header.AppHash ‖ header.DataHash)`, where
+/// `Module(name, k) = sha256(sha256("module") ‖ name ‖ 0x00 ‖ k)` and
+/// `Derive(a, k) = sha256(sha256(a) ‖ k)`; 32 bytes.
+///
+/// Why: a controller (Terra Classic's ibc-go) and our host must agree on
+/// the account a channel owns; the app and data hashes of the block that
+/// opens the channel make it unpredictable before then, as in ibc-go.
+pub fn interchain_account_address(
+    connection_id: &str,
+    port_id: &str,
+    app_hash: &[u8],
+    data_hash: &[u8],
+) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let hash = |typ: &[u8], key: &[&[u8]]| -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(Sha256::digest(typ));
+        for k in key {
+            h.update(k);
+        }
+        h.finalize().into()
+    };
+    let host = hash(
+        b"module",
+        &[MODULE_NAME.as_bytes(), &[0u8], HOST_ACCOUNTS_KEY.as_bytes()],
+    );
+    hash(
+        &host,
+        &[connection_id.as_bytes(), port_id.as_bytes(), app_hash, data_hash],
+    )
+}
+
 /// Type URL of `MsgRunInference` inside a `CosmosTx` (`docs/protocol.md` §5).
 pub const MSG_RUN_INFERENCE_TYPE_URL: &str = "/chimera.inference.v1.MsgRunInference";
 

@@ -232,6 +232,25 @@ fn vectors() -> Vec<(&'static str, Value)> {
     };
     vec![
         (
+            "ica_address",
+            {
+                let (conn, port) = ("connection-0", "icacontroller-terra1x46rqay4d3cssq8gxxvqz8xt6nwlz4td20k38v");
+                let (app_hash, data_hash) = ([0xA1u8; 32], [0xD4u8; 32]);
+                let addr = ica::interchain_account_address(conn, port, &app_hash, &data_hash);
+                json!({
+                    "kind": "ica_address",
+                    "description": "the interchain account address a host creates for a channel: ibc-go v7 GenerateAddress(connection, port, header app hash and data hash)",
+                    "bytes_hex": hex::encode(addr),
+                    "value": {
+                        "connection_id": conn,
+                        "port_id": port,
+                        "app_hash": hex::encode(app_hash),
+                        "data_hash": hex::encode(data_hash),
+                    },
+                })
+            },
+        ),
+        (
             "ica_metadata",
             json_vector(
                 "ica_metadata",
