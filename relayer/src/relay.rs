@@ -734,39 +734,30 @@ impl Worker {
     /// `dst` has received, acks and timeouts of packets whose commitment
     /// `dst` no longer holds.
     async fn drop_done(&mut self) -> ChainResult<()> {
-        let recv = self.recv.iter().map(|(k, (p, _))| {
-            (
-                k.clone(),
-                p.destination_port.clone(),
-                p.destination_channel.clone(),
-                p.sequence,
-            )
-        });
-        for k in settled(&self.dst, recv.collect(), Pending::Receipt).await? {
+        let recv = self
+            .recv
+            .iter()
+            .map(|(k, (p, _))| end_on_dst(k, p, true))
+            .collect();
+        for k in settled(&self.dst, recv, Pending::Receipt).await? {
             self.recv.remove(&k);
             self.src.metrics().redundant(self.dst.id(), &k.0);
         }
-        let acks = self.acks.iter().map(|(k, (p, _, _))| {
-            (
-                k.clone(),
-                p.source_port.clone(),
-                p.source_channel.clone(),
-                p.sequence,
-            )
-        });
-        for k in settled(&self.dst, acks.collect(), Pending::Commitment).await? {
+        let acks = self
+            .acks
+            .iter()
+            .map(|(k, (p, _, _))| end_on_dst(k, p, false))
+            .collect();
+        for k in settled(&self.dst, acks, Pending::Commitment).await? {
             self.acks.remove(&k);
             self.src.metrics().redundant(self.dst.id(), &k.0);
         }
-        let tos = self.timeouts.iter().map(|(k, (p, _))| {
-            (
-                k.clone(),
-                p.source_port.clone(),
-                p.source_channel.clone(),
-                p.sequence,
-            )
-        });
-        for k in settled(&self.dst, tos.collect(), Pending::Commitment).await? {
+        let tos = self
+            .timeouts
+            .iter()
+            .map(|(k, (p, _))| end_on_dst(k, p, false))
+            .collect();
+        for k in settled(&self.dst, tos, Pending::Commitment).await? {
             self.timeouts.remove(&k);
         }
         Ok(())
@@ -984,6 +975,18 @@ enum Pending {
     /// Its ack or timeout (`dst` sent it and still holds the commitment):
     /// `UnreceivedAcks`.
     Commitment,
+}
+
+/// `(key, port, channel, sequence)` of the end of `p` on the destination
+/// chain: its destination end for a packet to receive there, its source end
+/// for a packet that chain sent (acks, timeouts).
+fn end_on_dst(k: &PacketKey, p: &ch::Packet, receiving: bool) -> (PacketKey, String, String, u64) {
+    let (port, chan) = if receiving {
+        (&p.destination_port, &p.destination_channel)
+    } else {
+        (&p.source_port, &p.source_channel)
+    };
+    (k.clone(), port.clone(), chan.clone(), p.sequence)
 }
 
 /// Of `items` (`(key, port on dst, channel on dst, sequence)`), the keys
