@@ -470,28 +470,27 @@ async fn chain_status(chain: &Chain, session: &Session) -> serde_json::Value {
         }));
     }
     let mut clients = Vec::new();
-    for other in &session.config.chains {
-        if other.id == chain.id() {
+    // Clients on this chain of the other configured chains, with the time
+    // left before they expire.
+    for (id, info) in chain.clients().await.unwrap_or_default() {
+        if info.chain_id == chain.id() || session.config.chain(&info.chain_id).is_none() {
             continue;
         }
-        for n in 0..16 {
-            let id = format!("07-tendermint-{n}");
-            let Ok(info) = chain.client(&id).await else { break };
-            if info.chain_id != other.id {
-                continue;
-            }
-            let updated = chain
-                .consensus_time(&id, chimera_relayer::chain::revision_of(&other.id), info.latest)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or(0);
-            let expires_in = updated + info.trusting_period_secs as i64 - time.unix_timestamp();
-            clients.push(
-                json!({ "client": id, "tracks": info.chain_id, "latest_height": info.latest,
-                                 "expires_in_secs": expires_in, "frozen": info.frozen }),
-            );
-        }
+        let updated = chain
+            .consensus_time(
+                &id,
+                chimera_relayer::chain::revision_of(&info.chain_id),
+                info.latest,
+            )
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        let expires_in = updated + info.trusting_period_secs as i64 - time.unix_timestamp();
+        clients.push(
+            json!({ "client": id, "tracks": info.chain_id, "latest_height": info.latest,
+                             "expires_in_secs": expires_in, "frozen": info.frozen }),
+        );
     }
     json!({
         "chain": chain.id(), "height": height, "time": time.to_string(),

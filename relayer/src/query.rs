@@ -37,13 +37,36 @@ impl Chain {
         let any = r
             .client_state
             .ok_or_else(|| self.garbage("ClientState", "empty"))?;
-        let cs = tm::ClientState::decode(any.value.as_slice()).map_err(|e| self.garbage("ClientState", e))?;
-        Ok(ClientInfo {
-            chain_id: cs.chain_id,
-            latest: cs.latest_height.map(|h| h.revision_height).unwrap_or(0),
-            trusting_period_secs: cs.trusting_period.map(|d| d.seconds.max(0) as u64).unwrap_or(0),
-            frozen: cs.frozen_height.is_some_and(|h| h.revision_height != 0),
-        })
+        client_info(&any).map_err(|e| self.garbage(format!("ClientState({client_id})"), e))
+    }
+
+    /// Every 07-tendermint client on this chain (all pages), by id; other
+    /// client types (`09-localhost`) are left out.
+    pub async fn clients(&self) -> ChainResult<Vec<(String, ClientInfo)>> {
+        let mut q = cl::query_client::QueryClient::new(self.grpc());
+        let mut out = Vec::new();
+        let mut key = Vec::new();
+        loop {
+            let r = q
+                .client_states(cl::QueryClientStatesRequest {
+                    pagination: Some(page(key)),
+                })
+                .await
+                .map_err(|e| self.grpc_err("ClientStates", e.message()))?
+                .into_inner();
+            for c in r.client_states {
+                let tendermint = c
+                    .client_state
+                    .filter(|a| a.type_url.ends_with(".tendermint.v1.ClientState"));
+                if let Some(info) = tendermint.and_then(|a| client_info(&a).ok()) {
+                    out.push((c.client_id, info));
+                }
+            }
+            match r.pagination.map(|p| p.next_key).filter(|k| !k.is_empty()) {
+                Some(k) => key = k,
+                None => return Ok(out),
+            }
+        }
     }
 
     /// Block time (unix seconds) of the consensus state of `client_id` at
@@ -212,6 +235,17 @@ impl Chain {
             }
         }
     }
+}
+
+/// What the relayer reads of a 07-tendermint client state.
+fn client_info(any: &cosmrs::Any) -> Result<ClientInfo, prost::DecodeError> {
+    let cs = tm::ClientState::decode(any.value.as_slice())?;
+    Ok(ClientInfo {
+        chain_id: cs.chain_id,
+        latest: cs.latest_height.map(|h| h.revision_height).unwrap_or(0),
+        trusting_period_secs: cs.trusting_period.map(|d| d.seconds.max(0) as u64).unwrap_or(0),
+        frozen: cs.frozen_height.is_some_and(|h| h.revision_height != 0),
+    })
 }
 
 fn page(key: Vec<u8>) -> ibc_proto::cosmos::base::query::v1beta1::PageRequest {
