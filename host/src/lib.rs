@@ -36,6 +36,11 @@ pub mod ibc;
 #[cfg(feature = "node")]
 pub mod inference;
 
+/// ICS-27 interchain accounts, host side: Terra Classic accounts run
+/// `MsgRunInference` here through their controller.
+#[cfg(feature = "node")]
+pub mod ica;
+
 /// Running a node: `chimerad init` / `testnet` (homes, CometBFT config and
 /// genesis) and `start` (the ABCI server with CometBFT as a supervised
 /// child), kept apart from `chain` so the state machine never touches

@@ -156,7 +156,7 @@ fn coin(denom: &str, amount: u128) -> Coin {
 }
 
 fn addr(n: u8) -> Address {
-    Address([n; 20])
+    Address::from([n; 20])
 }
 
 fn base_account(any: Option<Any>) -> BaseAccount {

@@ -86,7 +86,7 @@ fn packet(seq: u64, data: Vec<u8>) -> Packet {
 
 /// Delivers `data` to the host side; returns the ack (if any) and the state.
 fn receive(state: Delta, seq: u64, data: Vec<u8>) -> (Option<Acknowledgement>, Delta) {
-    let shared = Shared::new(state, GasMeter::infinite(), 7);
+    let shared = Shared::new(state, GasMeter::infinite(), 7, "chimera-test");
     let mut module = InferenceModule::new(shared.clone());
     let signer = Signer::from("relayer".to_string());
     let (_, ack) = module.on_recv_packet_execute(&packet(seq, data), &signer);

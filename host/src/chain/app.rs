@@ -12,7 +12,6 @@
 
 use bytes::Bytes;
 use ibc_proto::cosmos::base::abci::v1beta1::TxMsgData;
-use ibc_proto::google::protobuf::Any;
 use prost::Message;
 use tendermint::abci::response::{self, ProcessProposal, VerifyVoteExtension};
 use tendermint::abci::types::ExecTxResult;
@@ -25,7 +24,7 @@ use super::gas::{unmetered, Ctx, GasMeter};
 use super::genesis::AppGenesis;
 use super::params::Params;
 use super::query;
-use super::tx::{self, Mode, Msg, Tx};
+use super::tx::{self, Mode, Tx};
 use crate::inference::{self, votes, worker::Worker};
 use crate::state::{Delta, PreparedCommit, StateError, Storage};
 use std::sync::Arc;
@@ -288,7 +287,14 @@ impl App {
             1 => Vec::new(),
             h => self.storage.app_hash(h - 1)?.0.to_vec(),
         };
-        crate::ibc::begin_block(&mut block, height, b.time, b.next_validators_hash, &prev_app_hash);
+        crate::ibc::begin_block(
+            &mut block,
+            height,
+            b.time,
+            b.next_validators_hash,
+            &prev_app_hash,
+            &b.txs,
+        );
         let mut tx_results = Vec::with_capacity(b.txs.len());
         let mut block_events = Vec::new();
         let mut reported = Vec::new();
@@ -506,16 +512,7 @@ pub fn run_tx(state: &mut Delta, bytes: &[u8], height: u64, chain_id: &str, mode
                 ("module", msg.module().to_string()).index(),
             ],
         ));
-        let r = signer.and_then(|signer| match msg {
-            Msg::Send(m) => super::bank::exec_send(&mut ctx, m, &signer, &mut msg_events).map(|()| Any {
-                type_url: "/cosmos.bank.v1beta1.MsgSendResponse".into(),
-                value: Vec::new(),
-            }),
-            Msg::Ibc(m) => crate::ibc::exec(&mut ctx, m, chain_id, &mut msg_events),
-            Msg::Inference(m) => {
-                crate::inference::msgs::exec(&mut ctx, m, &signer, chain_id, &mut msg_events)
-            }
-        });
+        let r = signer.and_then(|signer| msg.exec(&mut ctx, &signer, chain_id, &mut msg_events));
         match r {
             Ok(any) => responses.push(any),
             Err(e) => {

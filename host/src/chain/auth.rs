@@ -21,7 +21,7 @@ const NEXT_ACCOUNT_NUMBER: &[u8] = b"auth/next_account_number";
 /// The state key of an account.
 pub fn account_key(addr: &Address) -> Vec<u8> {
     let mut k = b"auth/account/".to_vec();
-    k.extend_from_slice(&addr.0);
+    k.extend_from_slice(&addr.length_prefixed());
     k
 }
 

@@ -17,7 +17,7 @@ pub const MSG_SEND_TYPE_URL: &str = "/cosmos.bank.v1beta1.MsgSend";
 
 fn balance_prefix(addr: &Address) -> Vec<u8> {
     let mut k = b"bank/balance/".to_vec();
-    k.extend_from_slice(&addr.0);
+    k.extend_from_slice(&addr.length_prefixed());
     k.push(b'/');
     k
 }

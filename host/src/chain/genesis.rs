@@ -19,6 +19,9 @@ pub struct AppGenesis {
     pub accounts: Vec<GenesisAccount>,
     #[serde(default)]
     pub inference: crate::inference::genesis::InferenceGenesis,
+    /// ICS-27 host parameters (`host_enabled`, `allow_messages`).
+    #[serde(default)]
+    pub ica_host: crate::ica::IcaHostParams,
 }
 
 /// An account funded at genesis.
@@ -54,6 +57,10 @@ impl AppGenesis {
             .map_err(|e| format!("app_state.params: {e}"))?;
         self.params.store(state);
         self.inference.apply(state)?;
+        self.ica_host
+            .validate()
+            .map_err(|e| format!("app_state.ica_host: {e}"))?;
+        self.ica_host.store(state);
         unmetered(state, 0, |ctx| {
             for acc in &self.accounts {
                 let addr = Address::parse(&acc.address).map_err(|e| format!("app_state.accounts: {e}"))?;

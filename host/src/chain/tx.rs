@@ -75,6 +75,26 @@ impl Msg {
             Msg::Inference(m) => m.signer(),
         }
     }
+
+    /// Executes the message signed by `signer`, returning its response
+    /// (one `Any` of `TxMsgData.msg_responses`). Shared by the tx path and
+    /// the ICS-27 host, which executes an interchain account's messages.
+    pub fn exec(
+        &self,
+        ctx: &mut Ctx,
+        signer: &Address,
+        chain_id: &str,
+        events: &mut Vec<Event>,
+    ) -> Result<Any, TxError> {
+        match self {
+            Msg::Send(m) => bank::exec_send(ctx, m, signer, events).map(|()| Any {
+                type_url: "/cosmos.bank.v1beta1.MsgSendResponse".into(),
+                value: Vec::new(),
+            }),
+            Msg::Ibc(m) => crate::ibc::exec(ctx, m, chain_id, events),
+            Msg::Inference(m) => crate::inference::msgs::exec(ctx, m, signer, chain_id, events),
+        }
+    }
 }
 
 /// A decoded transaction, with its raw bytes kept for signature checks.

@@ -84,12 +84,14 @@ pub fn address_bytes_to_string(
     _: &Snapshot,
     req: AddressBytesToStringRequest,
 ) -> QResult<AddressBytesToStringResponse> {
-    let bytes: [u8; 20] =
-        req.address_bytes.as_slice().try_into().map_err(|_| {
-            QueryError::invalid(format!("address is {} bytes, want 20", req.address_bytes.len()))
-        })?;
+    let a = Address::from_slice(&req.address_bytes).ok_or_else(|| {
+        QueryError::invalid(format!(
+            "address is {} bytes, want 20 or 32",
+            req.address_bytes.len()
+        ))
+    })?;
     Ok(AddressBytesToStringResponse {
-        address_string: Address(bytes).to_string(),
+        address_string: a.to_string(),
     })
 }
 
@@ -100,7 +102,7 @@ pub fn address_string_to_bytes(
     req: AddressStringToBytesRequest,
 ) -> QResult<AddressStringToBytesResponse> {
     Ok(AddressStringToBytesResponse {
-        address_bytes: address(&req.address_string)?.0.to_vec(),
+        address_bytes: address(&req.address_string)?.as_bytes().to_vec(),
     })
 }
 

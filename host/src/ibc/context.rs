@@ -71,6 +71,8 @@ pub struct Shared {
     pub gas: GasMeter,
     /// The height being executed.
     pub height: u64,
+    /// The chain's id (for apps that execute messages, e.g. the ICA host).
+    pub chain_id: String,
     /// ABCI events in emission order: bank events and converted IBC events.
     pub events: Vec<Event>,
     /// The first out-of-gas or internal error hit inside ibc-rs.
@@ -84,11 +86,12 @@ pub type SharedRef = Rc<RefCell<Shared>>;
 
 impl Shared {
     /// A shared state over `state` charging `gas`.
-    pub fn new(state: Delta, gas: GasMeter, height: u64) -> SharedRef {
+    pub fn new(state: Delta, gas: GasMeter, height: u64, chain_id: &str) -> SharedRef {
         Rc::new(RefCell::new(Shared {
             state,
             gas,
             height,
+            chain_id: chain_id.to_string(),
             events: Vec::new(),
             fault: None,
             stash: Vec::new(),

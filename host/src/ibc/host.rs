@@ -59,12 +59,44 @@ pub fn begin_block(
     time: tendermint::Time,
     next_validators_hash: tendermint::Hash,
     prev_app_hash: &[u8],
+    txs: &[impl AsRef<[u8]>],
 ) {
     let cs = host_consensus_state(time, prev_app_hash, next_validators_hash);
     block.put(keys::host_consensus_state(height), Any::from(cs).encode_to_vec());
+    block.put(keys::BLOCK_DATA_HASH.to_vec(), data_hash(txs).to_vec());
     if height > HOST_CONSENSUS_STATE_WINDOW {
         block.delete(keys::host_consensus_state(height - HOST_CONSENSUS_STATE_WINDOW));
     }
+}
+
+/// The header's `data_hash` of a block with `txs`, as CometBFT computes
+/// it (`types.Txs.Hash`): the RFC 6962 Merkle root of each tx's SHA-256.
+/// FinalizeBlock is not given the header, so the app recomputes it.
+pub fn data_hash(txs: &[impl AsRef<[u8]>]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let leaves: Vec<[u8; 32]> = txs.iter().map(|t| Sha256::digest(t.as_ref()).into()).collect();
+    tendermint::merkle::simple_hash_from_byte_vectors::<tendermint::crypto::default::Sha256>(&leaves)
+}
+
+/// The app hash of the previous block and the data hash of the block
+/// being executed (its header's `AppHash` and `DataHash`): the
+/// unpredictable inputs ibc-go mixes into new interchain account
+/// addresses. Empty when the block recorded none (CheckTx before block 1).
+pub fn header_hashes(state: &Delta, height: u64) -> Result<(Vec<u8>, Vec<u8>), TxError> {
+    let app_hash = match state.get(&keys::host_consensus_state(height))? {
+        Some(b) => {
+            let any = Any::decode(b.as_slice())
+                .map_err(|e| TxError::Internal(format!("host consensus state at {height}: {e}")))?;
+            RawTmConsensusState::decode(any.value.as_slice())
+                .map_err(|e| TxError::Internal(format!("host consensus state at {height}: {e}")))?
+                .root
+                .map(|r| r.hash)
+                .unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    let data_hash = state.get(keys::BLOCK_DATA_HASH)?.unwrap_or_default();
+    Ok((app_hash, data_hash))
 }
 
 /// The block time IBC sees at `height`: that block's, when FinalizeBlock
@@ -128,7 +160,10 @@ mod tests {
         let storage = Storage::open(dir.path(), StorageOptions::default()).unwrap();
         let mut d = Delta::new(storage.latest_snapshot());
         let nvh = tendermint::Hash::Sha256([3; 32]);
-        begin_block(&mut d, 5, t(1_700_000_000), nvh, &[9; 32]);
+        begin_block(&mut d, 5, t(1_700_000_000), nvh, &[9; 32], &[b"tx".to_vec()]);
+        let (app_hash, dh) = header_hashes(&d, 5).unwrap();
+        assert_eq!(app_hash, vec![9; 32]);
+        assert_eq!(dh, data_hash(&[b"tx".to_vec()]).to_vec());
         let any = Any::decode(d.get(&keys::host_consensus_state(5)).unwrap().unwrap().as_slice()).unwrap();
         assert_eq!(any.type_url, "/ibc.lightclients.tendermint.v1.ConsensusState");
         let cs = TmConsensusState::try_from(any).unwrap();
@@ -142,7 +177,7 @@ mod tests {
         assert_eq!(host_time(&d, 8).unwrap(), None);
 
         let h = HOST_CONSENSUS_STATE_WINDOW + 5;
-        begin_block(&mut d, h, t(1_700_000_100), nvh, &[1; 32]);
+        begin_block(&mut d, h, t(1_700_000_100), nvh, &[1; 32], &[] as &[Vec<u8>]);
         assert!(
             d.get(&keys::host_consensus_state(5)).unwrap().is_none(),
             "not pruned"

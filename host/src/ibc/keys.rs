@@ -39,6 +39,10 @@ pub const NEXT_CONNECTION_SEQUENCE: &[u8] = b"nextConnectionSequence";
 /// ibc-go's channel counter key.
 pub const NEXT_CHANNEL_SEQUENCE: &[u8] = b"nextChannelSequence";
 
+/// The data hash of the block being executed (one key, rewritten each
+/// block; see `host::header_hashes`).
+pub const BLOCK_DATA_HASH: &[u8] = b"ibcmeta/blockDataHash";
+
 /// Prefix of the host's own consensus states, by height.
 pub const HOST_CONSENSUS_PREFIX: &[u8] = b"ibcmeta/hostConsensusState/";
 

@@ -193,7 +193,7 @@ pub fn with_ibc<T>(
 ) -> Result<T, TxError> {
     let params = Params::load(ctx.state)?;
     let unbonding = Duration::from_secs(params.unbonding_time_secs);
-    let shared = Shared::new(ctx.state.fork(), ctx.gas.clone(), ctx.height);
+    let shared = Shared::new(ctx.state.fork(), ctx.gas.clone(), ctx.height, chain_id);
     // ibc-rs refuses bad input with errors; should a handler still panic
     // on some input, every node panics alike, and the tx fails rather than
     // the chain halting on it.
@@ -214,6 +214,41 @@ pub fn with_ibc<T>(
     ctx.state.absorb(done.state);
     events.extend(done.events);
     Ok(value)
+}
+
+/// Writes the acknowledgement of a packet received earlier without one
+/// (an asynchronous acknowledgement: an inference job, or an interchain
+/// account tx holding one, ends when its quorum agrees). `packet` is the
+/// received packet's ibc-go protobuf as stored at receipt; the ack is
+/// committed at its ICS-24 path and `write_acknowledgement` is emitted, so
+/// relayers find it in the block's events.
+///
+/// A packet whose ack can no longer be written (its channel is gone) only
+/// logs a warning: the job keeps its outcome for queries, and nothing else
+/// can be done deterministically. Only internal faults are errors.
+pub fn write_async_ack(
+    ctx: &mut Ctx,
+    chain_id: &str,
+    packet: &[u8],
+    ack: ::ibc::core::channel::types::acknowledgement::Acknowledgement,
+    events: &mut Vec<Event>,
+) -> Result<(), TxError> {
+    let r = with_ibc(ctx, chain_id, events, "write_acknowledgement", |ibc, _, _| {
+        let raw = ibc_proto::ibc::core::channel::v1::Packet::decode(packet)
+            .map_err(|e| TxError::Internal(format!("stored packet: {e}")))?;
+        let packet = Packet::try_from(raw).map_err(|e| TxError::Internal(format!("stored packet: {e}")))?;
+        ::ibc::core::channel::handler::commit_packet_acknowledgment(ibc, &packet, &ack)
+            .map_err(|e| TxError::InvalidRequest(e.to_string()))?;
+        ::ibc::core::channel::handler::emit_packet_acknowledgement_event(ibc, packet, ack)
+            .map_err(|e| TxError::InvalidRequest(e.to_string()))
+    });
+    match r {
+        Err(e) if !matches!(e, TxError::Internal(_)) => {
+            tracing::warn!(error = %e, "could not write an asynchronous acknowledgement");
+            Ok(())
+        }
+        r => r,
+    }
 }
 
 enum Response {

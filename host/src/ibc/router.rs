@@ -10,13 +10,15 @@ use ::ibc::core::router::types::module::ModuleId;
 
 use super::context::SharedRef;
 use super::transfer::{Transfer, PORT as TRANSFER_PORT};
+use crate::ica::module::{IcaHostModule, MODULE_ID as ICA_HOST_MODULE_ID};
 use crate::inference::module::{InferenceModule, MODULE_ID as INFERENCE_MODULE_ID};
 
 /// ICS-26 routing: port `transfer` to ICS-20, port `inference` to the
-/// inference app (the ICA host joins with #8).
+/// inference app, port `icahost` to the ICS-27 host.
 pub struct IbcRouter {
     transfer: Transfer,
     inference: InferenceModule,
+    ica_host: IcaHostModule,
 }
 
 impl IbcRouter {
@@ -24,7 +26,8 @@ impl IbcRouter {
     pub fn new(shared: SharedRef) -> IbcRouter {
         IbcRouter {
             transfer: Transfer::new(shared.clone()),
-            inference: InferenceModule::new(shared),
+            inference: InferenceModule::new(shared.clone()),
+            ica_host: IcaHostModule::new(shared),
         }
     }
 
@@ -39,6 +42,7 @@ impl Router for IbcRouter {
         match module_id.to_string().as_str() {
             TRANSFER_MODULE_ID => Some(&self.transfer),
             INFERENCE_MODULE_ID => Some(&self.inference),
+            ICA_HOST_MODULE_ID => Some(&self.ica_host),
             _ => None,
         }
     }
@@ -47,6 +51,7 @@ impl Router for IbcRouter {
         match module_id.to_string().as_str() {
             TRANSFER_MODULE_ID => Some(&mut self.transfer),
             INFERENCE_MODULE_ID => Some(&mut self.inference),
+            ICA_HOST_MODULE_ID => Some(&mut self.ica_host),
             _ => None,
         }
     }
@@ -55,6 +60,7 @@ impl Router for IbcRouter {
         match port_id.as_str() {
             TRANSFER_PORT => Some(ModuleId::new(TRANSFER_MODULE_ID.to_string())),
             chimera_packets::PORT_ID => Some(ModuleId::new(INFERENCE_MODULE_ID.to_string())),
+            chimera_packets::ica::HOST_PORT => Some(ModuleId::new(ICA_HOST_MODULE_ID.to_string())),
             _ => None,
         }
     }

@@ -52,9 +52,7 @@ pub fn escrow_address(port: &str, channel: &str) -> Address {
     h.update([0u8]);
     h.update(format!("{port}/{channel}").as_bytes());
     let sum = h.finalize();
-    let mut a = [0u8; 20];
-    a.copy_from_slice(&sum[..20]);
-    Address(a)
+    Address::from_slice(&sum[..20]).expect("20 bytes")
 }
 
 /// The upper-case hex SHA-256 of a full denom trace (ibc-go
@@ -497,7 +495,7 @@ mod tests {
         // as ibc-rs's own test vector.
         let a = escrow_address("transfer", "channel-141");
         assert_eq!(
-            Address::encode_with("cosmos", &a.0),
+            Address::encode_with("cosmos", a.as_bytes()),
             "cosmos1x54ltnyg88k0ejmk8ytwrhd3ltm84xehrnlslf"
         );
     }

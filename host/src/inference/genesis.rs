@@ -141,7 +141,7 @@ impl InferenceGenesis {
                         o.validator
                     )
                 })?;
-            store::put_operator(state, &operator.0, &validator);
+            store::put_operator(state, operator.as_bytes(), &validator);
         }
         for k in &self.executor_keys {
             let validator = hex::decode(&k.validator)

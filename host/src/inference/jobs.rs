@@ -10,7 +10,10 @@ use chimera_packets::{proto, AckError, ErrorCode, InferencePacketData, Inference
 use tendermint::abci::{Event, EventAttributeIndexExt};
 
 use super::params::InferenceParams;
+use super::requester;
 use super::store::{self, StoredJob};
+use crate::chain::address::Address;
+use crate::chain::bank;
 use crate::chain::error::TxError;
 use crate::chain::gas::Ctx;
 
@@ -24,8 +27,12 @@ pub enum Origin {
         sequence: u64,
         packet: Vec<u8>,
     },
-    /// `MsgRunInference` from a host account: the result is read by query.
-    Local,
+    /// `MsgRunInference` from a host account (or an interchain account):
+    /// the result is read by query; `escrow` is the fee already moved into
+    /// the module account, settled with the outcome.
+    Local {
+        escrow: Vec<ibc_proto::cosmos::base::v1beta1::Coin>,
+    },
 }
 
 /// Checks a decoded, statelessly valid request against chain state and
@@ -60,14 +67,14 @@ pub fn admit(
         )));
     }
     let id = store::next_job_id(ctx)?;
-    let (port_id, channel_id, sequence, packet) = match origin {
+    let (port_id, channel_id, sequence, packet, escrow) = match origin {
         Origin::Packet {
             port,
             channel,
             sequence,
             packet,
-        } => (port, channel, sequence, packet),
-        Origin::Local => (String::new(), String::new(), 0, Vec::new()),
+        } => (port, channel, sequence, packet, Vec::new()),
+        Origin::Local { escrow } => (String::new(), String::new(), 0, Vec::new(), escrow),
     };
     let job = StoredJob {
         job: Some(proto::Job {
@@ -88,6 +95,7 @@ pub fn admit(
         deadline_height: ctx.height + params.deadline_blocks,
         reference: Vec::new(),
         sealed: data.sealed.is_some(),
+        escrow,
     };
     store::insert_job(ctx, &job)?;
     events.push(Event::new(
@@ -126,8 +134,9 @@ pub enum Outcome {
     Error(AckError),
 }
 
-/// Records a job's outcome, emits `inference_result`, and returns the job
-/// as finished (its acknowledgement, if any, is the caller's to write).
+/// Records a job's outcome, settles its escrowed fee (paid out on a
+/// result, refunded on an error), emits `inference_result`, and returns the
+/// job as finished (its acknowledgement, if any, is the caller's to write).
 pub fn finish(
     ctx: &mut Ctx,
     mut job: StoredJob,
@@ -157,6 +166,15 @@ pub fn finish(
             attrs.push(("status", "failed".to_string()).index());
             attrs.push(("error", e.to_text()).index());
         }
+    }
+    if !job.escrow.is_empty() {
+        let fee = bank::validate_coins(&job.escrow)?;
+        let to = match outcome {
+            Outcome::Result(_) => requester::payout_account(),
+            Outcome::Error(_) => Address::parse(&rec.requester)
+                .map_err(|e| TxError::Internal(format!("stored requester: {e}")))?,
+        };
+        bank::send(ctx, &requester::escrow_account(), &to, &fee, events)?;
     }
     job.job = Some(rec);
     store::finish_job(ctx, &job)?;

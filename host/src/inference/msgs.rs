@@ -97,7 +97,7 @@ pub fn exec(
     events: &mut Vec<Event>,
 ) -> Result<Any, TxError> {
     match msg {
-        InferenceMsg::Run(m) => run_inference(ctx, m, events),
+        InferenceMsg::Run(m) => run_inference(ctx, m, signer, events),
         InferenceMsg::Request(m) => request_inference(ctx, m, signer, chain_id, events),
         InferenceMsg::RegisterExecutorKey(m) => register_executor_key(ctx, m, signer),
     }
@@ -110,11 +110,25 @@ fn response<M: Name>(m: &M) -> Any {
     }
 }
 
-fn run_inference(ctx: &mut Ctx, m: &proto::MsgRunInference, events: &mut Vec<Event>) -> Result<Any, TxError> {
+/// A local job: the fee moves into escrow first, so a requester without
+/// it fails here (insufficient funds) and nothing runs.
+fn run_inference(
+    ctx: &mut Ctx,
+    m: &proto::MsgRunInference,
+    signer: &Address,
+    events: &mut Vec<Event>,
+) -> Result<Any, TxError> {
     let params = InferenceParams::load(ctx.state)?;
     let data = InferencePacketData::from_msg(m).map_err(refused)?;
     data.validate(&params.limits()).map_err(refused)?;
-    let job_id = jobs::admit(ctx, &params, &data, Origin::Local, events)?.map_err(refused)?;
+    let fee = crate::chain::bank::validate_coins(&m.fee)?;
+    if !fee.is_empty() {
+        crate::chain::bank::send(ctx, signer, &requester::escrow_account(), &fee, events)?;
+    }
+    let origin = Origin::Local {
+        escrow: m.fee.clone(),
+    };
+    let job_id = jobs::admit(ctx, &params, &data, origin, events)?.map_err(refused)?;
     Ok(response(&proto::MsgRunInferenceResponse {
         job_id,
         ..Default::default()
@@ -210,7 +224,7 @@ fn register_executor_key(
     if key == [0; 32] {
         return Err(refused("x25519_public_key is all zeros"));
     }
-    let validator = store::operator_validator(ctx, &operator.0)?
+    let validator = store::operator_validator(ctx, operator.as_bytes())?
         .ok_or_else(|| TxError::Unauthorized(format!("{operator} is not a validator operator")))?;
     store::put_executor_key(ctx, &validator, &key)?;
     Ok(response(&proto::MsgRegisterExecutorKeyResponse {}))

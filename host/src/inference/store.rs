@@ -54,6 +54,11 @@ pub struct StoredJob {
     /// Sealed jobs are agreed in two rounds.
     #[prost(bool, tag = "6")]
     pub sealed: bool,
+    /// The fee of a `MsgRunInference`, held by the inference module account
+    /// until the outcome: paid out on a result, refunded to the requester
+    /// on an error.
+    #[prost(message, repeated, tag = "7")]
+    pub escrow: Vec<ibc_proto::cosmos::base::v1beta1::Coin>,
 }
 
 impl StoredJob {
@@ -349,11 +354,11 @@ pub fn validators_committed(snap: &Snapshot) -> Result<Vec<ValidatorRecord>, Sta
 }
 
 /// Records that account `operator` speaks for validator `validator`.
-pub fn put_operator(state: &mut Delta, operator: &[u8; 20], validator: &[u8]) {
+pub fn put_operator(state: &mut Delta, operator: &[u8], validator: &[u8]) {
     state.put(join(&[OPERATOR, operator]), validator.to_vec());
 }
 
-pub fn operator_validator(ctx: &mut Ctx, operator: &[u8; 20]) -> Result<Option<Vec<u8>>, TxError> {
+pub fn operator_validator(ctx: &mut Ctx, operator: &[u8]) -> Result<Option<Vec<u8>>, TxError> {
     ctx.get(&join(&[OPERATOR, operator]))
 }
 

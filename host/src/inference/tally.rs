@@ -13,10 +13,8 @@
 use chimera_packets::{
     proto, AckError, Acknowledgement, ErrorCode, InferenceResult, OutputCommitment, OutputEncoding, Quorum,
 };
-use ibc_proto::ibc::core::channel::v1::Packet as RawPacket;
-use prost::Message;
 use tendermint::abci::Event;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::jobs::{self, Outcome};
 use super::module::ibc_ack;
@@ -431,6 +429,7 @@ pub fn run(ctx: &mut Ctx, chain_id: &str, ids: &[u64], events: &mut Vec<Event>) 
         if !job.packet.is_empty() {
             write_ack(ctx, chain_id, &job, &outcome, events)?;
         }
+        crate::ica::on_job_finished(ctx, chain_id, id, &outcome, events)?;
     }
     Ok(finished)
 }
@@ -446,28 +445,7 @@ fn write_ack(
         Outcome::Result(r) => Acknowledgement::Result(r.clone()),
         Outcome::Error(e) => Acknowledgement::Error(e.clone()),
     };
-    let id = job.record().id;
-    let r = crate::ibc::msgs::with_ibc(ctx, chain_id, events, "write_acknowledgement", |ibc, _, _| {
-        let raw = RawPacket::decode(job.packet.as_slice())
-            .map_err(|e| TxError::Internal(format!("stored packet: {e}")))?;
-        let packet = ::ibc::core::channel::types::packet::Packet::try_from(raw)
-            .map_err(|e| TxError::Internal(format!("stored packet: {e}")))?;
-        let ack = ibc_ack(&ack);
-        ::ibc::core::channel::handler::commit_packet_acknowledgment(ibc, &packet, &ack)
-            .map_err(|e| TxError::InvalidRequest(e.to_string()))?;
-        ::ibc::core::channel::handler::emit_packet_acknowledgement_event(ibc, packet, ack)
-            .map_err(|e| TxError::InvalidRequest(e.to_string()))
-    });
-    match r {
-        Ok(()) => Ok(()),
-        Err(e @ TxError::Internal(_)) => Err(e),
-        Err(e) => {
-            // E.g. the channel is gone: the job keeps its outcome, which
-            // queries still show; nothing else can be done deterministically.
-            warn!(job = id, error = %e, "could not write the acknowledgement");
-            Ok(())
-        }
-    }
+    crate::ibc::msgs::write_async_ack(ctx, chain_id, &job.packet, ibc_ack(&ack), events)
 }
 
 #[cfg(test)]

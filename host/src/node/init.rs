@@ -193,6 +193,7 @@ pub fn app_state(accounts: &[GenesisAccount]) -> NodeResult<Value> {
             models: registry_models()?,
             ..Default::default()
         },
+        ica_host: Default::default(),
     };
     serde_json::to_value(&genesis)
         .context("encoding app_state")
@@ -361,7 +362,7 @@ mod tests {
     use super::*;
 
     fn addr() -> String {
-        Address([7u8; 20]).to_string()
+        Address::from([7u8; 20]).to_string()
     }
 
     #[test]
