@@ -20,6 +20,8 @@
 //! - [`inference`]: the inference app from outside: `MsgRunInference` /
 //!   `MsgRequestInference` bytes, job and request events, outputs from a
 //!   node's BlobService, canonical tensor and PNG decoding.
+//! - [`dishonest`]: a BlobService that serves honest outputs with a byte
+//!   flipped, for the fetch-must-refuse tests.
 //! - [`devnet`]: the README's devnet (chimerad, Terra, Hermes, one ICS-20
 //!   transfer) and the path-opening steps the Hermes test shares.
 
@@ -31,6 +33,7 @@ pub mod bench_relayer;
 pub mod bins;
 pub mod chimera;
 pub mod devnet;
+pub mod dishonest;
 pub mod hermes;
 pub mod home;
 pub mod http;
