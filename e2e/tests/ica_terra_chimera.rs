@@ -1,0 +1,587 @@
+//! ICS-27 from Terra Classic to Chimera on real chains: a `terrad` v3.4
+//! account (ibc-go v7.4 controller, no auth module) registers an
+//! interchain account on chimerad's `icahost`, `chimera relay` completes
+//! the ORDERED handshake, LUNC reaches the account over ICS-20, and
+//! `MsgSendTx` runs `MsgRunInference` for every zoo model (one with a
+//! sealed prompt): the acknowledgement comes back to Terra when the quorum
+//! agrees, is read from Terra's own `MsgAcknowledgement`, and names an
+//! output that the node serves and that hashes to the commitment (a
+//! dishonest node's bytes do not). Refusals (a type off the allow-list, a
+//! wrong signer, an unknown model, a fee the account lacks) come back as
+//! ibc-go error acks and move nothing; a packet that times out closes the
+//! ORDERED channel, and registering again opens a new one to the same
+//! account, balance kept. Needs `terrad` and `cometbft` from
+//! `scripts/setup`, a built chimerad and chimera.
+
+use std::time::{Duration, Instant};
+
+use chimera_e2e::bank;
+use chimera_e2e::chimera;
+use chimera_e2e::dishonest::DishonestBlobNode;
+use chimera_e2e::hermes::ibc_denom;
+use chimera_e2e::inference::{executor_keys_blocking, sha256};
+use chimera_e2e::keys;
+use chimera_e2e::relayer::{
+    rt, terra_and_chimera, transfer, user_chain, wait_until, ChimeraRelayer, Transfer,
+};
+use chimera_e2e::terra;
+use chimera_packets::ica::{self, Encoding, Metadata};
+use chimera_packets::sealed::seal;
+use chimera_packets::{InferencePacketData, Input, InputEncoding, Params};
+use chimera_relayer::chain::Chain;
+use chimera_relayer::light::any;
+use cosmrs::proto::cosmos::tx::v1beta1::TxRaw;
+use ibc_proto::cosmos::base::v1beta1::Coin;
+use ibc_proto::google::protobuf::Any;
+use ibc_proto::ibc::applications::interchain_accounts::controller::v1 as ctrl;
+use ibc_proto::ibc::applications::interchain_accounts::v1 as ica_v1;
+use ibc_proto::ibc::core::channel::v1::{MsgAcknowledgement, Order, State};
+use prost::{Message, Name};
+
+const WAIT: Duration = Duration::from_secs(180);
+const FUND: u128 = 2_000_000;
+const FEE: u128 = 1_000;
+
+/// A registered account, seen from Terra.
+struct Account {
+    owner: String,
+    port: String,
+    connection: String,
+    channel: String,
+    address: String,
+}
+
+fn register(terra: &Chain, connection: &str, host_connection: &str, relayer: &ChimeraRelayer) -> Account {
+    let owner = terra.address.clone();
+    let version = Metadata::new_controller(connection, host_connection, Encoding::Proto3).to_json();
+    let msg = ctrl::MsgRegisterInterchainAccount {
+        owner: owner.clone(),
+        connection_id: connection.into(),
+        version: String::from_utf8(version).unwrap(),
+        ordering: 0,
+    };
+    rt().block_on(terra.send(vec![any(&msg)]))
+        .expect("MsgRegisterInterchainAccount");
+    let port = format!("{}{owner}", ica::CONTROLLER_PORT_PREFIX);
+    let mut account = None;
+    wait_until(
+        "the ICA channel opens and Terra knows the account",
+        WAIT,
+        &[relayer],
+        || {
+            let mut q = ctrl::query_client::QueryClient::new(terra.grpc());
+            let address = rt()
+                .block_on(q.interchain_account(ctrl::QueryInterchainAccountRequest {
+                    owner: owner.clone(),
+                    connection_id: connection.into(),
+                }))
+                .map(|r| r.into_inner().address)
+                .unwrap_or_default();
+            let open = rt()
+                .block_on(terra.channels())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|c| c.port_id == port && c.state == State::Open as i32)
+                .last();
+            match open {
+                Some(c) if !address.is_empty() => {
+                    account = Some(Account {
+                        owner: owner.clone(),
+                        port: port.clone(),
+                        connection: connection.into(),
+                        channel: c.channel_id,
+                        address,
+                    });
+                    true
+                }
+                _ => false,
+            }
+        },
+    );
+    account.unwrap()
+}
+
+fn run_msg(
+    signer: &str,
+    model: &str,
+    input: Input,
+    encoding: InputEncoding,
+    seed: u64,
+    fee: u128,
+    voucher: &str,
+) -> Any {
+    let data = InferencePacketData {
+        model: model.into(),
+        input,
+        encoding,
+        params: Params {
+            seed,
+            extra: Default::default(),
+        },
+        requester: signer.into(),
+        receiver: None,
+        memo: String::new(),
+        sealed: None,
+        output_key: None,
+    };
+    let fee = if fee == 0 {
+        vec![]
+    } else {
+        vec![Coin {
+            denom: voucher.into(),
+            amount: fee.to_string(),
+        }]
+    };
+    Any {
+        type_url: chimera_packets::proto::MsgRunInference::type_url(),
+        value: data.to_msg(fee).encode_to_vec(),
+    }
+}
+
+/// `MsgSendTx` of `msgs`; returns the packet sequence.
+fn send_tx(terra: &Chain, a: &Account, msgs: &[Any], timeout: Duration) -> u64 {
+    let msg = ctrl::MsgSendTx {
+        owner: a.owner.clone(),
+        connection_id: a.connection.clone(),
+        packet_data: Some(ica_v1::InterchainAccountPacketData {
+            r#type: ica_v1::Type::ExecuteTx as i32,
+            data: ica::build_cosmos_tx(msgs, Encoding::Proto3).unwrap(),
+            memo: String::new(),
+        }),
+        relative_timeout: timeout.as_nanos() as u64,
+    };
+    let out = rt().block_on(terra.send(vec![any(&msg)])).expect("MsgSendTx");
+    out.events
+        .iter()
+        .filter(|e| e.kind == "send_packet")
+        .flat_map(|e| e.attributes.iter())
+        .find(|a| a.key_str().ok() == Some("packet_sequence"))
+        .and_then(|a| a.value_str().ok()?.parse().ok())
+        .expect("send_packet.packet_sequence")
+}
+
+/// The acknowledgement of `seq` as Terra received it: the bytes inside the
+/// `MsgAcknowledgement` that Terra executed.
+fn terra_ack(terra: &Chain, a: &Account, seq: u64) -> Option<Vec<u8>> {
+    use cosmrs::rpc::Client;
+    let q = format!(
+        "acknowledge_packet.packet_src_channel='{}' AND acknowledge_packet.packet_sequence='{seq}'",
+        a.channel
+    );
+    let query: cosmrs::rpc::query::Query = q.parse().ok()?;
+    let found = rt()
+        .block_on(
+            terra
+                .rpc()
+                .tx_search(query, false, 1, 10, cosmrs::rpc::Order::Ascending),
+        )
+        .ok()?;
+    for tx in found.txs {
+        let raw = TxRaw::decode(tx.tx.as_slice()).ok()?;
+        let body = cosmrs::proto::cosmos::tx::v1beta1::TxBody::decode(raw.body_bytes.as_slice()).ok()?;
+        for m in body.messages {
+            if m.type_url != "/ibc.core.channel.v1.MsgAcknowledgement" {
+                continue;
+            }
+            let ack = MsgAcknowledgement::decode(m.value.as_slice()).ok()?;
+            let p = ack.packet.as_ref()?;
+            if p.sequence == seq && p.source_channel == a.channel {
+                return Some(ack.acknowledgement);
+            }
+        }
+    }
+    None
+}
+
+fn wait_ack(terra: &Chain, a: &Account, seq: u64, relayer: &ChimeraRelayer, what: &str) -> Vec<u8> {
+    let mut ack = None;
+    wait_until(
+        &format!("ack of {what} (packet {seq}) back on Terra"),
+        WAIT,
+        &[relayer],
+        || {
+            ack = terra_ack(terra, a, seq);
+            ack.is_some()
+        },
+    );
+    ack.unwrap()
+}
+
+/// `chimera fetch SHA --node NODE --out FILE`, as a user verifies an
+/// output: the bytes, or the exit status and stderr when it refuses (and
+/// then no file may exist).
+fn fetch(sha: &str, node: &str) -> Result<Vec<u8>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("output");
+    let run = std::process::Command::new(chimera_e2e::relayer::chimera_binary())
+        .args(["fetch", sha, "--node", node, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    if run.status.success() {
+        Ok(std::fs::read(&out).unwrap())
+    } else {
+        assert!(!out.exists(), "a refused fetch left {}", out.display());
+        Err(format!(
+            "{}: {}",
+            run.status,
+            String::from_utf8_lossy(&run.stderr)
+        ))
+    }
+}
+
+fn error_code(ack: &[u8]) -> u32 {
+    match ica::msg_responses_from_ack(ack) {
+        Err(ica::IcaError::ErrorAck(text)) => ica::error_ack_code(&text).expect("ibc-go's error text"),
+        other => panic!("expected an error ack, got {other:?}"),
+    }
+}
+
+#[test]
+fn terra_account_runs_inference_on_chimera_through_ica() {
+    chimera_e2e::relayer::chimera_binary();
+    let started = Instant::now();
+    let (_terra_net, chimera_net, tc, cc) = terra_and_chimera();
+    let mut relayer = ChimeraRelayer::new(vec![tc.clone(), cc.clone()]).expect("relayer set-up");
+    let (chan_t, chan_c, conn_t) = relayer
+        .create_channel(&tc.id, &cc.id, "transfer", "transfer", "ics20-1", None)
+        .expect("create channel");
+    relayer.start(WAIT).expect("chimera relay");
+    let users = tempfile::tempdir().unwrap();
+    let terra_user = user_chain(&tc, keys::USER_MNEMONIC, keys::TERRA_COIN_TYPE, users.path());
+    let chimera_user = user_chain(&cc, keys::USER_MNEMONIC, chimera::CHIMERA_COIN_TYPE, users.path());
+    let conn_c = rt()
+        .block_on(terra_user.connection(&conn_t))
+        .unwrap()
+        .counterparty
+        .unwrap()
+        .connection_id;
+    let voucher = ibc_denom(&format!("transfer/{chan_c}/{}", terra::DENOM));
+    let bal = |addr: &str| {
+        rt().block_on(bank::balance(&cc.grpc_addr, addr, &voucher))
+            .unwrap()
+    };
+
+    // Register: the host creates the account as ibc-go would.
+    let a = register(&terra_user, &conn_t, &conn_c, &relayer);
+    assert!(
+        a.address.starts_with("chimera1") && a.address.len() == 66,
+        "{}",
+        a.address
+    );
+    eprintln!(
+        "[ok] interchain account {} on channel {} ({:.1?})",
+        a.address,
+        a.channel,
+        started.elapsed()
+    );
+    let host_chan = rt()
+        .block_on(terra_user.channel(&a.port, &a.channel))
+        .unwrap()
+        .counterparty
+        .unwrap()
+        .channel_id;
+    let host_end = rt()
+        .block_on(chimera_user.channel(ica::HOST_PORT, &host_chan))
+        .unwrap();
+    assert_eq!(
+        host_end.ordering,
+        Order::Ordered as i32,
+        "Terra v3.4 opens ORDERED ICA channels"
+    );
+    let meta = Metadata::from_json(host_end.version.as_bytes()).unwrap();
+    assert_eq!(meta.address, a.address);
+    // Same address as ibc-go's derivation over the opening block's header.
+    let try_height = rt()
+        .block_on(chimera_user.search_events(&format!(
+            "channel_open_try.port_id='icahost' AND channel_open_try.channel_id='{host_chan}'"
+        )))
+        .unwrap()
+        .first()
+        .expect("the OpenTry tx")
+        .0;
+    let header = chimera_e2e::chimera::rpc_result_at(
+        chimera_net.rpc_addr(0).unwrap(),
+        &format!("/block?height={try_height}"),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let h = &header["block"]["header"];
+    let raw = ica::interchain_account_address(
+        &conn_c,
+        &a.port,
+        &hex::decode(h["app_hash"].as_str().unwrap()).unwrap(),
+        &hex::decode(h["data_hash"].as_str().unwrap()).unwrap(),
+    );
+    let derived = cosmrs::AccountId::new("chimera", &raw).unwrap().to_string();
+    assert_eq!(
+        derived, a.address,
+        "ibc-go GenerateAddress over the OpenTry block header"
+    );
+
+    // Fund it with LUNC over ICS-20.
+    transfer(
+        &terra_user,
+        &Transfer {
+            channel: &chan_t,
+            denom: terra::DENOM,
+            amount: FUND,
+            receiver: &a.address,
+            count: 1,
+            timeout_height: 0,
+        },
+    );
+    wait_until("uluna reaches the interchain account", WAIT, &[&relayer], || {
+        bal(&a.address) == FUND
+    });
+
+    // Every zoo model, one with a sealed prompt.
+    let keys: Vec<[u8; 32]> = executor_keys_blocking(&cc.grpc_addr)
+        .unwrap()
+        .into_iter()
+        .map(|(_, k)| k)
+        .collect();
+    let (ciphertext, envelope) = seal(b"7", "digits-ddpm", &keys, &mut rand_core::OsRng).unwrap();
+    let mut sealed = InferencePacketData::from_msg(
+        &chimera_packets::proto::MsgRunInference::decode(
+            run_msg(
+                &a.address,
+                "digits-ddpm",
+                Input::Inline(ciphertext),
+                InputEncoding::Text,
+                42,
+                FEE,
+                &voucher,
+            )
+            .value
+            .as_slice(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    sealed.sealed = Some(envelope);
+    let sealed_msg = Any {
+        type_url: chimera_packets::proto::MsgRunInference::type_url(),
+        value: sealed
+            .to_msg(vec![Coin {
+                denom: voucher.clone(),
+                amount: FEE.to_string(),
+            }])
+            .encode_to_vec(),
+    };
+    let seven: Vec<u8> = chimera_e2e::inference::Job::digits_cnn(&chimera_e2e::inference::GOLDEN_SEVEN).input;
+    let requests: Vec<(&str, Any)> = vec![
+        (
+            "digits-ddpm \"7\"",
+            run_msg(
+                &a.address,
+                "digits-ddpm",
+                Input::Inline(b"7".to_vec()),
+                InputEncoding::Text,
+                42,
+                FEE,
+                &voucher,
+            ),
+        ),
+        ("digits-ddpm \"7\" sealed", sealed_msg),
+        (
+            "digits-cnn",
+            run_msg(
+                &a.address,
+                "digits-cnn",
+                Input::Inline(seven),
+                InputEncoding::Tensor {
+                    dtype: chimera_packets::DType::F32,
+                    shape: vec![1, 8, 8],
+                },
+                0,
+                FEE,
+                &voucher,
+            ),
+        ),
+        (
+            "minilm-l6",
+            run_msg(
+                &a.address,
+                "minilm-l6",
+                Input::Inline(b"inference over IBC".to_vec()),
+                InputEncoding::Text,
+                0,
+                FEE,
+                &voucher,
+            ),
+        ),
+        (
+            "tiny-lm",
+            run_msg(
+                &a.address,
+                "tiny-lm",
+                Input::Inline(b"Once upon a time".to_vec()),
+                InputEncoding::Text,
+                7,
+                FEE,
+                &voucher,
+            ),
+        ),
+    ];
+    let dishonest = rt().block_on(DishonestBlobNode::start(&cc.grpc_addr)).unwrap();
+    let mut paid = 0;
+    for (what, msg) in &requests {
+        let t = Instant::now();
+        let seq = send_tx(
+            &terra_user,
+            &a,
+            std::slice::from_ref(msg),
+            Duration::from_secs(600),
+        );
+        let ack = wait_ack(&terra_user, &a, seq, &relayer, what);
+        let r = ica::run_inference_response_from_ack(&ack).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(r.len(), 1);
+        let out = r[0].output.clone().unwrap();
+        let data = fetch(&hex::encode(&out.sha256), &cc.grpc_addr).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(
+            sha256(&data).to_vec(),
+            out.sha256,
+            "{what}: the output hashes to the commitment"
+        );
+        assert_eq!(data.len() as u64, out.size);
+        let lie = fetch(&hex::encode(&out.sha256), &dishonest.endpoint());
+        assert!(
+            lie.as_ref()
+                .is_err_and(|e| e.contains("exit status: 1") && e.contains("hash to")),
+            "{what}: a dishonest node's bytes: {lie:?}"
+        );
+        paid += FEE;
+        eprintln!(
+            "[ok] {what}: job {} acknowledged on Terra, {} bytes verified, {}/{} power ({:.1?})",
+            r[0].job_id,
+            out.size,
+            r[0].quorum.as_ref().map_or(0, |q| q.agreeing_power),
+            r[0].quorum.as_ref().map_or(0, |q| q.total_power),
+            t.elapsed()
+        );
+    }
+    assert_eq!(bal(&a.address), FUND - paid, "each fee paid once");
+
+    // Refusals: ibc-go error acks; nothing moves.
+    let friend = chimera_e2e::chimera::chimera_address(keys::USER_MNEMONIC)
+        .unwrap()
+        .to_string();
+    let send = |from: &str, amount: u128| {
+        any(&ibc_proto::cosmos::bank::v1beta1::MsgSend {
+            from_address: from.into(),
+            to_address: friend.clone(),
+            amount: vec![Coin {
+                denom: voucher.clone(),
+                amount: amount.to_string(),
+            }],
+        })
+    };
+    let delegate = Any {
+        type_url: "/cosmos.staking.v1beta1.MsgDelegate".into(),
+        value: vec![],
+    };
+    let cases: Vec<(&str, Vec<Any>, u32)> = vec![
+        ("a type off the allow-list", vec![delegate], 4),
+        ("a wrong signer", vec![send(&friend, 1)], 4),
+        (
+            "an unknown model",
+            vec![run_msg(
+                &a.address,
+                "no-such-model",
+                Input::Inline(b"7".to_vec()),
+                InputEncoding::Text,
+                1,
+                0,
+                &voucher,
+            )],
+            18,
+        ),
+        (
+            "a fee the account lacks",
+            vec![
+                send(&a.address, 5),
+                run_msg(
+                    &a.address,
+                    "digits-ddpm",
+                    Input::Inline(b"7".to_vec()),
+                    InputEncoding::Text,
+                    1,
+                    FUND,
+                    &voucher,
+                ),
+            ],
+            5,
+        ),
+    ];
+    let before = (bal(&a.address), bal(&friend));
+    for (what, msgs, code) in cases {
+        let seq = send_tx(&terra_user, &a, &msgs, Duration::from_secs(600));
+        let ack = wait_ack(&terra_user, &a, seq, &relayer, what);
+        assert_eq!(error_code(&ack), code, "{what}");
+        assert_eq!((bal(&a.address), bal(&friend)), before, "{what}: nothing moved");
+    }
+
+    // A timeout closes the ORDERED channel; registering again re-opens to
+    // the same account.
+    relayer.stop().unwrap();
+    let seq = send_tx(
+        &terra_user,
+        &a,
+        &[run_msg(
+            &a.address,
+            "digits-ddpm",
+            Input::Inline(b"1".to_vec()),
+            InputEncoding::Text,
+            1,
+            0,
+            &voucher,
+        )],
+        Duration::from_secs(3),
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    relayer.start(WAIT).unwrap();
+    wait_until(
+        "the timed-out packet closes the channel on both ends",
+        WAIT,
+        &[&relayer],
+        || {
+            let t = rt().block_on(terra_user.channel(&a.port, &a.channel)).unwrap();
+            let c = rt()
+                .block_on(chimera_user.channel(ica::HOST_PORT, &host_chan))
+                .unwrap();
+            t.state == State::Closed as i32 && c.state == State::Closed as i32
+        },
+    );
+    assert!(
+        terra_ack(&terra_user, &a, seq).is_none(),
+        "timed out, not acknowledged"
+    );
+    let again = register(&terra_user, &conn_t, &conn_c, &relayer);
+    assert_ne!(again.channel, a.channel);
+    assert_eq!(again.address, a.address, "the account is kept");
+    assert_eq!(bal(&again.address), before.0, "and its balance");
+    let seq = send_tx(
+        &terra_user,
+        &again,
+        &[run_msg(
+            &again.address,
+            "digits-ddpm",
+            Input::Inline(b"3".to_vec()),
+            InputEncoding::Text,
+            3,
+            FEE,
+            &voucher,
+        )],
+        Duration::from_secs(600),
+    );
+    let ack = wait_ack(
+        &terra_user,
+        &again,
+        seq,
+        &relayer,
+        "digits-ddpm \"3\" on the new channel",
+    );
+    assert_eq!(ica::run_inference_response_from_ack(&ack).unwrap().len(), 1);
+    eprintln!("ICA test took {:.1?}", started.elapsed());
+}
