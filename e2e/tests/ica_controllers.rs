@@ -1,4 +1,4 @@
-//! ICS-27 from Terra Classic to Chimera on real chains: a `terrad` v3.4
+//! ICS-27 from real controller chains to Chimera: Terra Classic `terrad` v3.4
 //! account (ibc-go v7.4 controller, no auth module) registers an
 //! interchain account on chimerad's `icahost`, `chimera relay` completes
 //! the ORDERED handshake, LUNC reaches the account over ICS-20, and
@@ -42,23 +42,34 @@ const WAIT: Duration = Duration::from_secs(180);
 const FUND: u128 = 2_000_000;
 const FEE: u128 = 1_000;
 
-/// A registered account, seen from Terra.
+/// A registered account, seen from its controller.
 struct Account {
     owner: String,
     port: String,
     connection: String,
     channel: String,
     address: String,
+    encoding: Encoding,
 }
 
-fn register(terra: &Chain, connection: &str, host_connection: &str, relayer: &ChimeraRelayer) -> Account {
+/// `MsgRegisterInterchainAccount` on `terra` (any ibc-go controller) and
+/// the wait for the relayer to open its channel. `ordering` 0 leaves the
+/// field out, as ibc-go < v7.5 requires.
+fn register(
+    terra: &Chain,
+    connection: &str,
+    host_connection: &str,
+    encoding: Encoding,
+    ordering: i32,
+    relayer: &ChimeraRelayer,
+) -> Account {
     let owner = terra.address.clone();
-    let version = Metadata::new_controller(connection, host_connection, Encoding::Proto3).to_json();
+    let version = Metadata::new_controller(connection, host_connection, encoding).to_json();
     let msg = ctrl::MsgRegisterInterchainAccount {
         owner: owner.clone(),
         connection_id: connection.into(),
         version: String::from_utf8(version).unwrap(),
-        ordering: 0,
+        ordering,
     };
     rt().block_on(terra.send(vec![any(&msg)]))
         .expect("MsgRegisterInterchainAccount");
@@ -91,6 +102,7 @@ fn register(terra: &Chain, connection: &str, host_connection: &str, relayer: &Ch
                         connection: connection.into(),
                         channel: c.channel_id,
                         address,
+                        encoding,
                     });
                     true
                 }
@@ -145,7 +157,7 @@ fn send_tx(terra: &Chain, a: &Account, msgs: &[Any], timeout: Duration) -> u64 {
         connection_id: a.connection.clone(),
         packet_data: Some(ica_v1::InterchainAccountPacketData {
             r#type: ica_v1::Type::ExecuteTx as i32,
-            data: ica::build_cosmos_tx(msgs, Encoding::Proto3).unwrap(),
+            data: ica::build_cosmos_tx(msgs, a.encoding).unwrap(),
             memo: String::new(),
         }),
         relative_timeout: timeout.as_nanos() as u64,
@@ -162,7 +174,7 @@ fn send_tx(terra: &Chain, a: &Account, msgs: &[Any], timeout: Duration) -> u64 {
 
 /// The acknowledgement of `seq` as Terra received it: the bytes inside the
 /// `MsgAcknowledgement` that Terra executed.
-fn terra_ack(terra: &Chain, a: &Account, seq: u64) -> Option<Vec<u8>> {
+fn controller_ack(terra: &Chain, a: &Account, seq: u64) -> Option<Vec<u8>> {
     use cosmrs::rpc::Client;
     let q = format!(
         "acknowledge_packet.packet_src_channel='{}' AND acknowledge_packet.packet_sequence='{seq}'",
@@ -196,11 +208,11 @@ fn terra_ack(terra: &Chain, a: &Account, seq: u64) -> Option<Vec<u8>> {
 fn wait_ack(terra: &Chain, a: &Account, seq: u64, relayer: &ChimeraRelayer, what: &str) -> Vec<u8> {
     let mut ack = None;
     wait_until(
-        &format!("ack of {what} (packet {seq}) back on Terra"),
+        &format!("ack of {what} (packet {seq}) back on the controller"),
         WAIT,
         &[relayer],
         || {
-            ack = terra_ack(terra, a, seq);
+            ack = controller_ack(terra, a, seq);
             ack.is_some()
         },
     );
@@ -263,7 +275,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
     };
 
     // Register: the host creates the account as ibc-go would.
-    let a = register(&terra_user, &conn_t, &conn_c, &relayer);
+    let a = register(&terra_user, &conn_t, &conn_c, Encoding::Proto3, 0, &relayer);
     assert!(
         a.address.starts_with("chimera1") && a.address.len() == 66,
         "{}",
@@ -554,10 +566,10 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
         },
     );
     assert!(
-        terra_ack(&terra_user, &a, seq).is_none(),
+        controller_ack(&terra_user, &a, seq).is_none(),
         "timed out, not acknowledged"
     );
-    let again = register(&terra_user, &conn_t, &conn_c, &relayer);
+    let again = register(&terra_user, &conn_t, &conn_c, Encoding::Proto3, 0, &relayer);
     assert_ne!(again.channel, a.channel);
     assert_eq!(again.address, a.address, "the account is kept");
     assert_eq!(bal(&again.address), before.0, "and its balance");
@@ -584,4 +596,164 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
     );
     assert_eq!(ica::run_inference_response_from_ack(&ack).unwrap().len(), 1);
     eprintln!("ICA test took {:.1?}", started.elapsed());
+}
+
+/// ibc-go v7.10's `simd` as the controller: an UNORDERED channel with
+/// `proto3json` encoding (both newer than Terra Classic v3.4's ibc-go), a
+/// tx of `MsgSend` and `MsgRunInference` in proto3 JSON acknowledged with
+/// both responses, and a timed-out packet that leaves the UNORDERED channel
+/// open for the next one.
+#[test]
+fn simd_controller_unordered_proto3json() {
+    use chimera_e2e::simd::{self, SimdConfig, SimdLocalnet};
+    use chimera_e2e::terra::GenesisAccount;
+    chimera_e2e::bins::find_binary("simd").unwrap_or_else(|e| panic!("{e}"));
+    chimera_e2e::chimera::find_chimerad().unwrap_or_else(|e| panic!("{e}"));
+    let (simd_net, chimera_net) = std::thread::scope(|s| {
+        let m = s.spawn(|| {
+            SimdLocalnet::start(SimdConfig {
+                accounts: vec![
+                    GenesisAccount::user(),
+                    GenesisAccount {
+                        name: chimera_e2e::hermes::RELAYER_KEY.into(),
+                        mnemonic: chimera_e2e::hermes::RELAYER_MNEMONIC.into(),
+                        amount: chimera_e2e::terra::DEFAULT_GENESIS_AMOUNT,
+                    },
+                ],
+                ..SimdConfig::default()
+            })
+            .expect("simd")
+        });
+        let c = s.spawn(|| {
+            chimera::ChimeraNet::start(chimera_e2e::devnet::chimera_config(chimera::DEFAULT_CHAIN_ID))
+                .expect("chimerad")
+        });
+        (m.join().unwrap(), c.join().unwrap())
+    });
+    let sc = chimera_e2e::hermes::HermesChain::sdk(&simd_net, 0.025, "0.37");
+    let cc = chimera_e2e::hermes::HermesChain::chimera(&chimera_net).unwrap();
+    let mut relayer = ChimeraRelayer::new(vec![sc.clone(), cc.clone()]).expect("relayer set-up");
+    let (chan_s, chan_c, conn_s) = relayer
+        .create_channel(&sc.id, &cc.id, "transfer", "transfer", "ics20-1", None)
+        .expect("create channel");
+    relayer.start(WAIT).expect("chimera relay");
+    let users = tempfile::tempdir().unwrap();
+    let simd_user = user_chain(&sc, keys::USER_MNEMONIC, keys::COSMOS_COIN_TYPE, users.path());
+    let chimera_user = user_chain(&cc, keys::USER_MNEMONIC, chimera::CHIMERA_COIN_TYPE, users.path());
+    let conn_c = rt()
+        .block_on(simd_user.connection(&conn_s))
+        .unwrap()
+        .counterparty
+        .unwrap()
+        .connection_id;
+    let a = register(
+        &simd_user,
+        &conn_s,
+        &conn_c,
+        Encoding::Proto3Json,
+        Order::Unordered as i32,
+        &relayer,
+    );
+    let host_chan = rt()
+        .block_on(simd_user.channel(&a.port, &a.channel))
+        .unwrap()
+        .counterparty
+        .unwrap()
+        .channel_id;
+    let host_end = rt()
+        .block_on(chimera_user.channel(ica::HOST_PORT, &host_chan))
+        .unwrap();
+    assert_eq!(host_end.ordering, Order::Unordered as i32);
+    assert_eq!(
+        Metadata::from_json(host_end.version.as_bytes()).unwrap().encoding,
+        "proto3json"
+    );
+
+    let voucher = ibc_denom(&format!("transfer/{chan_c}/{}", simd::DENOM));
+    let bal = |addr: &str| {
+        rt().block_on(bank::balance(&cc.grpc_addr, addr, &voucher))
+            .unwrap()
+    };
+    transfer(
+        &simd_user,
+        &Transfer {
+            channel: &chan_s,
+            denom: simd::DENOM,
+            amount: FUND,
+            receiver: &a.address,
+            count: 1,
+            timeout_height: 0,
+        },
+    );
+    wait_until("stake reaches the interchain account", WAIT, &[&relayer], || {
+        bal(&a.address) == FUND
+    });
+
+    // A timed-out packet: the UNORDERED channel stays open.
+    relayer.stop().unwrap();
+    let lost = send_tx(
+        &simd_user,
+        &a,
+        &[run_msg(
+            &a.address,
+            "digits-ddpm",
+            Input::Inline(b"1".to_vec()),
+            InputEncoding::Text,
+            1,
+            FEE,
+            &voucher,
+        )],
+        Duration::from_secs(3),
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    relayer.start(WAIT).unwrap();
+    wait_until("the packet times out on simd", WAIT, &[&relayer], || {
+        rt().block_on(simd_user.packet_commitments(&a.port, &a.channel))
+            .unwrap()
+            .is_empty()
+    });
+    assert!(controller_ack(&simd_user, &a, lost).is_none());
+    let open = rt().block_on(simd_user.channel(&a.port, &a.channel)).unwrap();
+    assert_eq!(
+        open.state,
+        State::Open as i32,
+        "an UNORDERED channel survives a timeout"
+    );
+    assert_eq!(bal(&a.address), FUND, "nothing ran, nothing paid");
+
+    let friend = chimera::chimera_address(keys::USER_MNEMONIC).unwrap().to_string();
+    let send = any(&ibc_proto::cosmos::bank::v1beta1::MsgSend {
+        from_address: a.address.clone(),
+        to_address: friend.clone(),
+        amount: vec![Coin {
+            denom: voucher.clone(),
+            amount: "25".into(),
+        }],
+    });
+    let run = run_msg(
+        &a.address,
+        "digits-ddpm",
+        Input::Inline(b"7".to_vec()),
+        InputEncoding::Text,
+        42,
+        FEE,
+        &voucher,
+    );
+    let seq = send_tx(&simd_user, &a, &[send, run], Duration::from_secs(600));
+    let ack = wait_ack(
+        &simd_user,
+        &a,
+        seq,
+        &relayer,
+        "MsgSend + MsgRunInference in proto3json",
+    );
+    let all = ica::msg_responses_from_ack(&ack).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].type_url, "/cosmos.bank.v1beta1.MsgSendResponse");
+    let r = ica::run_inference_response_from_ack(&ack).unwrap();
+    let out = r[0].output.clone().unwrap();
+    let data = fetch(&hex::encode(&out.sha256), &cc.grpc_addr).unwrap();
+    assert_eq!(sha256(&data).to_vec(), out.sha256);
+    assert_eq!(bal(&a.address), FUND - 25 - FEE);
+    assert_eq!(bal(&friend), 25);
 }
