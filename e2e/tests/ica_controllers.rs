@@ -1,5 +1,5 @@
-//! ICS-27 from real controller chains to Chimera: Terra Classic `terrad` v3.4
-//! account (ibc-go v7.4 controller, no auth module) registers an
+//! ICS-27 from real controller chains to Chimera. A Terra Classic
+//! `terrad` v3.4 account (ibc-go v7.4 controller, no auth module) registers an
 //! interchain account on chimerad's `icahost`, `chimera relay` completes
 //! the ORDERED handshake, LUNC reaches the account over ICS-20, and
 //! `MsgSendTx` runs `MsgRunInference` for every zoo model (one with a
@@ -10,8 +10,10 @@
 //! wrong signer, an unknown model, a fee the account lacks) come back as
 //! ibc-go error acks and move nothing; a packet that times out closes the
 //! ORDERED channel, and registering again opens a new one to the same
-//! account, balance kept. Needs `terrad` and `cometbft` from
-//! `scripts/setup`, a built chimerad and chimera.
+//! account, balance kept. ibc-go v7.10's `simd` covers what Terra v3.4
+//! cannot open: an UNORDERED channel with `proto3json` encoding. Needs
+//! `terrad`, `simd` and `cometbft` from `scripts/setup`, a built chimerad
+//! and chimera.
 
 use std::time::{Duration, Instant};
 
