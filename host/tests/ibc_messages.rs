@@ -576,6 +576,21 @@ async fn ibc_query_services_answer_over_grpc() {
     )
     .await;
     assert!(tp.params.unwrap().send_enabled);
+    let ica: ibc_proto::ibc::applications::interchain_accounts::host::v1::QueryParamsResponse = get(
+        &ch,
+        "/ibc.applications.interchain_accounts.host.v1.Query/Params",
+        ibc_proto::ibc::applications::interchain_accounts::host::v1::QueryParamsRequest {},
+    )
+    .await;
+    let ica = ica.params.unwrap();
+    assert!(ica.host_enabled);
+    assert_eq!(
+        ica.allow_messages,
+        vec![
+            "/chimera.inference.v1.MsgRunInference",
+            "/cosmos.bank.v1beta1.MsgSend"
+        ]
+    );
     let hash = get::<_, transfer_v1::QueryDenomHashResponse>(
         &ch,
         "/ibc.applications.transfer.v1.Query/DenomHash",

@@ -22,6 +22,7 @@ use ::ibc::core::host::types::path::{
 use ibc_proto::cosmos::base::query::v1beta1::PageResponse;
 use ibc_proto::cosmos::base::v1beta1::Coin;
 use ibc_proto::google::protobuf::Any;
+use ibc_proto::ibc::applications::interchain_accounts::host::v1 as ica_host_v1;
 use ibc_proto::ibc::applications::transfer::v1 as transfer_v1;
 use ibc_proto::ibc::core::channel::v1 as channel_v1;
 use ibc_proto::ibc::core::client::v1 as client_v1;
@@ -822,6 +823,22 @@ pub fn transfer_params(
     })
 }
 
+/// `ibc.applications.interchain_accounts.host.v1.Query/Params`: the ICS-27
+/// host's `host_enabled` and allow-list, as genesis set them.
+pub fn ica_host_params(
+    _: &QueryCtx,
+    snap: &Snapshot,
+    _: ica_host_v1::QueryParamsRequest,
+) -> QResult<ica_host_v1::QueryParamsResponse> {
+    let p = crate::ica::IcaHostParams::load_committed(snap)?.unwrap_or_default();
+    Ok(ica_host_v1::QueryParamsResponse {
+        params: Some(ica_host_v1::Params {
+            host_enabled: p.host_enabled,
+            allow_messages: p.allow_messages,
+        }),
+    })
+}
+
 /// `Query/DenomHash` of a full trace (`transfer/channel-0/uluna`).
 pub fn denom_hash(
     _: &QueryCtx,
@@ -921,6 +938,7 @@ pub fn abci_route(q: &QueryCtx, path: &str, data: &[u8], height: u64) -> Option<
         "ibc.applications.transfer.v1.Query/TotalEscrowForDenom" => {
             abci(q, data, height, total_escrow_for_denom)
         }
+        "ibc.applications.interchain_accounts.host.v1.Query/Params" => abci(q, data, height, ica_host_params),
         _ => return None,
     })
 }
@@ -947,12 +965,17 @@ pub struct ChannelQuery(pub QueryCtx);
 #[derive(Clone)]
 pub struct TransferQuery(pub QueryCtx);
 
-/// The four IBC query services, ready for `tonic::transport::Server`.
+/// `ibc.applications.interchain_accounts.host.v1.Query`.
+#[derive(Clone)]
+pub struct IcaHostQuery(pub QueryCtx);
+
+/// The IBC query services, ready for `tonic::transport::Server`.
 pub struct IbcGrpc {
     pub client: client_v1::query_server::QueryServer<ClientQuery>,
     pub connection: connection_v1::query_server::QueryServer<ConnectionQuery>,
     pub channel: channel_v1::query_server::QueryServer<ChannelQuery>,
     pub transfer: transfer_v1::query_server::QueryServer<TransferQuery>,
+    pub ica_host: ica_host_v1::query_server::QueryServer<IcaHostQuery>,
 }
 
 /// The IBC gRPC services over the node's store (`crate::grpc::serve` adds
@@ -963,17 +986,19 @@ pub fn grpc_services(q: &QueryCtx) -> IbcGrpc {
         connection: connection_v1::query_server::QueryServer::new(ConnectionQuery(q.clone())),
         channel: channel_v1::query_server::QueryServer::new(ChannelQuery(q.clone())),
         transfer: transfer_v1::query_server::QueryServer::new(TransferQuery(q.clone())),
+        ica_host: ica_host_v1::query_server::QueryServer::new(IcaHostQuery(q.clone())),
     }
 }
 
 impl IbcGrpc {
-    /// Adds the four services to a server's router.
+    /// Adds the services to a server's router.
     pub fn add_to(self, router: tonic::transport::server::Router) -> tonic::transport::server::Router {
         router
             .add_service(self.client)
             .add_service(self.connection)
             .add_service(self.channel)
             .add_service(self.transfer)
+            .add_service(self.ica_host)
     }
 }
 
@@ -1065,5 +1090,11 @@ state_service! {
             escrow_address;
         total_escrow_for_denom(transfer_v1::QueryTotalEscrowForDenomRequest)
             -> transfer_v1::QueryTotalEscrowForDenomResponse = total_escrow_for_denom;
+    }
+}
+
+state_service! {
+    impl ica_host_v1::query_server::Query for IcaHostQuery {
+        params(ica_host_v1::QueryParamsRequest) -> ica_host_v1::QueryParamsResponse = ica_host_params;
     }
 }
