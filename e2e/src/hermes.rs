@@ -542,6 +542,7 @@ pub struct Hermes {
     telemetry_port: u16,
     command_timeout: Duration,
     commands_run: u32,
+    complete_handshakes: bool,
 }
 
 impl Hermes {
@@ -582,6 +583,7 @@ impl Hermes {
             telemetry_port,
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
             commands_run: 0,
+            complete_handshakes: false,
         };
         let config = hermes.config_toml();
         std::fs::write(&hermes.config_path, config).map_err(|source| HermesError::Io {
@@ -608,11 +610,12 @@ impl Hermes {
              [global]\nlog_level = '{}'\n\n\
              [mode.clients]\nenabled = true\nrefresh = true\nmisbehaviour = false\n\n\
              [mode.connections]\nenabled = false\n\n\
-             [mode.channels]\nenabled = false\n\n\
+             [mode.channels]\nenabled = {}\n\n\
              [mode.packets]\nenabled = true\nclear_interval = 100\nclear_on_start = true\n\
              tx_confirmation = false\n\n\
              [telemetry]\nenabled = true\nhost = '127.0.0.1'\nport = {}\n\n",
             log_level(),
+            self.complete_handshakes,
             self.telemetry_port
         );
         let key_store = self.home.path().join("keys");
@@ -621,6 +624,18 @@ impl Hermes {
             s.push('\n');
         }
         s
+    }
+
+    /// Turns on `[mode.channels]` (rewriting the config; takes effect at
+    /// the next `hermes start`): Hermes then finishes channel handshakes
+    /// that a chain starts by itself, such as an ICS-27 controller's
+    /// `MsgRegisterInterchainAccount`.
+    pub fn complete_handshakes(&mut self) -> Result<(), HermesError> {
+        self.complete_handshakes = true;
+        std::fs::write(&self.config_path, self.config_toml()).map_err(|source| HermesError::Io {
+            context: format!("writing {}", self.config_path.display()),
+            source,
+        })
     }
 
     /// Imports `key` for `chain` with `hermes keys add --mnemonic-file`.

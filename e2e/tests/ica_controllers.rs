@@ -63,7 +63,7 @@ fn register(
     host_connection: &str,
     encoding: Encoding,
     ordering: i32,
-    relayer: &ChimeraRelayer,
+    relayers: &[&ChimeraRelayer],
 ) -> Account {
     let owner = terra.address.clone();
     let version = Metadata::new_controller(connection, host_connection, encoding).to_json();
@@ -80,7 +80,7 @@ fn register(
     wait_until(
         "the ICA channel opens and Terra knows the account",
         WAIT,
-        &[relayer],
+        relayers,
         || {
             let mut q = ctrl::query_client::QueryClient::new(terra.grpc());
             let address = rt()
@@ -207,12 +207,12 @@ fn controller_ack(terra: &Chain, a: &Account, seq: u64) -> Option<Vec<u8>> {
     None
 }
 
-fn wait_ack(terra: &Chain, a: &Account, seq: u64, relayer: &ChimeraRelayer, what: &str) -> Vec<u8> {
+fn wait_ack(terra: &Chain, a: &Account, seq: u64, relayers: &[&ChimeraRelayer], what: &str) -> Vec<u8> {
     let mut ack = None;
     wait_until(
         &format!("ack of {what} (packet {seq}) back on the controller"),
         WAIT,
-        &[relayer],
+        relayers,
         || {
             ack = controller_ack(terra, a, seq);
             ack.is_some()
@@ -277,7 +277,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
     };
 
     // Register: the host creates the account as ibc-go would.
-    let a = register(&terra_user, &conn_t, &conn_c, Encoding::Proto3, 0, &relayer);
+    let a = register(&terra_user, &conn_t, &conn_c, Encoding::Proto3, 0, &[&relayer]);
     assert!(
         a.address.starts_with("chimera1") && a.address.len() == 66,
         "{}",
@@ -448,7 +448,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
             std::slice::from_ref(msg),
             Duration::from_secs(600),
         );
-        let ack = wait_ack(&terra_user, &a, seq, &relayer, what);
+        let ack = wait_ack(&terra_user, &a, seq, &[&relayer], what);
         let r = ica::run_inference_response_from_ack(&ack).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(r.len(), 1);
         let out = r[0].output.clone().unwrap();
@@ -531,7 +531,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
     let before = (bal(&a.address), bal(&friend));
     for (what, msgs, code) in cases {
         let seq = send_tx(&terra_user, &a, &msgs, Duration::from_secs(600));
-        let ack = wait_ack(&terra_user, &a, seq, &relayer, what);
+        let ack = wait_ack(&terra_user, &a, seq, &[&relayer], what);
         assert_eq!(error_code(&ack), code, "{what}");
         assert_eq!((bal(&a.address), bal(&friend)), before, "{what}: nothing moved");
     }
@@ -571,7 +571,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
         controller_ack(&terra_user, &a, seq).is_none(),
         "timed out, not acknowledged"
     );
-    let again = register(&terra_user, &conn_t, &conn_c, Encoding::Proto3, 0, &relayer);
+    let again = register(&terra_user, &conn_t, &conn_c, Encoding::Proto3, 0, &[&relayer]);
     assert_ne!(again.channel, a.channel);
     assert_eq!(again.address, a.address, "the account is kept");
     assert_eq!(bal(&again.address), before.0, "and its balance");
@@ -593,7 +593,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
         &terra_user,
         &again,
         seq,
-        &relayer,
+        &[&relayer],
         "digits-ddpm \"3\" on the new channel",
     );
     assert_eq!(ica::run_inference_response_from_ack(&ack).unwrap().len(), 1);
@@ -654,7 +654,7 @@ fn simd_controller_unordered_proto3json() {
         &conn_c,
         Encoding::Proto3Json,
         Order::Unordered as i32,
-        &relayer,
+        &[&relayer],
     );
     let host_chan = rt()
         .block_on(simd_user.channel(&a.port, &a.channel))
@@ -746,7 +746,7 @@ fn simd_controller_unordered_proto3json() {
         &simd_user,
         &a,
         seq,
-        &relayer,
+        &[&relayer],
         "MsgSend + MsgRunInference in proto3json",
     );
     let all = ica::msg_responses_from_ack(&ack).unwrap();
@@ -758,4 +758,83 @@ fn simd_controller_unordered_proto3json() {
     assert_eq!(sha256(&data).to_vec(), out.sha256);
     assert_eq!(bal(&a.address), FUND - 25 - FEE);
     assert_eq!(bal(&friend), 25);
+}
+
+/// The same route relayed by Hermes 1.11 instead of `chimera relay`:
+/// Hermes (channel mode on) finishes the ICS-27 handshake Terra starts,
+/// carries the LUNC, and relays the asynchronous acknowledgement that
+/// chimerad writes in FinalizeBlock back to Terra.
+#[test]
+fn terra_ica_through_hermes() {
+    use chimera_e2e::devnet::{open_transfer_path, StepRunner};
+    use chimera_e2e::hermes::Hermes;
+
+    struct Steps;
+    impl StepRunner for Steps {
+        fn step<T, E: std::fmt::Display>(
+            &mut self,
+            hermes: &mut Hermes,
+            name: &str,
+            f: impl FnOnce(&mut Hermes) -> Result<T, E>,
+        ) -> anyhow::Result<T> {
+            f(hermes).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+        }
+    }
+
+    chimera_e2e::bins::find_binary("hermes").unwrap_or_else(|e| panic!("{e}"));
+    let (_terra_net, _chimera_net, tc, cc) = terra_and_chimera();
+    let mut hermes = Hermes::new(vec![tc.clone(), cc.clone()]).expect("hermes set-up");
+    hermes.complete_handshakes().unwrap();
+    let path = open_transfer_path(&mut Steps, &mut hermes, &tc.id, &cc.id, |_, _, _| Ok(())).expect("path");
+    let users = tempfile::tempdir().unwrap();
+    let terra_user = user_chain(&tc, keys::USER_MNEMONIC, keys::TERRA_COIN_TYPE, users.path());
+    let a = register(
+        &terra_user,
+        &path.connection.a,
+        &path.connection.b,
+        Encoding::Proto3,
+        0,
+        &[],
+    );
+    let voucher = ibc_denom(&format!("transfer/{}/{}", path.channel.b, terra::DENOM));
+    let bal = |addr: &str| {
+        rt().block_on(bank::balance(&cc.grpc_addr, addr, &voucher))
+            .unwrap()
+    };
+    transfer(
+        &terra_user,
+        &Transfer {
+            channel: &path.channel.a,
+            denom: terra::DENOM,
+            amount: FUND,
+            receiver: &a.address,
+            count: 1,
+            timeout_height: 0,
+        },
+    );
+    wait_until("uluna reaches the interchain account", WAIT, &[], || {
+        bal(&a.address) == FUND
+    });
+    let seq = send_tx(
+        &terra_user,
+        &a,
+        &[run_msg(
+            &a.address,
+            "digits-ddpm",
+            Input::Inline(b"7".to_vec()),
+            InputEncoding::Text,
+            42,
+            FEE,
+            &voucher,
+        )],
+        Duration::from_secs(600),
+    );
+    let ack = wait_ack(&terra_user, &a, seq, &[], "digits-ddpm \"7\" relayed by Hermes");
+    let r = ica::run_inference_response_from_ack(&ack).unwrap();
+    let out = r[0].output.clone().unwrap();
+    let data = fetch(&hex::encode(&out.sha256), &cc.grpc_addr).unwrap();
+    assert_eq!(sha256(&data).to_vec(), out.sha256);
+    assert_eq!(bal(&a.address), FUND - FEE);
+    let problems: Vec<String> = hermes.log_lines_with("ERROR").into_iter().take(5).collect();
+    assert!(problems.is_empty(), "Hermes errors: {problems:#?}");
 }
