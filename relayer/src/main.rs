@@ -4,8 +4,9 @@
 //! `relay`, `create`, `keys`, `config` and `status` run the IBC relayer
 //! (library `chimera_relayer`); `packet`, `ack` and `fetch` check packets,
 //! decode acknowledgements and download outputs with the same code the host
-//! runs.
+//! runs; `ica` is the ICS-27 controller client (`chimera_relayer::ica`).
 
+mod ica_cli;
 mod ops;
 
 use std::io::Read;
@@ -78,6 +79,17 @@ enum Command {
         #[arg(long, short)]
         out: PathBuf,
     },
+    /// Interchain accounts for LUNC users (ICS-27).
+    ///
+    /// Register an account on the Chimera host from Terra Classic, fund it,
+    /// run models through it and read the results. A typical session:
+    /// `register`, `fund --amount 1000000uluna`, `infer --model digits-ddpm
+    /// --prompt 7 --wait --out seven.png`. Every command names the two chains
+    /// of the config with --controller (Terra) and --host (Chimera); a
+    /// relayer (`chimera relay` or Hermes) must run between them. See
+    /// docs/users.md.
+    #[command(subcommand)]
+    Ica(Box<ica_cli::IcaCommand>),
 }
 
 #[derive(Subcommand, Debug)]
@@ -128,6 +140,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Relay(args) => return ops::relay(&cli.config, cli.json_logs, args),
         Command::Status => return ops::status(&cli.config, cli.json_logs),
         Command::Fetch { sha256, node, out } => fetch(&sha256, &node, &out)?,
+        Command::Ica(cmd) => return Ok(ica_cli::run(&cli.config, cli.json_logs, *cmd)),
         Command::Packet(PacketCommand::Check { file }) => {
             let bytes = read_input(&file)?;
             match InferencePacketData::decode_and_validate(&bytes, &Limits::default()) {
@@ -168,54 +181,77 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Downloads into a temporary file beside `out` and renames it into place
-/// only once the bytes hash to `sha256`, so a failed or forged download
-/// never leaves a file that looks like the output.
+/// `chimera fetch`: [`fetch_blob`] on a runtime of its own.
 fn fetch(sha256: &str, node: &str, out: &std::path::Path) -> anyhow::Result<()> {
-    use chimera_host::blob::{BlobClient, BlobHash};
-    let hash: BlobHash = sha256
-        .parse()
-        .map_err(|e| anyhow::anyhow!("{sha256:?} is not a SHA-256: {e}"))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    rt.block_on(async {
-        let mut client = BlobClient::connect(node).await?;
-        if out.as_os_str() == "-" {
-            let bytes = client.get_bytes(&hash).await?;
-            use std::io::Write;
-            std::io::stdout()
-                .write_all(&bytes)
-                .context("writing standard output")?;
-            return Ok(());
+    rt.block_on(fetch_blob(sha256, node, out, None))
+}
+
+/// Downloads blob `sha256` from the BlobService at `node` into a temporary
+/// file beside `out` and renames it into place only once the bytes hash to
+/// `sha256` (and, if given, are `size` bytes long), so a failed or forged
+/// download never leaves a file that looks like the output. `chimera fetch`
+/// and `chimera ica fetch` share it.
+async fn fetch_blob(
+    sha256: &str,
+    node: &str,
+    out: &std::path::Path,
+    size: Option<u64>,
+) -> anyhow::Result<()> {
+    use chimera_host::blob::{BlobClient, BlobHash};
+    let hash: BlobHash = sha256
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{sha256:?} is not a SHA-256: {e}"))?;
+    let wrong_size = |got: u64| match size {
+        Some(want) if want != got => Some(anyhow::anyhow!(
+            "fetching {hash} from {node}: the blob has {got} bytes, the acknowledgement commits to {want}"
+        )),
+        _ => None,
+    };
+    let mut client = BlobClient::connect(node).await?;
+    if out.as_os_str() == "-" {
+        let bytes = client.get_bytes(&hash).await?;
+        if let Some(e) = wrong_size(bytes.len() as u64) {
+            return Err(e);
         }
-        let dir = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        let tmp = partial_path(dir);
-        let mut file = tokio::fs::File::create(&tmp)
-            .await
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        let got = client.get_to(&hash, &mut file).await;
-        drop(file);
-        match got {
-            Ok(info) => {
-                std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
-                eprintln!(
-                    "verified {} bytes, sha256 {hash}, into {}",
-                    info.size,
-                    out.display()
-                );
-                Ok(())
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(anyhow::Error::new(e).context(format!("fetching {hash} from {node}")))
-            }
+        use std::io::Write;
+        std::io::stdout()
+            .write_all(&bytes)
+            .context("writing standard output")?;
+        return Ok(());
+    }
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = partial_path(dir);
+    let mut file = tokio::fs::File::create(&tmp)
+        .await
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
+    let got = client.get_to(&hash, &mut file).await;
+    drop(file);
+    match got {
+        Ok(info) if wrong_size(info.size).is_some() => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(wrong_size(info.size).expect("checked"))
         }
-    })
+        Ok(info) => {
+            std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
+            eprintln!(
+                "verified {} bytes, sha256 {hash}, into {}",
+                info.size,
+                out.display()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(anyhow::Error::new(e).context(format!("fetching {hash} from {node}")))
+        }
+    }
 }
 
 /// The temporary name a download goes to before it verifies.

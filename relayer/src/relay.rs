@@ -27,7 +27,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::chain::{Chain, ChainError, ChainResult};
 use crate::config::RelayConfig;
-use crate::events::{self, ChannelStep, IbcEvent};
+use crate::events::{self, ChannelStep, ChannelStepKind, IbcEvent};
 use crate::handshake::{self, prepare};
 use crate::light::{any, block_time, height};
 use crate::paths;
@@ -521,6 +521,9 @@ impl Worker {
     /// `dst` still holds.
     async fn clear(&mut self) -> ChainResult<()> {
         let channels = self.src.channels().await?;
+        if self.cfg.complete_handshakes {
+            self.clear_handshakes(&channels).await?;
+        }
         for c in channels {
             if !self.allowed(&c.port_id, &c.channel_id) {
                 continue;
@@ -599,6 +602,56 @@ impl Worker {
                 self.src.metrics().cleared(self.src.id(), &c.channel_id, n);
                 info!(chain = %self.src.id(), channel = %c.channel_id, packets = n, "clearing: found packets the relayer had not seen");
             }
+        }
+        Ok(())
+    }
+
+    /// Finds channel handshakes on `src` that wait for `dst` (a step that
+    /// happened while no relayer watched, e.g. an ICA controller's OpenInit
+    /// before `chimera relay` started) and queues their next step, as if
+    /// the event had just been seen.
+    async fn clear_handshakes(&mut self, channels: &[ch::IdentifiedChannel]) -> ChainResult<()> {
+        let mut dst_channels: Option<Vec<ch::IdentifiedChannel>> = None;
+        for c in channels {
+            if !self.allowed(&c.port_id, &c.channel_id) {
+                continue;
+            }
+            let Some(info) = self.chan(&c.port_id, &c.channel_id).await else {
+                continue;
+            };
+            if !info.ours {
+                continue;
+            }
+            let dst = match &dst_channels {
+                Some(d) => d,
+                None => dst_channels.insert(self.dst.channels().await?),
+            };
+            let peer_state = dst
+                .iter()
+                .find(|d| d.port_id == info.cp_port && d.channel_id == info.cp_channel)
+                .and_then(|d| ch::State::try_from(d.state).ok());
+            let answered = dst.iter().any(|d| {
+                d.counterparty
+                    .as_ref()
+                    .is_some_and(|cp| cp.port_id == c.port_id && cp.channel_id == c.channel_id)
+            });
+            let kind = match (ch::State::try_from(c.state), peer_state) {
+                (Ok(ch::State::Init), _) if !answered => ChannelStepKind::OpenInit,
+                (Ok(ch::State::Tryopen), Some(ch::State::Init)) => ChannelStepKind::OpenTry,
+                (Ok(ch::State::Open), Some(ch::State::Tryopen)) => ChannelStepKind::OpenAck,
+                (Ok(ch::State::Closed), Some(ch::State::Open)) => ChannelStepKind::CloseInit,
+                _ => continue,
+            };
+            info!(chain = %self.src.id(), port = %c.port_id, channel = %c.channel_id, step = ?kind,
+                "clearing: a channel handshake waits for the other chain");
+            self.steps.push(ChannelStep {
+                kind,
+                port: c.port_id.clone(),
+                channel: c.channel_id.clone(),
+                counterparty_port: info.cp_port.clone(),
+                counterparty_channel: info.cp_channel.clone(),
+                connection: c.connection_hops.first().cloned().unwrap_or_default(),
+            });
         }
         Ok(())
     }
