@@ -31,13 +31,11 @@ use chimera_packets::ica::{self, Encoding, Metadata};
 use chimera_packets::sealed::seal;
 use chimera_packets::{InferencePacketData, Input, InputEncoding, Params};
 use chimera_relayer::chain::Chain;
+use chimera_relayer::ica as rica;
 use chimera_relayer::light::any;
-use cosmrs::proto::cosmos::tx::v1beta1::TxRaw;
 use ibc_proto::cosmos::base::v1beta1::Coin;
 use ibc_proto::google::protobuf::Any;
-use ibc_proto::ibc::applications::interchain_accounts::controller::v1 as ctrl;
-use ibc_proto::ibc::applications::interchain_accounts::v1 as ica_v1;
-use ibc_proto::ibc::core::channel::v1::{MsgAcknowledgement, Order, State};
+use ibc_proto::ibc::core::channel::v1::{Order, State};
 use prost::{Message, Name};
 
 const WAIT: Duration = Duration::from_secs(180);
@@ -46,73 +44,62 @@ const FEE: u128 = 1_000;
 
 /// A registered account, seen from its controller.
 struct Account {
-    owner: String,
-    port: String,
-    connection: String,
+    path: rica::IcaPath,
+    state: rica::IcaAccount,
     channel: String,
     address: String,
     encoding: Encoding,
 }
 
-/// `MsgRegisterInterchainAccount` on `terra` (any ibc-go controller) and
-/// the wait for the relayer to open its channel. `ordering` 0 leaves the
-/// field out, as ibc-go < v7.5 requires.
+/// `MsgRegisterInterchainAccount` on `terra` (any ibc-go controller), as
+/// `chimera ica register` builds it; `ordering` None leaves the field out,
+/// as ibc-go < v7.5 requires.
+fn send_register(terra: &Chain, path: &rica::IcaPath, encoding: Encoding, ordering: Option<Order>) {
+    rt().block_on(terra.send(vec![rica::register_msg(path, encoding, ordering)]))
+        .expect("MsgRegisterInterchainAccount");
+}
+
+/// Waits for a relayer to open the account's channel.
+fn wait_account(
+    terra: &Chain,
+    path: &rica::IcaPath,
+    encoding: Encoding,
+    relayers: &[&ChimeraRelayer],
+) -> Account {
+    let mut account = None;
+    wait_until(
+        "the ICA channel opens and the controller knows the account",
+        WAIT,
+        relayers,
+        || {
+            let a = rt().block_on(rica::account(terra, path)).unwrap();
+            if !a.is_open() {
+                return false;
+            }
+            account = Some(Account {
+                path: path.clone(),
+                channel: a.channel_id.clone().unwrap(),
+                address: a.address.clone().unwrap(),
+                state: a,
+                encoding,
+            });
+            true
+        },
+    );
+    account.unwrap()
+}
+
 fn register(
     terra: &Chain,
     connection: &str,
     host_connection: &str,
     encoding: Encoding,
-    ordering: i32,
+    ordering: Option<Order>,
     relayers: &[&ChimeraRelayer],
 ) -> Account {
-    let owner = terra.address.clone();
-    let version = Metadata::new_controller(connection, host_connection, encoding).to_json();
-    let msg = ctrl::MsgRegisterInterchainAccount {
-        owner: owner.clone(),
-        connection_id: connection.into(),
-        version: String::from_utf8(version).unwrap(),
-        ordering,
-    };
-    rt().block_on(terra.send(vec![any(&msg)]))
-        .expect("MsgRegisterInterchainAccount");
-    let port = format!("{}{owner}", ica::CONTROLLER_PORT_PREFIX);
-    let mut account = None;
-    wait_until(
-        "the ICA channel opens and Terra knows the account",
-        WAIT,
-        relayers,
-        || {
-            let mut q = ctrl::query_client::QueryClient::new(terra.grpc());
-            let address = rt()
-                .block_on(q.interchain_account(ctrl::QueryInterchainAccountRequest {
-                    owner: owner.clone(),
-                    connection_id: connection.into(),
-                }))
-                .map(|r| r.into_inner().address)
-                .unwrap_or_default();
-            let open = rt()
-                .block_on(terra.channels())
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|c| c.port_id == port && c.state == State::Open as i32)
-                .last();
-            match open {
-                Some(c) if !address.is_empty() => {
-                    account = Some(Account {
-                        owner: owner.clone(),
-                        port: port.clone(),
-                        connection: connection.into(),
-                        channel: c.channel_id,
-                        address,
-                        encoding,
-                    });
-                    true
-                }
-                _ => false,
-            }
-        },
-    );
-    account.unwrap()
+    let path = rica::IcaPath::new(&terra.address, connection, host_connection);
+    send_register(terra, &path, encoding, ordering);
+    wait_account(terra, &path, encoding, relayers)
 }
 
 fn run_msg(
@@ -152,59 +139,22 @@ fn run_msg(
     }
 }
 
-/// `MsgSendTx` of `msgs`; returns the packet sequence.
+/// `MsgSendTx` of `msgs`, as `chimera ica infer` sends it; returns the
+/// packet sequence.
 fn send_tx(terra: &Chain, a: &Account, msgs: &[Any], timeout: Duration) -> u64 {
-    let msg = ctrl::MsgSendTx {
-        owner: a.owner.clone(),
-        connection_id: a.connection.clone(),
-        packet_data: Some(ica_v1::InterchainAccountPacketData {
-            r#type: ica_v1::Type::ExecuteTx as i32,
-            data: ica::build_cosmos_tx(msgs, a.encoding).unwrap(),
-            memo: String::new(),
-        }),
-        relative_timeout: timeout.as_nanos() as u64,
-    };
-    let out = rt().block_on(terra.send(vec![any(&msg)])).expect("MsgSendTx");
-    out.events
-        .iter()
-        .filter(|e| e.kind == "send_packet")
-        .flat_map(|e| e.attributes.iter())
-        .find(|a| a.key_str().ok() == Some("packet_sequence"))
-        .and_then(|a| a.value_str().ok()?.parse().ok())
-        .expect("send_packet.packet_sequence")
+    let mut state = a.state.clone();
+    state.encoding = Some(a.encoding.as_str().to_string());
+    rt().block_on(rica::send_infer(terra, &a.path, &state, msgs, "", timeout))
+        .expect("MsgSendTx")
+        .sequence
 }
 
-/// The acknowledgement of `seq` as Terra received it: the bytes inside the
-/// `MsgAcknowledgement` that Terra executed.
+/// The acknowledgement of `seq` as the controller received it: the bytes
+/// inside the `MsgAcknowledgement` it executed.
 fn controller_ack(terra: &Chain, a: &Account, seq: u64) -> Option<Vec<u8>> {
-    use cosmrs::rpc::Client;
-    let q = format!(
-        "acknowledge_packet.packet_src_channel='{}' AND acknowledge_packet.packet_sequence='{seq}'",
-        a.channel
-    );
-    let query: cosmrs::rpc::query::Query = q.parse().ok()?;
-    let found = rt()
-        .block_on(
-            terra
-                .rpc()
-                .tx_search(query, false, 1, 10, cosmrs::rpc::Order::Ascending),
-        )
-        .ok()?;
-    for tx in found.txs {
-        let raw = TxRaw::decode(tx.tx.as_slice()).ok()?;
-        let body = cosmrs::proto::cosmos::tx::v1beta1::TxBody::decode(raw.body_bytes.as_slice()).ok()?;
-        for m in body.messages {
-            if m.type_url != "/ibc.core.channel.v1.MsgAcknowledgement" {
-                continue;
-            }
-            let ack = MsgAcknowledgement::decode(m.value.as_slice()).ok()?;
-            let p = ack.packet.as_ref()?;
-            if p.sequence == seq && p.source_channel == a.channel {
-                return Some(ack.acknowledgement);
-            }
-        }
-    }
-    None
+    rt().block_on(rica::ack_on_controller(terra, &a.channel, seq))
+        .unwrap()
+        .map(|f| f.ack)
 }
 
 fn wait_ack(terra: &Chain, a: &Account, seq: u64, relayers: &[&ChimeraRelayer], what: &str) -> Vec<u8> {
@@ -277,7 +227,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
     };
 
     // Register: the host creates the account as ibc-go would.
-    let a = register(&terra_user, &conn_t, &conn_c, Encoding::Proto3, 0, &[&relayer]);
+    let a = register(&terra_user, &conn_t, &conn_c, Encoding::Proto3, None, &[&relayer]);
     assert!(
         a.address.starts_with("chimera1") && a.address.len() == 66,
         "{}",
@@ -290,7 +240,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
         started.elapsed()
     );
     let host_chan = rt()
-        .block_on(terra_user.channel(&a.port, &a.channel))
+        .block_on(terra_user.channel(&a.path.port_id, &a.channel))
         .unwrap()
         .counterparty
         .unwrap()
@@ -323,7 +273,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
     let h = &header["block"]["header"];
     let raw = ica::interchain_account_address(
         &conn_c,
-        &a.port,
+        &a.path.port_id,
         &hex::decode(h["app_hash"].as_str().unwrap()).unwrap(),
         &hex::decode(h["data_hash"].as_str().unwrap()).unwrap(),
     );
@@ -560,7 +510,9 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
         WAIT,
         &[&relayer],
         || {
-            let t = rt().block_on(terra_user.channel(&a.port, &a.channel)).unwrap();
+            let t = rt()
+                .block_on(terra_user.channel(&a.path.port_id, &a.channel))
+                .unwrap();
             let c = rt()
                 .block_on(chimera_user.channel(ica::HOST_PORT, &host_chan))
                 .unwrap();
@@ -571,7 +523,12 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
         controller_ack(&terra_user, &a, seq).is_none(),
         "timed out, not acknowledged"
     );
-    let again = register(&terra_user, &conn_t, &conn_c, Encoding::Proto3, 0, &[&relayer]);
+    // Registered again while no relayer runs: the relayer's clearing finds
+    // the waiting OpenInit when it starts.
+    relayer.stop().unwrap();
+    send_register(&terra_user, &a.path, Encoding::Proto3, None);
+    relayer.start(WAIT).unwrap();
+    let again = wait_account(&terra_user, &a.path, Encoding::Proto3, &[&relayer]);
     assert_ne!(again.channel, a.channel);
     assert_eq!(again.address, a.address, "the account is kept");
     assert_eq!(bal(&again.address), before.0, "and its balance");
@@ -653,11 +610,11 @@ fn simd_controller_unordered_proto3json() {
         &conn_s,
         &conn_c,
         Encoding::Proto3Json,
-        Order::Unordered as i32,
+        Some(Order::Unordered),
         &[&relayer],
     );
     let host_chan = rt()
-        .block_on(simd_user.channel(&a.port, &a.channel))
+        .block_on(simd_user.channel(&a.path.port_id, &a.channel))
         .unwrap()
         .counterparty
         .unwrap()
@@ -710,12 +667,14 @@ fn simd_controller_unordered_proto3json() {
     std::thread::sleep(Duration::from_secs(6));
     relayer.start(WAIT).unwrap();
     wait_until("the packet times out on simd", WAIT, &[&relayer], || {
-        rt().block_on(simd_user.packet_commitments(&a.port, &a.channel))
+        rt().block_on(simd_user.packet_commitments(&a.path.port_id, &a.channel))
             .unwrap()
             .is_empty()
     });
     assert!(controller_ack(&simd_user, &a, lost).is_none());
-    let open = rt().block_on(simd_user.channel(&a.port, &a.channel)).unwrap();
+    let open = rt()
+        .block_on(simd_user.channel(&a.path.port_id, &a.channel))
+        .unwrap();
     assert_eq!(
         open.state,
         State::Open as i32,
@@ -793,7 +752,7 @@ fn terra_ica_through_hermes() {
         &path.connection.a,
         &path.connection.b,
         Encoding::Proto3,
-        0,
+        None,
         &[],
     );
     let voucher = ibc_denom(&format!("transfer/{}/{}", path.channel.b, terra::DENOM));
