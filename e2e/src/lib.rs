@@ -22,11 +22,14 @@
 //!   node's BlobService, canonical tensor and PNG decoding.
 //! - [`dishonest`]: a BlobService that serves honest outputs with a byte
 //!   flipped, for the fetch-must-refuse tests.
+//! - [`bench_ica`]: `chimera ica infer` end to end by stage, against a local
+//!   job and an ICS-20 round trip on the same chains.
 //! - [`devnet`]: the README's devnet (chimerad, Terra, Hermes, one ICS-20
 //!   transfer) and the path-opening steps the Hermes test shares.
 
 pub mod bank;
 pub mod bench_bank;
+pub mod bench_ica;
 pub mod bench_ics20;
 pub mod bench_inference;
 pub mod bench_relayer;
