@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use chimera_e2e::bank;
 use chimera_e2e::chimera;
 use chimera_e2e::dishonest::DishonestBlobNode;
-use chimera_e2e::hermes::ibc_denom;
+use chimera_e2e::hermes::{ibc_denom, HermesChain};
 use chimera_e2e::inference::{executor_keys_blocking, sha256};
 use chimera_e2e::keys;
 use chimera_e2e::relayer::{
@@ -28,19 +28,58 @@ use chimera_e2e::relayer::{
 };
 use chimera_e2e::terra;
 use chimera_packets::ica::{self, Encoding, Metadata};
-use chimera_packets::sealed::seal;
-use chimera_packets::{InferencePacketData, Input, InputEncoding, Params};
+use chimera_packets::InputEncoding;
 use chimera_relayer::chain::Chain;
 use chimera_relayer::ica as rica;
 use chimera_relayer::light::any;
 use ibc_proto::cosmos::base::v1beta1::Coin;
 use ibc_proto::google::protobuf::Any;
 use ibc_proto::ibc::core::channel::v1::{Order, State};
-use prost::{Message, Name};
 
 const WAIT: Duration = Duration::from_secs(180);
 const FUND: u128 = 2_000_000;
 const FEE: u128 = 1_000;
+
+/// A controller chain and chimerad joined by `chimera relay` over an
+/// ICS-20 path, with the user's signing handles on both.
+struct Linked {
+    relayer: ChimeraRelayer,
+    controller: std::sync::Arc<Chain>,
+    host: std::sync::Arc<Chain>,
+    /// The transfer channel on the controller and on chimerad.
+    chan_x: String,
+    chan_c: String,
+    /// The connection on the controller and on chimerad.
+    conn_x: String,
+    conn_c: String,
+}
+
+/// `chimera create channel` transfer between `x` and `cc`, then `chimera
+/// relay`; the user's keys (coin type `coin_type` on `x`) under `keys`.
+fn link(x: &HermesChain, coin_type: u32, cc: &HermesChain, keys_dir: &std::path::Path) -> Linked {
+    let mut relayer = ChimeraRelayer::new(vec![x.clone(), cc.clone()]).expect("relayer set-up");
+    let (chan_x, chan_c, conn_x) = relayer
+        .create_channel(&x.id, &cc.id, "transfer", "transfer", "ics20-1", None)
+        .expect("create channel");
+    relayer.start(WAIT).expect("chimera relay");
+    let controller = user_chain(x, keys::USER_MNEMONIC, coin_type, keys_dir);
+    let host = user_chain(cc, keys::USER_MNEMONIC, chimera::CHIMERA_COIN_TYPE, keys_dir);
+    let conn_c = rt()
+        .block_on(controller.connection(&conn_x))
+        .unwrap()
+        .counterparty
+        .unwrap()
+        .connection_id;
+    Linked {
+        relayer,
+        controller,
+        host,
+        chan_x,
+        chan_c,
+        conn_x,
+        conn_c,
+    }
+}
 
 /// A registered account, seen from its controller.
 struct Account {
@@ -102,41 +141,41 @@ fn register(
     wait_account(terra, &path, encoding, relayers)
 }
 
+/// `MsgRunInference` as `chimera ica infer` builds it (sealed to
+/// `seal_to` when given), offering `fee` of `voucher` (0: no fee).
+#[allow(clippy::too_many_arguments)]
+fn request(
+    signer: &str,
+    model: &str,
+    input: Vec<u8>,
+    encoding: InputEncoding,
+    seed: u64,
+    fee: u128,
+    voucher: &str,
+    seal_to: Option<&[[u8; 32]]>,
+) -> Any {
+    let mut req = rica::InferRequest::text(model, "", seed);
+    req.input = input;
+    req.encoding = encoding;
+    if fee > 0 {
+        req.fee = vec![Coin {
+            denom: voucher.into(),
+            amount: fee.to_string(),
+        }];
+    }
+    rica::build_infer(signer, &req, seal_to, &mut rand_core::OsRng).expect("a request the host accepts")
+}
+
 fn run_msg(
     signer: &str,
     model: &str,
-    input: Input,
+    input: Vec<u8>,
     encoding: InputEncoding,
     seed: u64,
     fee: u128,
     voucher: &str,
 ) -> Any {
-    let data = InferencePacketData {
-        model: model.into(),
-        input,
-        encoding,
-        params: Params {
-            seed,
-            extra: Default::default(),
-        },
-        requester: signer.into(),
-        receiver: None,
-        memo: String::new(),
-        sealed: None,
-        output_key: None,
-    };
-    let fee = if fee == 0 {
-        vec![]
-    } else {
-        vec![Coin {
-            denom: voucher.into(),
-            amount: fee.to_string(),
-        }]
-    };
-    Any {
-        type_url: chimera_packets::proto::MsgRunInference::type_url(),
-        value: data.to_msg(fee).encode_to_vec(),
-    }
+    request(signer, model, input, encoding, seed, fee, voucher, None)
 }
 
 /// `MsgSendTx` of `msgs`, as `chimera ica infer` sends it; returns the
@@ -206,20 +245,17 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
     chimera_e2e::relayer::chimera_binary();
     let started = Instant::now();
     let (_terra_net, chimera_net, tc, cc) = terra_and_chimera();
-    let mut relayer = ChimeraRelayer::new(vec![tc.clone(), cc.clone()]).expect("relayer set-up");
-    let (chan_t, chan_c, conn_t) = relayer
-        .create_channel(&tc.id, &cc.id, "transfer", "transfer", "ics20-1", None)
-        .expect("create channel");
-    relayer.start(WAIT).expect("chimera relay");
     let users = tempfile::tempdir().unwrap();
-    let terra_user = user_chain(&tc, keys::USER_MNEMONIC, keys::TERRA_COIN_TYPE, users.path());
-    let chimera_user = user_chain(&cc, keys::USER_MNEMONIC, chimera::CHIMERA_COIN_TYPE, users.path());
-    let conn_c = rt()
-        .block_on(terra_user.connection(&conn_t))
-        .unwrap()
-        .counterparty
-        .unwrap()
-        .connection_id;
+    let Linked {
+        relayer,
+        controller: terra_user,
+        host: chimera_user,
+        chan_x: chan_t,
+        chan_c,
+        conn_x: conn_t,
+        conn_c,
+    } = link(&tc, keys::TERRA_COIN_TYPE, &cc, users.path());
+    let mut relayer = relayer;
     let voucher = ibc_denom(&format!("transfer/{chan_c}/{}", terra::DENOM));
     let bal = |addr: &str| {
         rt().block_on(bank::balance(&cc.grpc_addr, addr, &voucher))
@@ -305,34 +341,16 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
         .into_iter()
         .map(|(_, k)| k)
         .collect();
-    let (ciphertext, envelope) = seal(b"7", "digits-ddpm", &keys, &mut rand_core::OsRng).unwrap();
-    let mut sealed = InferencePacketData::from_msg(
-        &chimera_packets::proto::MsgRunInference::decode(
-            run_msg(
-                &a.address,
-                "digits-ddpm",
-                Input::Inline(ciphertext),
-                InputEncoding::Text,
-                42,
-                FEE,
-                &voucher,
-            )
-            .value
-            .as_slice(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    sealed.sealed = Some(envelope);
-    let sealed_msg = Any {
-        type_url: chimera_packets::proto::MsgRunInference::type_url(),
-        value: sealed
-            .to_msg(vec![Coin {
-                denom: voucher.clone(),
-                amount: FEE.to_string(),
-            }])
-            .encode_to_vec(),
-    };
+    let sealed_msg = request(
+        &a.address,
+        "digits-ddpm",
+        b"7".to_vec(),
+        InputEncoding::Text,
+        42,
+        FEE,
+        &voucher,
+        Some(&keys),
+    );
     let seven: Vec<u8> = chimera_e2e::inference::Job::digits_cnn(&chimera_e2e::inference::GOLDEN_SEVEN).input;
     let requests: Vec<(&str, Any)> = vec![
         (
@@ -340,7 +358,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
             run_msg(
                 &a.address,
                 "digits-ddpm",
-                Input::Inline(b"7".to_vec()),
+                b"7".to_vec(),
                 InputEncoding::Text,
                 42,
                 FEE,
@@ -353,7 +371,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
             run_msg(
                 &a.address,
                 "digits-cnn",
-                Input::Inline(seven),
+                seven,
                 InputEncoding::Tensor {
                     dtype: chimera_packets::DType::F32,
                     shape: vec![1, 8, 8],
@@ -368,7 +386,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
             run_msg(
                 &a.address,
                 "minilm-l6",
-                Input::Inline(b"inference over IBC".to_vec()),
+                b"inference over IBC".to_vec(),
                 InputEncoding::Text,
                 0,
                 FEE,
@@ -380,7 +398,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
             run_msg(
                 &a.address,
                 "tiny-lm",
-                Input::Inline(b"Once upon a time".to_vec()),
+                b"Once upon a time".to_vec(),
                 InputEncoding::Text,
                 7,
                 FEE,
@@ -453,7 +471,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
             vec![run_msg(
                 &a.address,
                 "no-such-model",
-                Input::Inline(b"7".to_vec()),
+                b"7".to_vec(),
                 InputEncoding::Text,
                 1,
                 0,
@@ -468,7 +486,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
                 run_msg(
                     &a.address,
                     "digits-ddpm",
-                    Input::Inline(b"7".to_vec()),
+                    b"7".to_vec(),
                     InputEncoding::Text,
                     1,
                     FUND,
@@ -495,7 +513,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
         &[run_msg(
             &a.address,
             "digits-ddpm",
-            Input::Inline(b"1".to_vec()),
+            b"1".to_vec(),
             InputEncoding::Text,
             1,
             0,
@@ -538,7 +556,7 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
         &[run_msg(
             &again.address,
             "digits-ddpm",
-            Input::Inline(b"3".to_vec()),
+            b"3".to_vec(),
             InputEncoding::Text,
             3,
             FEE,
@@ -589,22 +607,19 @@ fn simd_controller_unordered_proto3json() {
         });
         (m.join().unwrap(), c.join().unwrap())
     });
-    let sc = chimera_e2e::hermes::HermesChain::sdk(&simd_net, 0.025, "0.37");
-    let cc = chimera_e2e::hermes::HermesChain::chimera(&chimera_net).unwrap();
-    let mut relayer = ChimeraRelayer::new(vec![sc.clone(), cc.clone()]).expect("relayer set-up");
-    let (chan_s, chan_c, conn_s) = relayer
-        .create_channel(&sc.id, &cc.id, "transfer", "transfer", "ics20-1", None)
-        .expect("create channel");
-    relayer.start(WAIT).expect("chimera relay");
+    let sc = HermesChain::sdk(&simd_net, 0.025, "0.37");
+    let cc = HermesChain::chimera(&chimera_net).unwrap();
     let users = tempfile::tempdir().unwrap();
-    let simd_user = user_chain(&sc, keys::USER_MNEMONIC, keys::COSMOS_COIN_TYPE, users.path());
-    let chimera_user = user_chain(&cc, keys::USER_MNEMONIC, chimera::CHIMERA_COIN_TYPE, users.path());
-    let conn_c = rt()
-        .block_on(simd_user.connection(&conn_s))
-        .unwrap()
-        .counterparty
-        .unwrap()
-        .connection_id;
+    let Linked {
+        relayer,
+        controller: simd_user,
+        host: chimera_user,
+        chan_x: chan_s,
+        chan_c,
+        conn_x: conn_s,
+        conn_c,
+    } = link(&sc, keys::COSMOS_COIN_TYPE, &cc, users.path());
+    let mut relayer = relayer;
     let a = register(
         &simd_user,
         &conn_s,
@@ -656,7 +671,7 @@ fn simd_controller_unordered_proto3json() {
         &[run_msg(
             &a.address,
             "digits-ddpm",
-            Input::Inline(b"1".to_vec()),
+            b"1".to_vec(),
             InputEncoding::Text,
             1,
             FEE,
@@ -694,7 +709,7 @@ fn simd_controller_unordered_proto3json() {
     let run = run_msg(
         &a.address,
         "digits-ddpm",
-        Input::Inline(b"7".to_vec()),
+        b"7".to_vec(),
         InputEncoding::Text,
         42,
         FEE,
@@ -780,7 +795,7 @@ fn terra_ica_through_hermes() {
         &[run_msg(
             &a.address,
             "digits-ddpm",
-            Input::Inline(b"7".to_vec()),
+            b"7".to_vec(),
             InputEncoding::Text,
             42,
             FEE,
