@@ -23,6 +23,7 @@ use super::error::{TxError, CODESPACE};
 use super::gas::{unmetered, Ctx, GasMeter};
 use super::genesis::AppGenesis;
 use super::params::Params;
+use super::params::StateParams;
 use super::query;
 use super::tx::{self, Mode, Tx};
 use crate::inference::{self, votes, worker::Worker};

@@ -7,6 +7,7 @@ use super::address::Address;
 use super::bank;
 use super::gas::unmetered;
 use super::params::Params;
+use super::params::StateParams;
 use crate::state::Delta;
 
 /// `app_state` of genesis.json.

@@ -80,17 +80,32 @@ impl Params {
         }
         Ok(())
     }
+}
 
-    pub fn load(state: &Delta) -> Result<Params, TxError> {
-        load_json(state, PARAMS_KEY, "chain params")
+impl StateParams for Params {
+    const KEY: &'static [u8] = PARAMS_KEY;
+    const WHAT: &'static str = "chain params";
+}
+
+/// A module's parameters, kept as JSON under one state key: genesis stores
+/// them, every validator reads the same bytes.
+pub trait StateParams: Serialize + serde::de::DeserializeOwned {
+    /// The state key.
+    const KEY: &'static [u8];
+    /// What they are, for the fault when they are missing.
+    const WHAT: &'static str;
+
+    fn load(state: &Delta) -> Result<Self, TxError> {
+        load_json(state, Self::KEY, Self::WHAT)
     }
 
-    pub fn load_committed(snap: &Snapshot) -> Result<Option<Params>, StateError> {
-        load_json_committed(snap, PARAMS_KEY)
+    /// From a committed snapshot, for queries.
+    fn load_committed(snap: &Snapshot) -> Result<Option<Self>, StateError> {
+        load_json_committed(snap, Self::KEY)
     }
 
-    pub fn store(&self, state: &mut Delta) {
-        store_json(state, PARAMS_KEY, self)
+    fn store(&self, state: &mut Delta) {
+        store_json(state, Self::KEY, self)
     }
 }
 

@@ -14,6 +14,7 @@ use super::read::{state_service, QueryCtx};
 use crate::chain::address::Address;
 use crate::chain::bank as chain_bank;
 use crate::chain::params::Params as ChainParams;
+use crate::chain::params::StateParams;
 use crate::state::Snapshot;
 
 /// Parses a request's address as the SDK's bank queries do.

@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status};
 use super::error::{QResult, QueryError};
 use super::read::{self, QueryCtx};
 use crate::chain::params::Params as ChainParams;
+use crate::chain::params::StateParams;
 use crate::state::Snapshot;
 
 /// The chain params, which every query about fees or staking reads.

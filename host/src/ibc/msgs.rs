@@ -28,6 +28,7 @@ use crate::chain::address::Address;
 use crate::chain::error::TxError;
 use crate::chain::gas::Ctx;
 use crate::chain::params::Params;
+use crate::chain::params::StateParams;
 
 /// Type URL of ICS-20 `MsgTransfer`.
 pub const MSG_TRANSFER_TYPE_URL: &str = "/ibc.applications.transfer.v1.MsgTransfer";

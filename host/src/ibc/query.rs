@@ -33,6 +33,7 @@ use tonic::Status;
 use super::context::MAX_EXPECTED_TIME_PER_BLOCK;
 use super::{host, keys, transfer};
 use crate::chain::bank;
+use crate::chain::params::StateParams;
 use crate::grpc::page::paginate;
 use crate::grpc::read::{self, state_service, QueryCtx};
 use crate::grpc::{QResult, QueryError};

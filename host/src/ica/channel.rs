@@ -21,6 +21,7 @@ use crate::chain::address::Address;
 use crate::chain::auth;
 use crate::chain::error::TxError;
 use crate::chain::gas::Ctx;
+use crate::chain::params::StateParams;
 
 /// Why a handshake step is refused: ibc-rs's app error, carrying ibc-go's
 /// error text.

@@ -25,6 +25,7 @@ use super::store::{self, JobSlot, PendingAck};
 use crate::chain::address::Address;
 use crate::chain::error::TxError;
 use crate::chain::gas::Ctx;
+use crate::chain::params::StateParams;
 use crate::chain::tx::Msg;
 use crate::inference::jobs::Outcome;
 

@@ -6,9 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::chain::bank::MSG_SEND_TYPE_URL;
-use crate::chain::error::TxError;
-use crate::chain::params::{load_json, load_json_committed, store_json};
-use crate::state::{Delta, Snapshot, StateError};
+use crate::chain::params::StateParams;
 
 const PARAMS_KEY: &[u8] = b"icahost/params";
 
@@ -66,18 +64,11 @@ impl IcaHostParams {
             .iter()
             .any(|m| m == type_url || (m == ALLOW_ALL && EXECUTABLE.contains(&type_url)))
     }
+}
 
-    pub fn load(state: &Delta) -> Result<IcaHostParams, TxError> {
-        load_json(state, PARAMS_KEY, "ICA host params")
-    }
-
-    pub fn load_committed(snap: &Snapshot) -> Result<Option<IcaHostParams>, StateError> {
-        load_json_committed(snap, PARAMS_KEY)
-    }
-
-    pub fn store(&self, state: &mut Delta) {
-        store_json(state, PARAMS_KEY, self)
-    }
+impl StateParams for IcaHostParams {
+    const KEY: &'static [u8] = PARAMS_KEY;
+    const WHAT: &'static str = "ICA host params";
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::params::InferenceParams;
 use super::store;
 use crate::chain::address::Address;
+use crate::chain::params::StateParams;
 use crate::executor::manifest::Manifest;
 use crate::state::Delta;
 

@@ -20,6 +20,7 @@ use super::jobs::{self, Origin};
 use super::params::InferenceParams;
 use super::{channel, requester};
 use crate::chain::error::TxError;
+use crate::chain::params::StateParams;
 use crate::ibc::context::SharedRef;
 
 /// ibc-rs's module id of the app.

@@ -21,6 +21,7 @@ use super::{requester, store};
 use crate::chain::address::Address;
 use crate::chain::error::TxError;
 use crate::chain::gas::Ctx;
+use crate::chain::params::StateParams;
 
 /// A message of the inference module.
 #[derive(Debug, Clone)]

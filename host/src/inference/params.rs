@@ -3,9 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::error::TxError;
-use crate::chain::params::{load_json, load_json_committed, store_json};
-use crate::state::{Delta, Snapshot, StateError};
+use crate::chain::params::StateParams;
 
 const PARAMS_KEY: &[u8] = b"inference/params";
 
@@ -82,18 +80,11 @@ impl InferenceParams {
             ..Default::default()
         }
     }
+}
 
-    pub fn load(state: &Delta) -> Result<InferenceParams, TxError> {
-        load_json(state, PARAMS_KEY, "inference params")
-    }
-
-    pub fn load_committed(snap: &Snapshot) -> Result<Option<InferenceParams>, StateError> {
-        load_json_committed(snap, PARAMS_KEY)
-    }
-
-    pub fn store(&self, state: &mut Delta) {
-        store_json(state, PARAMS_KEY, self)
-    }
+impl StateParams for InferenceParams {
+    const KEY: &'static [u8] = PARAMS_KEY;
+    const WHAT: &'static str = "inference params";
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use super::store::{self, StoredJob, ValidatorRecord};
 use super::votes::SignedReports;
 use crate::chain::error::TxError;
 use crate::chain::gas::Ctx;
+use crate::chain::params::StateParams;
 use crate::executor::sketch::{agree, Sketch, SketchRule, SketchSpec};
 
 /// Records each validator's first report of each pending job; returns the
