@@ -608,3 +608,60 @@ fn inference_tx_is_acknowledged_when_its_job_ends() {
     let want = ica::error_ack(ErrorCode::NoQuorum.code());
     assert_eq!(ack_commitment(&state, 5).unwrap(), Sha256::digest(&want).to_vec());
 }
+
+mod arbitrary_packets {
+    use super::*;
+    use base64::Engine as _;
+    use proptest::prelude::*;
+
+    fn packet_bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            // Anything at all (IBC core refuses empty data before the app).
+            proptest::collection::vec(any::<u8>(), 1..512),
+            // ibc-go's JSON shape around arbitrary CosmosTx bytes.
+            (
+                proptest::collection::vec(any::<u8>(), 0..256),
+                "[a-zA-Z_]{0,20}",
+                ".{0,40}"
+            )
+                .prop_map(|(data, kind, memo)| {
+                    serde_json::json!({
+                        "type": if kind.is_empty() { "TYPE_EXECUTE_TX".to_string() } else { kind },
+                        "data": base64::engine::general_purpose::STANDARD.encode(data),
+                        "memo": memo,
+                    })
+                    .to_string()
+                    .into_bytes()
+                }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Whatever a controller sends, the host answers at once, never
+        /// panics or faults, and an error ack leaves the state as it was.
+        #[test]
+        fn any_packet_gets_an_ack_and_an_error_ack_writes_nothing(data in packet_bytes()) {
+            let (_dir, mut base, account) = opened(Encoding::Proto3);
+            unmetered(&mut base, HEIGHT, |ctx| bank::mint(ctx, &account, VOUCHER, 1_000)).unwrap();
+            let before = base.fork();
+            let (ack, mut after, _) = receive(base, 9, data);
+            let ack = ack.expect("no job can hide in random bytes: the ack is synchronous");
+            match ica::msg_responses_from_ack(&ack) {
+                Err(ica::IcaError::ErrorAck(text)) => {
+                    prop_assert!(ica::error_ack_code(&text).is_some(), "{text}");
+                    let mut before = before;
+                    prop_assert_eq!(balance(&mut after, &account), balance(&mut before, &account));
+                    prop_assert_eq!(ack_commitment(&after, 9), None);
+                }
+                Ok(responses) => prop_assert!(responses.is_empty(), "{responses:?}"),
+                Err(e) => prop_assert!(false, "an ack that is not ibc-go's: {e}"),
+            }
+        }
+    }
+}
