@@ -48,6 +48,7 @@ use tracing::debug;
 use crate::chain::{Chain, ChainResult};
 use crate::events::{self, IbcEvent};
 use crate::light::any;
+use crate::query::all_pages;
 
 pub use chimera_packets::ica::{Encoding, CONTROLLER_PORT_PREFIX, HOST_PORT};
 
@@ -119,37 +120,6 @@ impl IcaPath {
     }
 }
 
-/// Every connection on `chain` (all pages).
-async fn connections(chain: &Chain) -> ChainResult<Vec<co::IdentifiedConnection>> {
-    let mut q = co::query_client::QueryClient::new(chain.grpc());
-    let mut out = Vec::new();
-    let mut key = Vec::new();
-    loop {
-        let r = q
-            .connections(co::QueryConnectionsRequest {
-                pagination: Some(page(key)),
-            })
-            .await
-            .map_err(|e| chain.grpc_err("Connections", e.message()))?
-            .into_inner();
-        out.extend(r.connections);
-        match r.pagination.map(|p| p.next_key).filter(|k| !k.is_empty()) {
-            Some(k) => key = k,
-            None => return Ok(out),
-        }
-    }
-}
-
-fn page(key: Vec<u8>) -> ibc_proto::cosmos::base::query::v1beta1::PageRequest {
-    ibc_proto::cosmos::base::query::v1beta1::PageRequest {
-        key,
-        offset: 0,
-        limit: 1000,
-        count_total: false,
-        reverse: false,
-    }
-}
-
 /// The ICA path of `controller`'s signing key to the host `host_chain_id`.
 ///
 /// With `connection` given, checks that it is OPEN and that its client
@@ -192,7 +162,8 @@ pub async fn resolve_path(
         .map(|(id, _)| id)
         .collect();
     debug!(clients = ?tracking, host = host_chain_id, "clients of the host on the controller");
-    let mut found: Vec<_> = connections(controller)
+    let mut found: Vec<_> = controller
+        .connections()
         .await?
         .into_iter()
         .filter(|c| c.state == co::State::Open as i32 && tracking.contains(&c.client_id))
@@ -246,24 +217,19 @@ pub async fn ica_channels(
     port: &str,
     connection_id: &str,
 ) -> ChainResult<Vec<ch::IdentifiedChannel>> {
-    let mut q = ch::query_client::QueryClient::new(controller.grpc());
-    let mut out = Vec::new();
-    let mut key = Vec::new();
-    loop {
-        let r = q
+    let mut out = all_pages(|page| async move {
+        let r = ch::query_client::QueryClient::new(controller.grpc())
             .connection_channels(ch::QueryConnectionChannelsRequest {
                 connection: connection_id.into(),
-                pagination: Some(page(key)),
+                pagination: Some(page),
             })
             .await
             .map_err(|e| controller.grpc_err(format!("ConnectionChannels({connection_id})"), e.message()))?
             .into_inner();
-        out.extend(r.channels.into_iter().filter(|c| c.port_id == port));
-        match r.pagination.map(|p| p.next_key).filter(|k| !k.is_empty()) {
-            Some(k) => key = k,
-            None => break,
-        }
-    }
+        let of_port = r.channels.into_iter().filter(|c| c.port_id == port).collect();
+        Ok((of_port, r.pagination))
+    })
+    .await?;
     out.sort_by_key(|c| channel_number(&c.channel_id));
     Ok(out)
 }
@@ -686,35 +652,27 @@ pub async fn transfer_channel(
 /// Every balance of `address` on `chain`, by denom.
 pub async fn balances(chain: &Chain, address: &str) -> ChainResult<BTreeMap<String, u128>> {
     use cosmrs::proto::cosmos::bank::v1beta1::{query_client::QueryClient, QueryAllBalancesRequest};
-    let mut q = QueryClient::new(chain.grpc());
-    let mut out = BTreeMap::new();
-    let mut key = Vec::new();
-    loop {
-        let r = q
+    let balances = all_pages(|page| async move {
+        let r = QueryClient::new(chain.grpc())
             .all_balances(QueryAllBalancesRequest {
                 address: address.into(),
-                pagination: Some(cosmrs::proto::cosmos::base::query::v1beta1::PageRequest {
-                    key,
-                    limit: 1000,
-                    ..Default::default()
-                }),
+                pagination: Some(page),
                 ..Default::default()
             })
             .await
             .map_err(|e| chain.grpc_err("AllBalances", e.message()))?
             .into_inner();
-        for c in r.balances {
+        let parsed = r.balances.into_iter().map(|c| {
             let n = c
                 .amount
                 .parse::<u128>()
                 .map_err(|e| chain.garbage("AllBalances", e))?;
-            out.insert(c.denom, n);
-        }
-        match r.pagination.map(|p| p.next_key).filter(|k| !k.is_empty()) {
-            Some(k) => key = k,
-            None => return Ok(out),
-        }
-    }
+            Ok((c.denom, n))
+        });
+        Ok((parsed.collect::<ChainResult<Vec<_>>>()?, r.pagination))
+    })
+    .await?;
+    Ok(balances.into_iter().collect())
 }
 
 /// The full denom path of `denom` on `chain`: itself, or for an `ibc/...`
@@ -2159,29 +2117,13 @@ mod tests {
             ibc_denom("transfer/channel-0/uatom"),
             "ibc/27394FB092D2ECCD56123C74F36E4C1F926001CEADA9CA97EA622B25F41E5EB2"
         );
-        assert_eq!(
-            received_denom("transfer", "channel-1", "transfer", "channel-0", "uatom"),
-            ibc_denom("transfer/channel-0/uatom")
-        );
+        // Sent over transfer/channel-1 to the counterparty's transfer/channel-0.
+        let received = |full| received_denom("transfer", "channel-1", "transfer", "channel-0", full);
+        assert_eq!(received("uatom"), ibc_denom("transfer/channel-0/uatom"));
         // Going back to its source unwinds a hop.
+        assert_eq!(received("transfer/channel-1/uchim"), "uchim");
         assert_eq!(
-            received_denom(
-                "transfer",
-                "channel-1",
-                "transfer",
-                "channel-0",
-                "transfer/channel-1/uchim"
-            ),
-            "uchim"
-        );
-        assert_eq!(
-            received_denom(
-                "transfer",
-                "channel-1",
-                "transfer",
-                "channel-0",
-                "transfer/channel-1/transfer/channel-9/uosmo"
-            ),
+            received("transfer/channel-1/transfer/channel-9/uosmo"),
             ibc_denom("transfer/channel-9/uosmo")
         );
     }

@@ -231,9 +231,9 @@ pub struct InferArgs {
     json: bool,
 }
 
-/// `chimera ica status`.
+/// Which packet `status` and `fetch` look at.
 #[derive(Args, Debug)]
-pub struct StatusArgs {
+pub struct PacketArgs {
     #[command(flatten)]
     route: Route,
     /// The packet's sequence (`chimera ica infer` printed it).
@@ -242,6 +242,13 @@ pub struct StatusArgs {
     /// The ICA channel on the controller (default: your account's channel).
     #[arg(long)]
     channel: Option<String>,
+}
+
+/// `chimera ica status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    packet: PacketArgs,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -251,13 +258,7 @@ pub struct StatusArgs {
 #[derive(Args, Debug)]
 pub struct FetchArgs {
     #[command(flatten)]
-    route: Route,
-    /// The packet's sequence.
-    #[arg(long)]
-    sequence: u64,
-    /// The ICA channel on the controller (default: your account's channel).
-    #[arg(long)]
-    channel: Option<String>,
+    packet: PacketArgs,
     /// Which MsgRunInference of the packet (0 = the first).
     #[arg(long, default_value_t = 0)]
     index: usize,
@@ -411,8 +412,8 @@ async fn dispatch(config: &Config, store: &KeyStore, cmd: IcaCommand) -> anyhow:
         IcaCommand::Address(a) => address(&connect(config, store, &a.route).await?, &a).await,
         IcaCommand::Fund(a) => fund(&connect(config, store, &a.route).await?, &a).await,
         IcaCommand::Infer(a) => infer(&connect(config, store, &a.route).await?, a).await,
-        IcaCommand::Status(a) => status(&connect(config, store, &a.route).await?, &a).await,
-        IcaCommand::Fetch(a) => fetch(&connect(config, store, &a.route).await?, &a).await,
+        IcaCommand::Status(a) => status(&connect(config, store, &a.packet.route).await?, &a).await,
+        IcaCommand::Fetch(a) => fetch(&connect(config, store, &a.packet.route).await?, &a).await,
     }
 }
 
@@ -719,9 +720,9 @@ async fn fetch_output(
     Ok(())
 }
 
-/// The packet `sequence` names: on `--channel`, or on the account's channel.
-async fn packet(c: &Conn, channel: Option<&str>, sequence: u64) -> anyhow::Result<ica::PacketRef> {
-    let channel = match channel {
+/// The packet `--sequence` names: on `--channel`, or on the account's channel.
+async fn packet(c: &Conn, a: &PacketArgs) -> anyhow::Result<ica::PacketRef> {
+    let channel = match a.channel.as_deref() {
         Some(ch) => ch.to_string(),
         None => {
             let acct = ica::account(&c.controller, &c.path).await?;
@@ -733,11 +734,11 @@ async fn packet(c: &Conn, channel: Option<&str>, sequence: u64) -> anyhow::Resul
             })?
         }
     };
-    ica::packet_ref(&c.controller, &c.path.port_id, &channel, sequence).await
+    ica::packet_ref(&c.controller, &c.path.port_id, &channel, a.sequence).await
 }
 
 async fn status(c: &Conn, a: &StatusArgs) -> anyhow::Result<ExitCode> {
-    let p = packet(c, a.channel.as_deref(), a.sequence).await?;
+    let p = packet(c, &a.packet).await?;
     let state = ica::packet_status(&c.controller, &c.host, &p).await?;
     let outcome = state.ack().map(|f| ica::decode_ack(&f.ack));
     let detail = match &outcome {
@@ -829,7 +830,7 @@ async fn status(c: &Conn, a: &StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn fetch(c: &Conn, a: &FetchArgs) -> anyhow::Result<ExitCode> {
-    let p = packet(c, a.channel.as_deref(), a.sequence).await?;
+    let p = packet(c, &a.packet).await?;
     let found = ica::find_ack(&c.controller, &c.host, &p).await?.ok_or_else(|| {
         anyhow!(
             "packet {} on {} has no acknowledgement yet: `chimera ica status --sequence {}` shows where it is",

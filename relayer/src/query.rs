@@ -2,6 +2,9 @@
 //! chimerad serves too): client states, connections, channels, and the
 //! ICS-04 packet queries that clearing relies on.
 
+use std::future::Future;
+
+use ibc_proto::cosmos::base::query::v1beta1::{PageRequest, PageResponse};
 use ibc_proto::ibc::core::channel::v1 as ch;
 use ibc_proto::ibc::core::client::v1 as cl;
 use ibc_proto::ibc::core::connection::v1 as co;
@@ -43,30 +46,23 @@ impl Chain {
     /// Every 07-tendermint client on this chain (all pages), by id; other
     /// client types (`09-localhost`) are left out.
     pub async fn clients(&self) -> ChainResult<Vec<(String, ClientInfo)>> {
-        let mut q = cl::query_client::QueryClient::new(self.grpc());
-        let mut out = Vec::new();
-        let mut key = Vec::new();
-        loop {
-            let r = q
+        all_pages(|page| async move {
+            let r = cl::query_client::QueryClient::new(self.grpc())
                 .client_states(cl::QueryClientStatesRequest {
-                    pagination: Some(page(key)),
+                    pagination: Some(page),
                 })
                 .await
                 .map_err(|e| self.grpc_err("ClientStates", e.message()))?
                 .into_inner();
-            for c in r.client_states {
-                let tendermint = c
+            let tendermint = r.client_states.into_iter().filter_map(|c| {
+                let any = c
                     .client_state
-                    .filter(|a| a.type_url.ends_with(".tendermint.v1.ClientState"));
-                if let Some(info) = tendermint.and_then(|a| client_info(&a).ok()) {
-                    out.push((c.client_id, info));
-                }
-            }
-            match r.pagination.map(|p| p.next_key).filter(|k| !k.is_empty()) {
-                Some(k) => key = k,
-                None => return Ok(out),
-            }
-        }
+                    .filter(|a| a.type_url.ends_with(".tendermint.v1.ClientState"))?;
+                Some((c.client_id, client_info(&any).ok()?))
+            });
+            Ok((tendermint.collect(), r.pagination))
+        })
+        .await
     }
 
     /// Block time (unix seconds) of the consensus state of `client_id` at
@@ -127,49 +123,53 @@ impl Chain {
             .ok_or_else(|| self.garbage(format!("Channel({port}/{channel})"), "empty"))
     }
 
+    /// Every connection of this chain (all pages).
+    pub async fn connections(&self) -> ChainResult<Vec<co::IdentifiedConnection>> {
+        all_pages(|page| async move {
+            let r = co::query_client::QueryClient::new(self.grpc())
+                .connections(co::QueryConnectionsRequest {
+                    pagination: Some(page),
+                })
+                .await
+                .map_err(|e| self.grpc_err("Connections", e.message()))?
+                .into_inner();
+            Ok((r.connections, r.pagination))
+        })
+        .await
+    }
+
     /// Every channel of this chain (all pages).
     pub async fn channels(&self) -> ChainResult<Vec<ch::IdentifiedChannel>> {
-        let mut q = ch::query_client::QueryClient::new(self.grpc());
-        let mut out = Vec::new();
-        let mut key = Vec::new();
-        loop {
-            let r = q
+        all_pages(|page| async move {
+            let r = ch::query_client::QueryClient::new(self.grpc())
                 .channels(ch::QueryChannelsRequest {
-                    pagination: Some(page(key)),
+                    pagination: Some(page),
                 })
                 .await
                 .map_err(|e| self.grpc_err("Channels", e.message()))?
                 .into_inner();
-            out.extend(r.channels);
-            match r.pagination.map(|p| p.next_key).filter(|k| !k.is_empty()) {
-                Some(k) => key = k,
-                None => return Ok(out),
-            }
-        }
+            Ok((r.channels, r.pagination))
+        })
+        .await
     }
 
     /// Sequences with a packet commitment on `port`/`channel` (sent and not
     /// yet acknowledged or timed out).
     pub async fn packet_commitments(&self, port: &str, channel: &str) -> ChainResult<Vec<u64>> {
-        let mut q = ch::query_client::QueryClient::new(self.grpc());
-        let mut out = Vec::new();
-        let mut key = Vec::new();
-        loop {
-            let r = q
+        all_pages(|page| async move {
+            let r = ch::query_client::QueryClient::new(self.grpc())
                 .packet_commitments(ch::QueryPacketCommitmentsRequest {
                     port_id: port.into(),
                     channel_id: channel.into(),
-                    pagination: Some(page(key)),
+                    pagination: Some(page),
                 })
                 .await
                 .map_err(|e| self.grpc_err("PacketCommitments", e.message()))?
                 .into_inner();
-            out.extend(r.commitments.iter().map(|c| c.sequence));
-            match r.pagination.map(|p| p.next_key).filter(|k| !k.is_empty()) {
-                Some(k) => key = k,
-                None => return Ok(out),
-            }
-        }
+            let sequences = r.commitments.iter().map(|c| c.sequence).collect();
+            Ok((sequences, r.pagination))
+        })
+        .await
     }
 
     /// Of `seqs` sent to this chain's `port`/`channel`, those not received.
@@ -214,26 +214,21 @@ impl Chain {
 
     /// Sequences with an acknowledgement stored on `port`/`channel`.
     pub async fn packet_acknowledgements(&self, port: &str, channel: &str) -> ChainResult<Vec<u64>> {
-        let mut q = ch::query_client::QueryClient::new(self.grpc());
-        let mut out = Vec::new();
-        let mut key = Vec::new();
-        loop {
-            let r = q
+        all_pages(|page| async move {
+            let r = ch::query_client::QueryClient::new(self.grpc())
                 .packet_acknowledgements(ch::QueryPacketAcknowledgementsRequest {
                     port_id: port.into(),
                     channel_id: channel.into(),
-                    pagination: Some(page(key)),
+                    pagination: Some(page),
                     packet_commitment_sequences: vec![],
                 })
                 .await
                 .map_err(|e| self.grpc_err("PacketAcknowledgements", e.message()))?
                 .into_inner();
-            out.extend(r.acknowledgements.iter().map(|c| c.sequence));
-            match r.pagination.map(|p| p.next_key).filter(|k| !k.is_empty()) {
-                Some(k) => key = k,
-                None => return Ok(out),
-            }
-        }
+            let sequences = r.acknowledgements.iter().map(|c| c.sequence).collect();
+            Ok((sequences, r.pagination))
+        })
+        .await
     }
 }
 
@@ -248,8 +243,28 @@ fn client_info(any: &cosmrs::Any) -> Result<ClientInfo, prost::DecodeError> {
     })
 }
 
-fn page(key: Vec<u8>) -> ibc_proto::cosmos::base::query::v1beta1::PageRequest {
-    ibc_proto::cosmos::base::query::v1beta1::PageRequest {
+/// Every item of a paginated gRPC query, page after page (1000 items each)
+/// until a response's `next_key` is empty. `call` asks for the page it is
+/// given and answers that page's items and the response's `pagination`.
+pub(crate) async fn all_pages<T, F, Fut>(mut call: F) -> ChainResult<Vec<T>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = ChainResult<(Vec<T>, Option<PageResponse>)>>,
+{
+    let mut out = Vec::new();
+    let mut key = Vec::new();
+    loop {
+        let (items, pagination) = call(page(key)).await?;
+        out.extend(items);
+        match pagination.map(|p| p.next_key).filter(|k| !k.is_empty()) {
+            Some(k) => key = k,
+            None => return Ok(out),
+        }
+    }
+}
+
+fn page(key: Vec<u8>) -> PageRequest {
+    PageRequest {
         key,
         offset: 0,
         limit: 1000,

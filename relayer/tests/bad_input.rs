@@ -12,223 +12,35 @@
 //! servers in the test. Each run of the binary is killed (and the test
 //! failed) after 30 s.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::{
+    assert_no_panic, chimera, clip, closed_url, expect_exit, missing_config, one_line_error, text,
+    two_chains, Setup,
+};
 
-/// The test mnemonic the relayer's keys are imported from.
-const MNEMONIC: &str = "gloom drive forget slab champion note network erosion coin drip frame suspect fire note sister pulse gesture sleep frame food rent route loyal cave";
-
-/// Longest a single run of the binary may take.
-const GUARD: Duration = Duration::from_secs(30);
-
-/// A valid config for two chains; `{RPC_A}` and `{RPC_B}` are replaced with
-/// the chains' RPC URLs. Telemetry is off so no run binds a fixed port.
-const CONFIG: &str = r#"
-[telemetry]
-enabled = false
-
-[[chains]]
-id = "chimera-1"
-rpc = "{RPC_A}"
-grpc = "http://127.0.0.1:9090"
-account_prefix = "chimera"
-key = "relayer"
-gas_price = { price = 0.025, denom = "uchim" }
-rpc_timeout = "2s"
-
-[[chains]]
-id = "columbus-5"
-rpc = "{RPC_B}"
-grpc = "http://127.0.0.1:39090"
-account_prefix = "terra"
-coin_type = 330
-key = "relayer"
-gas_price = { price = 28.325, denom = "uluna" }
-rpc_timeout = "2s"
-"#;
-
+/// A valid config for two chains with these RPC URLs (gRPC on fixed
+/// loopback ports), key `relayer` on both.
 fn config(rpc_a: &str, rpc_b: &str) -> String {
-    CONFIG.replace("{RPC_A}", rpc_a).replace("{RPC_B}", rpc_b)
-}
-
-/// A temp dir holding `chimera.toml`; the key store is `keys/` beside it.
-struct Setup {
-    dir: tempfile::TempDir,
+    two_chains(
+        (rpc_a, "http://127.0.0.1:9090"),
+        (rpc_b, "http://127.0.0.1:39090"),
+        "relayer",
+    )
 }
 
 impl Setup {
-    fn with(config_text: &str) -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("chimera.toml"), config_text).unwrap();
-        Setup { dir }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("chimera.toml")
-    }
-
-    /// `chimera --config <config> <args>`.
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with_stdin(args, "")
-    }
-
-    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        let config = self.config();
-        let mut all = vec!["--config", config.to_str().unwrap()];
-        all.extend_from_slice(args);
-        chimera(&all, stdin)
-    }
-
     /// Imports the test mnemonic as key `relayer` for both chains.
     fn import_keys(&self) {
         for chain in ["chimera-1", "columbus-5"] {
-            let out = self.run_with_stdin(
-                &[
-                    "keys",
-                    "import",
-                    "--chain",
-                    chain,
-                    "--name",
-                    "relayer",
-                    "--mnemonic-file",
-                    "-",
-                ],
-                MNEMONIC,
-            );
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "importing the key for {chain}: {}",
-                text(&out.stderr)
-            );
+            self.import_key(chain, "relayer");
         }
     }
-}
-
-/// Runs the binary with `args` and `stdin`, killing it (and failing) after
-/// [`GUARD`]. `RUST_BACKTRACE=1` as an operator debugging would have it: an
-/// error must stay short even then. `RUST_LOG=warn` keeps the info logs of
-/// `relay`/`status`/`create` out of stderr, so stderr is the error alone.
-fn chimera(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chimera"))
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .env_remove("RUST_LIB_BACKTRACE")
-        .env("RUST_LOG", "warn")
-        .env("NO_COLOR", "1")
-        .env_remove("CHIMERA_CONFIG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn chimera");
-    // Readers on their own threads, so a chatty child never blocks on a full
-    // pipe while we wait for it.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = stdout.read_to_end(&mut b);
-        b
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = stderr.read_to_end(&mut b);
-        b
-    });
-    {
-        let mut input = child.stdin.take().unwrap();
-        let _ = input.write_all(stdin.as_bytes());
-    }
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chimera") {
-            break status;
-        }
-        if start.elapsed() > GUARD {
-            let _ = child.kill();
-            let _ = child.wait();
-            let stdout = out_reader.join().unwrap();
-            let stderr = err_reader.join().unwrap();
-            panic!(
-                "chimera {args:?} still running after {GUARD:?}; killed.\nstdout: {}\nstderr: {}",
-                text(&stdout),
-                text(&stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// `s` cut to its first 1,500 characters, for failure messages.
-fn clip(s: &str) -> String {
-    match s.char_indices().nth(1500) {
-        Some((i, _)) => format!("{}\n[... {} more bytes]", &s[..i], s.len() - i),
-        None => s.to_string(),
-    }
-}
-
-/// No panic and no backtrace, in stderr or in `what` (stdout or a JSON error).
-fn assert_no_panic(what: &str, context: &str) {
-    let lower = what.to_lowercase();
-    for bad in ["panicked", "rust_backtrace", "stack backtrace"] {
-        assert!(!lower.contains(bad), "{context}: {bad:?} in:\n{}", clip(what));
-    }
-}
-
-/// Asserts the exit code and no panic; returns stderr.
-fn expect_exit(out: &Output, code: i32, context: &str) -> String {
-    let stderr = text(&out.stderr);
-    assert_no_panic(&stderr, context);
-    assert_no_panic(&text(&out.stdout), context);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{context}: exit code\nstdout: {}\nstderr: {}",
-        clip(&text(&out.stdout)),
-        clip(&stderr)
-    );
-    stderr
-}
-
-/// Asserts stderr is one line starting with `error: ` and holding every one
-/// of `needles`; returns that line.
-fn one_line_error(stderr: &str, needles: &[&str], context: &str) -> String {
-    let trimmed = stderr.trim_end();
-    assert_eq!(
-        trimmed.lines().count(),
-        1,
-        "{context}: the error should be one line, got {} lines:\n{}",
-        trimmed.lines().count(),
-        clip(stderr)
-    );
-    assert!(trimmed.starts_with("error: "), "{context}: {stderr}");
-    for n in needles {
-        assert!(trimmed.contains(n), "{context}: {n:?} not in: {stderr}");
-    }
-    trimmed.to_string()
-}
-
-/// A loopback URL where nothing listens: bind an ephemeral port, then close it.
-fn closed_url() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    format!("http://127.0.0.1:{port}")
 }
 
 /// How a fake node answers.
@@ -487,8 +299,7 @@ fn every_semantic_mistake_is_listed_one_per_line() {
 
 #[test]
 fn a_missing_config_file_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("nowhere").join("chimera.toml");
+    let (_dir, missing) = missing_config();
     let path = missing.to_str().unwrap();
     for args in [
         &["--config", path, "relay"][..],

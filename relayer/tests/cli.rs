@@ -1,30 +1,14 @@
 //! The `chimera` binary as users run it: exit codes, one-line usage errors,
 //! and packet/ack tools checked against the golden vectors.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod support;
 
 use serde_json::Value;
-
-fn chimera(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chimera"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn chimera");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
+use support::{chimera, text};
 
 fn vector(name: &str) -> Value {
     let path = format!("{}/../packets/testdata/{name}.json", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]

@@ -2,15 +2,23 @@
 //! on loopback): the verified output is written, a missing or unparseable
 //! hash exits 1 with one line and leaves no file behind.
 
-use std::process::Command;
+mod support;
+
+use std::path::Path;
+use std::process::Output;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use chimera_host::blob::server::spawn;
 use chimera_host::blob::{BlobClient, BlobStore, FsyncPolicy, StoreConfig};
+use support::chimera;
 
-fn chimera() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chimera"))
+/// `chimera fetch <hash> --node <node> --out <out>`.
+fn fetch(hash: &str, node: &str, out: &Path) -> Output {
+    chimera(
+        &["fetch", hash, "--node", node, "--out", out.to_str().unwrap()],
+        "",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,30 +50,18 @@ async fn fetch_writes_only_verified_outputs() {
     let hash = put.hash.to_string();
     let endpoint2 = endpoint.clone();
     let out2 = out.clone();
-    let ok = tokio::task::spawn_blocking(move || {
-        chimera()
-            .args(["fetch", &hash, "--node", &endpoint2, "--out"])
-            .arg(&out2)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let ok = tokio::task::spawn_blocking(move || fetch(&hash, &endpoint2, &out2))
+        .await
+        .unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     assert_eq!(std::fs::read(&out).unwrap(), data);
 
     // A well-formed hash the node does not hold: exit 1, one line, no file.
     let missing = out_dir.path().join("missing.bin");
     let (m, e) = (missing.clone(), endpoint.clone());
-    let r = tokio::task::spawn_blocking(move || {
-        chimera()
-            .args(["fetch", &"ab".repeat(32), "--node", &e, "--out"])
-            .arg(&m)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let r = tokio::task::spawn_blocking(move || fetch(&"ab".repeat(32), &e, &m))
+        .await
+        .unwrap();
     assert_eq!(r.status.code(), Some(1));
     let err = String::from_utf8_lossy(&r.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -78,14 +74,9 @@ async fn fetch_writes_only_verified_outputs() {
     );
 
     // Not a hash at all.
-    let r = tokio::task::spawn_blocking(move || {
-        chimera()
-            .args(["fetch", "xyz", "--node", &endpoint, "--out", "/dev/null"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let r = tokio::task::spawn_blocking(move || fetch("xyz", &endpoint, Path::new("/dev/null")))
+        .await
+        .unwrap();
     assert_eq!(r.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&r.stderr).contains("is not a SHA-256"));
     server.shutdown().await.unwrap();

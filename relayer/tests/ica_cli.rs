@@ -7,191 +7,44 @@
 //! connection. The message building and ack decoding are unit-tested in
 //! `relayer/src/ica.rs`; real-chain runs belong to the e2e suite.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-/// The test mnemonic keys are imported from.
-const MNEMONIC: &str = "gloom drive forget slab champion note network erosion coin drip frame suspect fire note sister pulse gesture sleep frame food rent route loyal cave";
+use std::process::Output;
 
-/// Longest one run of the binary may take.
-const GUARD: Duration = Duration::from_secs(30);
+use support::{chimera, closed_url, fails_in_one_line, missing_config, text, two_chains, Setup};
 
-/// A host and a Terra controller; `{RPC}` is both chains' RPC URL.
-const CONFIG: &str = r#"
-[telemetry]
-enabled = false
-
-[[chains]]
-id = "chimera-1"
-rpc = "{RPC}"
-grpc = "{RPC}"
-account_prefix = "chimera"
-key = "relayer"
-gas_price = { price = 0.025, denom = "uchim" }
-rpc_timeout = "2s"
-
-[[chains]]
-id = "columbus-5"
-rpc = "{RPC}"
-grpc = "{RPC}"
-account_prefix = "terra"
-coin_type = 330
-key = "user"
-gas_price = { price = 28.325, denom = "uluna" }
-rpc_timeout = "2s"
-"#;
-
-/// The chains of [`CONFIG`] as `ica` arguments.
+/// The chains of the config as `ica` arguments.
 const ROUTE: [&str; 4] = ["--controller", "columbus-5", "--host", "chimera-1"];
 
-struct Setup {
-    dir: tempfile::TempDir,
+/// A host and a Terra controller at `rpc` (RPC and gRPC of both chains);
+/// the Terra user's key is `user`.
+fn setup(rpc: &str) -> Setup {
+    Setup::with(&two_chains((rpc, rpc), (rpc, rpc), "user"))
 }
 
 impl Setup {
-    fn new(rpc: &str) -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("chimera.toml"), CONFIG.replace("{RPC}", rpc)).unwrap();
-        Setup { dir }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("chimera.toml")
-    }
-
-    /// `chimera --config <config> <args>`.
-    fn run(&self, args: &[&str]) -> Output {
-        let config = self.config();
-        let mut all = vec!["--config", config.to_str().unwrap()];
-        all.extend_from_slice(args);
-        chimera(&all, "")
-    }
-
-    /// `chimera --config <config> ica <sub> <ROUTE> <args>`.
-    fn ica(&self, sub: &str, args: &[&str]) -> Output {
-        let mut all = vec!["ica", sub];
-        all.extend_from_slice(&ROUTE);
+    /// `chimera --config <config> ica <sub> --controller <controller> --host
+    /// <host> <args>`.
+    fn ica_between(&self, sub: &str, controller: &str, host: &str, args: &[&str]) -> Output {
+        let mut all = vec!["ica", sub, "--controller", controller, "--host", host];
         all.extend_from_slice(args);
         self.run(&all)
     }
 
-    /// Imports the test mnemonic as the Terra user's key.
-    fn import_user_key(&self) {
-        let config = self.config();
-        let out = chimera(
-            &[
-                "--config",
-                config.to_str().unwrap(),
-                "keys",
-                "import",
-                "--chain",
-                "columbus-5",
-                "--name",
-                "user",
-                "--mnemonic-file",
-                "-",
-            ],
-            MNEMONIC,
-        );
-        assert_eq!(out.status.code(), Some(0), "import: {}", text(&out.stderr));
+    /// `chimera --config <config> ica <sub> <ROUTE> <args>`.
+    fn ica(&self, sub: &str, args: &[&str]) -> Output {
+        self.ica_between(sub, "columbus-5", "chimera-1", args)
     }
-}
 
-/// Runs the binary, killing it (and failing) after [`GUARD`].
-fn chimera(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chimera"))
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .env_remove("CHIMERA_CONFIG")
-        .env_remove("CHIMERA_ICA_CONTROLLER")
-        .env_remove("CHIMERA_ICA_HOST")
-        .env_remove("CHIMERA_BLOB_NODE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn chimera");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = stdout.read_to_end(&mut b);
-        b
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = stderr.read_to_end(&mut b);
-        b
-    });
-    {
-        let mut input = child.stdin.take().unwrap();
-        let _ = input.write_all(stdin.as_bytes());
+    /// `ica infer` of digits-ddpm on prompt 7, with `flag value`.
+    fn infer_with(&self, flag: &str, value: &str) -> Output {
+        self.ica("infer", &["--model", "digits-ddpm", "--prompt", "7", flag, value])
     }
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > GUARD {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "chimera {args:?} still running after {GUARD:?}; stderr: {}",
-                text(&err_reader.join().unwrap())
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// A loopback URL where nothing listens.
-fn closed_url() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    format!("http://127.0.0.1:{port}")
-}
-
-/// Asserts the exit code, nothing on stdout, and a one-line stderr starting
-/// with `error: ` that holds every needle and no panic; returns the line.
-fn one_line_error(out: &Output, code: i32, needles: &[&str], context: &str) -> String {
-    let stderr = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{context}: exit code\nstdout: {}\nstderr: {stderr}",
-        text(&out.stdout)
-    );
-    assert!(out.stdout.is_empty(), "{context}: stdout {:?}", text(&out.stdout));
-    let line = stderr.trim_end();
-    assert_eq!(line.lines().count(), 1, "{context}: not one line:\n{stderr}");
-    assert!(line.starts_with("error: "), "{context}: {line}");
-    for bad in ["panicked", "stack backtrace", "RUST_BACKTRACE"] {
-        assert!(!line.contains(bad), "{context}: {bad} in {line}");
-    }
-    for n in needles {
-        assert!(line.contains(n), "{context}: {n:?} not in: {line}");
-    }
-    line.to_string()
 }
 
 #[test]
 fn a_malformed_amount_is_a_usage_error() {
-    let s = Setup::new(&closed_url());
+    let s = setup(&closed_url());
     for (amount, why) in [
         ("1000000", "no denom"),
         ("uluna", "the amount then the denom"),
@@ -201,70 +54,68 @@ fn a_malformed_amount_is_a_usage_error() {
         ("10u", "not a denom"),
     ] {
         let out = s.ica("fund", &["--amount", amount]);
-        one_line_error(&out, 2, &["--amount", amount, why], &format!("--amount {amount}"));
+        fails_in_one_line(&out, 2, &["--amount", amount, why], &format!("--amount {amount}"));
+    }
+}
+
+/// `ica infer` with each `(value, why)` of `flag`: a usage error naming
+/// `flag` and `why`.
+fn infer_refuses(s: &Setup, flag: &str, cases: &[(&str, &str)]) {
+    for (value, why) in cases {
+        let out = s.infer_with(flag, value);
+        fails_in_one_line(&out, 2, &[flag, why], &format!("{flag} {value}"));
     }
 }
 
 #[test]
 fn a_malformed_fee_is_a_usage_error() {
-    let s = Setup::new(&closed_url());
-    for (fee, why) in [
-        ("100", "no denom"),
-        ("100ibc/AB!", "not a denom"),
-        ("5uluna,6uluna", "listed twice"),
-        ("5uluna,", "the amount then the denom"),
-    ] {
-        let out = s.ica(
-            "infer",
-            &["--model", "digits-ddpm", "--prompt", "7", "--fee", fee],
-        );
-        one_line_error(&out, 2, &["--fee", why], &format!("--fee {fee}"));
-    }
+    let s = setup(&closed_url());
+    infer_refuses(
+        &s,
+        "--fee",
+        &[
+            ("100", "no denom"),
+            ("100ibc/AB!", "not a denom"),
+            ("5uluna,6uluna", "listed twice"),
+            ("5uluna,", "the amount then the denom"),
+        ],
+    );
 }
 
 #[test]
 fn a_malformed_timeout_is_a_usage_error() {
-    let s = Setup::new(&closed_url());
-    for (t, why) in [
-        ("0s", "must be positive"),
-        ("10", "unknown unit"),
-        ("ten minutes", "expected a number"),
-        ("5x", "unknown unit"),
-    ] {
-        let out = s.ica(
-            "infer",
-            &["--model", "digits-ddpm", "--prompt", "7", "--timeout", t],
-        );
-        one_line_error(&out, 2, &["--timeout", why], &format!("--timeout {t}"));
-    }
+    let s = setup(&closed_url());
+    infer_refuses(
+        &s,
+        "--timeout",
+        &[
+            ("0s", "must be positive"),
+            ("10", "unknown unit"),
+            ("ten minutes", "expected a number"),
+            ("5x", "unknown unit"),
+        ],
+    );
     let out = s.ica("register", &["--wait", "soon"]);
-    one_line_error(&out, 2, &["--wait"], "register --wait soon");
+    fails_in_one_line(&out, 2, &["--wait"], "register --wait soon");
 }
 
 #[test]
 fn other_usage_mistakes_are_one_line() {
-    let s = Setup::new(&closed_url());
+    let s = setup(&closed_url());
     let out = s.run(&["ica", "address", "--host", "chimera-1"]);
-    one_line_error(&out, 2, &["--controller"], "no --controller");
+    fails_in_one_line(&out, 2, &["--controller"], "no --controller");
     let out = s.ica("infer", &["--model", "digits-ddpm"]);
-    one_line_error(&out, 2, &["--prompt"], "no prompt");
+    fails_in_one_line(&out, 2, &["--prompt"], "no prompt");
     let out = s.ica("infer", &["--model", "m", "--prompt", "7", "--out", "x.png"]);
-    one_line_error(&out, 2, &["--wait"], "--out without --wait");
+    fails_in_one_line(&out, 2, &["--wait"], "--out without --wait");
     let out = s.ica("infer", &["--model", "m", "--prompt", "7", "--param", "seed"]);
-    one_line_error(&out, 2, &["--param", "KEY=VALUE"], "--param without =");
+    fails_in_one_line(&out, 2, &["--param", "KEY=VALUE"], "--param without =");
     let out = s.ica("infer", &["--model", "m", "--input", "x", "--tensor", "f33:1x8"]);
-    one_line_error(&out, 2, &["--tensor", "unknown dtype"], "bad --tensor");
+    fails_in_one_line(&out, 2, &["--tensor", "unknown dtype"], "bad --tensor");
     let out = s.ica("register", &["--ordering", "sideways"]);
-    one_line_error(&out, 2, &["--ordering", "sideways"], "bad --ordering");
-    let out = s.run(&[
-        "ica",
-        "address",
-        "--controller",
-        "columbus-5",
-        "--host",
-        "columbus-5",
-    ]);
-    one_line_error(
+    fails_in_one_line(&out, 2, &["--ordering", "sideways"], "bad --ordering");
+    let out = s.ica_between("address", "columbus-5", "columbus-5", &[]);
+    fails_in_one_line(
         &out,
         2,
         &["--controller and --host", "columbus-5"],
@@ -274,32 +125,16 @@ fn other_usage_mistakes_are_one_line() {
 
 #[test]
 fn an_unknown_chain_id_lists_the_configured_ones() {
-    let s = Setup::new(&closed_url());
-    let out = s.run(&[
-        "ica",
-        "address",
-        "--controller",
-        "phoenix-1",
-        "--host",
-        "chimera-1",
-    ]);
-    one_line_error(
+    let s = setup(&closed_url());
+    let out = s.ica_between("address", "phoenix-1", "chimera-1", &[]);
+    fails_in_one_line(
         &out,
         1,
         &["phoenix-1", "--controller", "chimera-1, columbus-5"],
         "unknown controller",
     );
-    let out = s.run(&[
-        "ica",
-        "status",
-        "--controller",
-        "columbus-5",
-        "--host",
-        "chimera-9",
-        "--sequence",
-        "1",
-    ]);
-    one_line_error(
+    let out = s.ica_between("status", "columbus-5", "chimera-9", &["--sequence", "1"]);
+    fails_in_one_line(
         &out,
         1,
         &["chimera-9", "--host", "chimera-1, columbus-5"],
@@ -309,8 +144,7 @@ fn an_unknown_chain_id_lists_the_configured_ones() {
 
 #[test]
 fn a_missing_config_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("nowhere").join("chimera.toml");
+    let (_dir, missing) = missing_config();
     let path = missing.to_str().unwrap();
     for sub in [
         &["address"][..],
@@ -321,7 +155,7 @@ fn a_missing_config_is_named() {
         args.extend_from_slice(sub);
         args.extend_from_slice(&ROUTE);
         let out = chimera(&args, "");
-        one_line_error(
+        fails_in_one_line(
             &out,
             3,
             &[path, "cannot read"],
@@ -332,29 +166,29 @@ fn a_missing_config_is_named() {
 
 #[test]
 fn a_missing_key_says_how_to_import_one() {
-    let s = Setup::new(&closed_url());
+    let s = setup(&closed_url());
     let out = s.ica("address", &[]);
-    one_line_error(
+    fails_in_one_line(
         &out,
         1,
         &["\"user\"", "columbus-5", "chimera keys add"],
         "no user key",
     );
     let out = s.ica("address", &["--key", "lunc"]);
-    one_line_error(&out, 1, &["\"lunc\"", "columbus-5"], "no --key lunc");
+    fails_in_one_line(&out, 1, &["\"lunc\"", "columbus-5"], "no --key lunc");
 }
 
 #[test]
 fn an_unreachable_controller_is_one_line() {
     let url = closed_url();
-    let s = Setup::new(&url);
-    s.import_user_key();
+    let s = setup(&url);
+    s.import_key("columbus-5", "user");
     for sub in [&["register"][..], &["status", "--sequence", "3"][..]] {
         let mut args = vec!["ica", sub[0]];
         args.extend_from_slice(&ROUTE);
         args.extend_from_slice(&sub[1..]);
         let out = s.run(&args);
-        one_line_error(&out, 1, &["columbus-5", &url], &format!("closed port, {sub:?}"));
+        fails_in_one_line(&out, 1, &["columbus-5", &url], &format!("closed port, {sub:?}"));
     }
 }
 

@@ -5,53 +5,30 @@
 //! These need `keys` and the global `--config` wired into `main.rs`; until
 //! then they fail with clap's usage error (exit 2).
 
-use std::io::Write;
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use chimera_relayer::keys::derive_address;
+use support::{text, two_chains, Setup};
 
 const TERRA_MNEMONIC: &str = "satisfy adjust timber high purchase tuition stool faith fine install that you unaware feed domain license impose boss human eager hat rent enjoy dawn";
 const TERRA_ADDRESS: &str = "terra1dcegyrekltswvyy0xy69ydgxn9x8x32zdtapd8";
 
-/// A valid config (as `config.rs`'s tests): Terra Classic with coin type 330
-/// and a Chimera chain with the default 118.
-const CONFIG: &str = r#"
-[[chains]]
-id = "chimera-1"
-rpc = "http://127.0.0.1:26657"
-grpc = "http://127.0.0.1:9090"
-account_prefix = "chimera"
-key = "relayer"
-gas_price = { price = 0.025, denom = "uchim" }
-
-[[chains]]
-id = "columbus-5"
-rpc = "http://127.0.0.1:36657"
-grpc = "http://127.0.0.1:39090"
-account_prefix = "terra"
-coin_type = 330
-key = "relayer"
-gas_price = { price = 28.325, denom = "uluna" }
-"#;
-
-/// A temp dir holding `config.toml`; keys go to `keys/` beside it.
-struct Setup {
-    dir: tempfile::TempDir,
+/// A valid config: Terra Classic with coin type 330 and a Chimera chain
+/// with the default 118 (`keys` connects to neither); keys go to `keys/`
+/// beside it.
+fn setup() -> Setup {
+    Setup::with(&two_chains(
+        ("http://127.0.0.1:26657", "http://127.0.0.1:9090"),
+        ("http://127.0.0.1:36657", "http://127.0.0.1:39090"),
+        "relayer",
+    ))
 }
 
 impl Setup {
-    fn new() -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("config.toml"), CONFIG).unwrap();
-        Setup { dir }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("config.toml")
-    }
-
     fn key_file(&self, chain: &str, name: &str) -> PathBuf {
         self.dir
             .path()
@@ -59,30 +36,6 @@ impl Setup {
             .join(chain)
             .join(format!("{name}.json"))
     }
-
-    /// `chimera --config <config> keys <args>` with `stdin`.
-    fn keys(&self, args: &[&str], stdin: &str) -> Output {
-        let config = self.config();
-        let mut all: Vec<&str> = vec!["--config", config.to_str().unwrap(), "keys"];
-        all.extend_from_slice(args);
-        run(&all, stdin)
-    }
-}
-
-fn run(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chimera"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn chimera");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn ok(out: &Output) -> String {
@@ -102,7 +55,7 @@ fn mode(p: &Path) -> u32 {
 
 #[test]
 fn add_uses_the_configs_coin_type_and_keeps_the_mnemonic_off_stdout() {
-    let s = Setup::new();
+    let s = setup();
     let out = s.keys(&["add", "--chain", "columbus-5", "--name", "relayer"], "");
     let stdout = ok(&out);
     let address = stdout.trim();
@@ -148,7 +101,7 @@ fn add_uses_the_configs_coin_type_and_keeps_the_mnemonic_off_stdout() {
 
 #[test]
 fn import_list_delete() {
-    let s = Setup::new();
+    let s = setup();
     let out = s.keys(
         &[
             "import",
@@ -209,7 +162,7 @@ fn import_list_delete() {
 
 #[test]
 fn a_missing_key_is_one_line_and_exit_1() {
-    let s = Setup::new();
+    let s = setup();
     for args in [
         &["show", "--chain", "columbus-5", "--name", "relayer"][..],
         &["delete", "--chain", "columbus-5", "--name", "relayer"][..],
@@ -225,7 +178,7 @@ fn a_missing_key_is_one_line_and_exit_1() {
 
 #[test]
 fn a_bad_mnemonic_is_refused_without_echo() {
-    let s = Setup::new();
+    let s = setup();
     let bad = TERRA_MNEMONIC.replace("dawn", "satisfy");
     let out = s.keys(&["import", "--chain", "columbus-5", "--mnemonic-file", "-"], &bad);
     assert_eq!(out.status.code(), Some(1));
@@ -237,7 +190,7 @@ fn a_bad_mnemonic_is_refused_without_echo() {
 
 #[test]
 fn an_unknown_chain_needs_coin_type_and_prefix() {
-    let s = Setup::new();
+    let s = setup();
     let out = s.keys(&["add", "--chain", "phoenix-1"], "");
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
