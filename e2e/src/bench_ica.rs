@@ -127,7 +127,8 @@ impl IcaBenchReport {
             self.ica.len()
         );
         let _ = writeln!(s, "| ICA stage | median s | max s |\n|---|---:|---:|");
-        let rows: [(&str, &dyn Fn(&IcaSample) -> f64); 7] = [
+        type Stage<'a> = (&'a str, &'a dyn Fn(&IcaSample) -> f64);
+        let rows: [Stage; 7] = [
             ("Terra inclusion (broadcast → block)", &|x| x.inclusion),
             ("relay to chimerad (Terra block → MsgRecvPacket block)", &|x| {
                 x.relay

@@ -11,8 +11,9 @@
 //!
 //! Until the gRPC query services land, balances and accounts are read
 //! through ABCI `store/ibc/key` queries of the app's raw state keys
-//! (`bank/balance/<20 bytes>/<denom>`, `auth/account/<20 bytes>`); those
-//! helpers are test-only and go when gRPC arrives.
+//! (`bank/balance/<len><address>/<denom>`, `auth/account/<len><address>`,
+//! the address length-prefixed as the SDK keys it); those helpers are
+//! test-only and go when gRPC arrives.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -138,6 +139,12 @@ pub struct ChimeraNetConfig {
     /// Why: validators on different hardware, imitated on one machine with
     /// `ATEN_CPU_CAPABILITY` per node (docs/determinism.md).
     pub node_env: Option<NodeEnv>,
+    /// The localnet's root directory (holding `node0`..); a fresh temporary
+    /// one when `None`. An explicit one must be new or empty, and is never
+    /// removed by the harness.
+    ///
+    /// Why: the devnet keeps its chain in a known place across runs.
+    pub root: Option<PathBuf>,
 }
 
 /// A [`ChimeraNetConfig::node_env`] hook: node index in, `(name, value)`
@@ -160,6 +167,7 @@ impl Default for ChimeraNetConfig {
             cometbft: None,
             prepare_node: None,
             node_env: None,
+            root: None,
         }
     }
 }
@@ -585,7 +593,10 @@ impl ChimeraNet {
             Some(p) => p.clone(),
             None => find_chimerad()?,
         };
-        let root = NodeHome::fresh(&format!("chimera-{}", config.chain_id))?;
+        let root = match &config.root {
+            Some(dir) => NodeHome::explicit(dir)?,
+            None => NodeHome::fresh(&format!("chimera-{}", config.chain_id))?,
+        };
         let base = pick_port_block(config.validators)?;
         let commit = format!("{}ms", config.timeout_commit.as_millis().max(1));
 
@@ -824,12 +835,12 @@ impl ChimeraNet {
     }
 
     /// The `denom` balance of `address` on node `i`, read from the app's raw
-    /// state key `bank/balance/<20 bytes>/<denom>` (absent = 0).
+    /// state key `bank/balance/<len><address>/<denom>` (absent = 0).
     ///
     /// Why: exact balance assertions before the gRPC bank query exists.
     pub fn balance(&self, i: usize, address: &AccountId, denom: &str) -> Result<u128, ChimeraError> {
         let mut key = b"bank/balance/".to_vec();
-        key.extend_from_slice(&address.to_bytes());
+        key.extend_from_slice(&length_prefixed(address));
         key.push(b'/');
         key.extend_from_slice(denom.as_bytes());
         let a = self.abci_query(i, "store/ibc/key", &key)?;
@@ -851,13 +862,13 @@ impl ChimeraNet {
     }
 
     /// The `BaseAccount` of `address` on node `i` (None if it does not
-    /// exist), from the raw state key `auth/account/<20 bytes>`.
+    /// exist), from the raw state key `auth/account/<len><address>`.
     ///
     /// Why: account number and sequence for signing, before the gRPC auth
     /// query exists.
     pub fn account(&self, i: usize, address: &AccountId) -> Result<Option<BaseAccount>, ChimeraError> {
         let mut key = b"auth/account/".to_vec();
-        key.extend_from_slice(&address.to_bytes());
+        key.extend_from_slice(&length_prefixed(address));
         let a = self.abci_query(i, "store/ibc/key", &key)?;
         let bad = |message: String| ChimeraError::Call {
             node: i,
@@ -1047,6 +1058,21 @@ impl ChimeraNet {
     /// Keeps the root directory after drop and returns its path.
     pub fn keep_root(&mut self) -> &Path {
         self.root.keep()
+    }
+
+    /// Leaves every running node running (and the root in place) when this
+    /// value goes, and returns each node's detached `chimerad start` (index
+    /// order; stopped nodes are skipped): its spec restarts the node from
+    /// its home, its group stops it with its CometBFT child.
+    ///
+    /// Why: the devnet's chain outlives `chimera-e2e devnet up`.
+    pub fn detach(mut self) -> Vec<process::DetachedProcess> {
+        self.root.keep();
+        self.nodes
+            .iter_mut()
+            .filter_map(|n| n.process.take())
+            .map(ManagedProcess::into_detached)
+            .collect()
     }
 
     /// Node `i`'s home (`chimerad start --home`).
@@ -1245,6 +1271,16 @@ fn run_logged(chimerad: &Path, args: &[String], log: &Path) -> Result<String, Ch
         });
     }
     Ok(text)
+}
+
+/// An address's bytes behind their length, as chimerad's (and the SDK's)
+/// store keys hold them.
+fn length_prefixed(address: &AccountId) -> Vec<u8> {
+    let bytes = address.to_bytes();
+    let mut k = Vec::with_capacity(1 + bytes.len());
+    k.push(bytes.len() as u8);
+    k.extend_from_slice(&bytes);
+    k
 }
 
 #[cfg(test)]

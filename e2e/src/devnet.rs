@@ -1,26 +1,53 @@
 //! The devnet behind the README's main command (`scripts/devnet`): a
-//! single-validator chimerad host chain, a Terra Classic localnet, Hermes
-//! 1.11 between them (clients, connection, ICS-20 channel, `hermes start`),
-//! and one real `uluna` transfer from Terra to chimerad that shows up there
-//! as an `ibc/…` voucher. Inference over IBC comes later.
+//! persistent Terra Classic localnet and a one-validator chimerad (with the
+//! model zoo) side by side, our relayer (`chimera relay`) between them over
+//! a transfer channel, and a LUNC user who reaches the host through ICS-27
+//! with the real `chimera ica` CLI: register an interchain account, fund it
+//! with `uluna`, ask `digits-ddpm` for a "7", wait for the acknowledgement
+//! back on Terra, fetch and verify the PNG.
 //!
-//! The chain set-up and the path-opening steps here are the ones
-//! `tests/hermes_chimera.rs` runs, so the devnet is what the interop test
-//! proves.
+//! Everything lives in one directory (`--dir`, default
+//! `$CHIMERA_DEVNET_DIR`, else `~/.cache/chimera/devnet`): `terra/` (terrad
+//! home), `chimera/node0/` (chimerad home), `relayer/` (config, keys,
+//! logs), `outputs/` (the PNGs) and `devnet.json`, the state file: each
+//! long-running process (command line, environment, log, process group),
+//! the chains' endpoints, the relayer's paths and the user's account.
+//!
+//! - `up`, first run: starts the chains, writes the relayer config and keys,
+//!   opens a connection and a transfer channel, starts `chimera relay`, and
+//!   detaches all three (they run on after `chimera-e2e` exits); then the
+//!   user's request.
+//! - `up`, later runs: a recorded process that is not running is started
+//!   again from its recorded command line (chains resume from their homes);
+//!   what exists is reused; a new request is made.
+//! - `status`: is each process alive, chain heights, the account.
+//! - `down`: stops every recorded process group, removes the directory.
+//!
+//! [`start_terra_and_chimera`], [`open_transfer_path`] and the configs are
+//! shared with the interop tests (`tests/hermes_chimera.rs` runs the same
+//! start-up and path-opening steps through Hermes).
 
+use std::collections::HashSet;
 use std::fmt::Display;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Value};
 
 use crate::bank;
+use crate::bins;
 use crate::chimera::{self, chimera_address, ChimeraNet, ChimeraNetConfig};
-use crate::hermes::{
-    self, ibc_denom, Ends, FtTransfer, Hermes, HermesChain, RELAYER_MNEMONIC, TRANSFER_PORT,
-};
+use crate::hermes::{self, ibc_denom, Ends, Hermes, HermesChain, RELAYER_MNEMONIC, TRANSFER_PORT};
 use crate::keys;
 use crate::ports;
+use crate::process::{self, DetachedProcess, GroupState, ManagedProcess};
+use crate::relayer::{self, ChimeraRelayer};
+use crate::rpc;
 use crate::terra::{self, GenesisAccount, TerraConfig, TerraLocalnet};
 
 /// How long one relaying wait may take.
@@ -29,11 +56,8 @@ pub const WAIT: Duration = Duration::from_secs(90);
 /// The devnet's chimerad chain id.
 pub const CHIMERA_CHAIN_ID: &str = chimera::DEFAULT_CHAIN_ID;
 
-/// `uluna` sent from Terra to chimerad by [`run`].
-pub const TRANSFER_AMOUNT: u128 = 1_000_000;
-
-/// The Terra localnet Hermes relays for: the default user plus a funded
-/// relayer key.
+/// The Terra localnet the relayers relay for: the default user plus a
+/// funded relayer key.
 pub fn terra_config() -> TerraConfig {
     TerraConfig {
         chain_id: terra::DEFAULT_CHAIN_ID.into(),
@@ -82,8 +106,8 @@ pub fn start_terra_and_chimera(
     })
 }
 
-/// Runs named steps against a [`Hermes`]: the interop test reports (and
-/// panics) its way, the devnet prints progress and returns the error.
+/// Runs named steps against a [`Hermes`]: the interop tests report (and
+/// panic) their way, the benchmarks print progress and return the error.
 pub trait StepRunner {
     /// Runs `f` as the step `name`.
     fn step<T, E: Display>(
@@ -139,273 +163,1556 @@ pub fn open_transfer_path<S: StepRunner>(
     })
 }
 
-/// The devnet's progress: one line per step.
+// ---------------------------------------------------------------------------
+// The persistent devnet.
+
+/// Environment variable naming the devnet directory.
+pub const DIR_ENV: &str = "CHIMERA_DEVNET_DIR";
+
+/// The state file in the devnet directory.
+pub const STATE_FILE: &str = "devnet.json";
+
+/// The state file's format version.
+const STATE_VERSION: u64 = 1;
+
+/// The relayer key-store name of the LUNC user's key on Terra
+/// ([`keys::USER_MNEMONIC`], coin type 330).
+pub const USER_KEY: &str = "lunc-user";
+
+/// The request: model, prompt and seed.
+pub const MODEL: &str = "digits-ddpm";
+/// The digit asked for.
+pub const PROMPT: &str = "7";
+/// The executors' seed (same seed, same image).
+pub const SEED: u64 = 42;
+
+/// The most a request may cost, in the account's `uluna` voucher.
+pub const FEE: u128 = 1_000;
+
+/// What `chimera ica fund` sends when the account holds less than [`FEE`].
+pub const FUND: u128 = 1_000_000;
+
+/// How long `chimera ica infer --wait` may follow the request.
+const INFER_WAIT: &str = "5m";
+
+/// How long a respawned process may take to answer.
+const RESPAWN_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The devnet directory: `dir`, else `$CHIMERA_DEVNET_DIR`, else
+/// `~/.cache/chimera/devnet` (under `$CHIMERA_CACHE` when set).
+pub fn devnet_dir(dir: Option<PathBuf>) -> Result<PathBuf> {
+    let dir = dir
+        .or_else(|| {
+            std::env::var_os(DIR_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| bins::chimera_cache().join("devnet"));
+    if dir.is_absolute() {
+        Ok(dir)
+    } else {
+        Ok(std::env::current_dir()
+            .context("the current directory")?
+            .join(dir))
+    }
+}
+
+/// Process groups recorded in the state file: an interrupted run leaves
+/// them running and stops the others it started.
+static RECORDED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+fn record_pgid(pgid: i32) {
+    RECORDED.lock().unwrap_or_else(|e| e.into_inner()).push(pgid);
+}
+
+/// Ctrl-C during `up`: stops every process group this run started and did
+/// not record yet (a chain half started, a respawn under way), leaves the
+/// recorded ones running, and exits 130.
+pub fn interrupted() -> ! {
+    let keep: HashSet<i32> = RECORDED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .copied()
+        .collect();
+    let stray: Vec<i32> = process::own_group_leaders()
+        .into_iter()
+        .filter(|p| !keep.contains(p))
+        .collect();
+    std::thread::scope(|s| {
+        for pgid in &stray {
+            s.spawn(move || process::stop_group(*pgid, chimera::NODE_STOP_GRACE));
+        }
+    });
+    eprintln!(
+        "\ninterrupted: stopped {} process group(s) this run had not recorded; recorded ones keep running \
+         (`scripts/devnet down` stops them)",
+        stray.len()
+    );
+    std::process::exit(130)
+}
+
+/// The devnet's progress: one line per step on stderr.
 struct Progress {
     started: Instant,
 }
 
-impl StepRunner for Progress {
-    fn step<T, E: Display>(
-        &mut self,
-        hermes: &mut Hermes,
-        name: &str,
-        f: impl FnOnce(&mut Hermes) -> Result<T, E>,
-    ) -> Result<T> {
-        let t = Instant::now();
-        match f(hermes) {
-            Ok(v) => {
-                eprintln!(
-                    "[{:>6.1?}] ok   {name} ({:.1?})",
-                    self.started.elapsed(),
-                    t.elapsed()
-                );
-                Ok(v)
-            }
-            Err(e) => {
-                let errors: Vec<String> = hermes.log_lines_with("ERROR").into_iter().take(10).collect();
-                bail!(
-                    "devnet step failed: {name}: {e}\nhermes home (kept): {}\n{}",
-                    hermes.keep_home().display(),
-                    errors.join("\n")
-                )
-            }
+impl Progress {
+    fn line(&self, word: &str, what: &str, took: Option<Duration>) {
+        eprintln!(
+            "[{:>6.1}s] {word:<8} {what}{}",
+            self.started.elapsed().as_secs_f64(),
+            took.map_or(String::new(), |t| format!(" ({:.1}s)", t.as_secs_f64()))
+        );
+    }
+}
+
+/// A failed devnet command: one line, and the logs to look at.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong, on one line.
+    pub message: String,
+    /// The logs that explain it.
+    pub logs: Vec<PathBuf>,
+    /// What was left running, and what to do next.
+    pub hint: String,
+}
+
+impl Failure {
+    fn new(e: anyhow::Error, logs: Vec<PathBuf>, hint: impl Into<String>) -> Self {
+        Self {
+            message: one_line(&e),
+            logs,
+            hint: hint.into(),
         }
     }
 }
 
-/// Starts the devnet, makes one transfer, prints its status; then stops
-/// it, or with `keep_running` waits for Ctrl-C first (homes are kept).
-/// Needs a multi-threaded tokio runtime.
-/// What the devnet's inference request showed.
-struct Inferred {
-    job_id: u64,
-    model: String,
-    blocks: u64,
-    height: u64,
-    agreeing: String,
-    total: String,
-    sha256: String,
-    size: usize,
-    saved: PathBuf,
+impl Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "error: {}", self.message)?;
+        for l in &self.logs {
+            write!(f, "\n  see {}", l.display())?;
+        }
+        if !self.hint.is_empty() {
+            write!(f, "\n  {}", self.hint)?;
+        }
+        Ok(())
+    }
 }
 
-/// Gas of the devnet's `MsgRunInference` (its input is a few bytes).
-const INFERENCE_GAS: u64 = 400_000;
+/// The error chain on one line: each cause's first line, joined by ": ".
+fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        let first = text.lines().next().unwrap_or_default().trim().to_string();
+        if !first.is_empty() && !parts.iter().any(|p| p.contains(&first)) {
+            parts.push(first);
+        }
+    }
+    parts.join(": ")
+}
 
-/// One real inference request on chimerad: `MsgRunInference` of
-/// `digits-ddpm` for "7" from the user, the quorum's `inference_result`,
-/// and the PNG fetched from the node's BlobService, checked against the
-/// commitment and saved next to the node's home.
-///
-/// Why here: the main job shows the whole host path (job, executor, vote
-/// extensions, quorum, blob) on the devnet. Terra Classic accounts reach it
-/// through ICA (#8) or the contract (#9) once those land.
-fn run_inference(net: &ChimeraNet, home: &std::path::Path) -> Result<Inferred> {
-    use crate::inference::{blob_get_blocking, sha256, submit_job, wait_job, Job};
-    let job = Job::digits_ddpm('7', 42);
-    let (sent, id) = submit_job(net, 0, &job, INFERENCE_GAS).map_err(|e| anyhow!("MsgRunInference: {e}"))?;
-    let found = wait_job(net, 0, sent, id, WAIT).map_err(|e| {
-        anyhow!(
-            "job {id}: {e}; see {}",
-            home.join(chimera::CHIMERAD_LOG).display()
+/// `DIR/devnet.json`, read and written whole (atomically: a temp file
+/// renamed over it).
+struct State {
+    dir: PathBuf,
+    v: Value,
+}
+
+impl State {
+    fn path(dir: &Path) -> PathBuf {
+        dir.join(STATE_FILE)
+    }
+
+    /// The state in `dir`, or None if there is none.
+    fn load(dir: &Path) -> Result<Option<Self>> {
+        let path = Self::path(dir);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let v: Value = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not JSON (remove the directory, or fix the file)",
+                path.display()
+            )
+        })?;
+        if v["version"].as_u64() != Some(STATE_VERSION) {
+            bail!(
+                "{} has version {}, this chimera-e2e writes {STATE_VERSION}: `scripts/devnet down` (with the \
+                 chimera-e2e that made it) or remove {}",
+                path.display(),
+                v["version"],
+                dir.display()
+            );
+        }
+        Ok(Some(Self {
+            dir: dir.to_path_buf(),
+            v,
+        }))
+    }
+
+    /// Refuses a directory that exists, is not empty and holds no state
+    /// file (it is not ours to write into or remove).
+    fn check_dir(dir: &Path) -> Result<()> {
+        if Self::path(dir).exists() || !dir.exists() {
+            return Ok(());
+        }
+        let mut entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+        if entries.any(|e| e.is_ok_and(|e| e.file_name() != "devnet.lock")) {
+            bail!(
+                "{} is not empty and holds no {STATE_FILE}: not a devnet directory; choose another --dir \
+                 (or ${DIR_ENV})",
+                dir.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// The state in `dir`, or a new one (written at once, marking `dir` as
+    /// a devnet directory). Refuses a non-empty directory without one.
+    fn open_or_create(dir: &Path) -> Result<Self> {
+        if let Some(s) = Self::load(dir)? {
+            return Ok(s);
+        }
+        Self::check_dir(dir)?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let s = Self {
+            dir: dir.to_path_buf(),
+            v: json!({
+                "version": STATE_VERSION,
+                "dir": dir.display().to_string(),
+                "created_unix": unix_now(),
+                "runs": 0,
+            }),
+        };
+        s.save()?;
+        Ok(s)
+    }
+
+    fn save(&self) -> Result<()> {
+        let path = Self::path(&self.dir);
+        let tmp = self.dir.join(format!(".{STATE_FILE}.tmp"));
+        let text = serde_json::to_string_pretty(&self.v).expect("JSON serializes");
+        std::fs::write(&tmp, text + "\n").with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))
+    }
+
+    fn str(&self, pointer: &str) -> Result<String> {
+        self.v
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("{}: no {pointer}", Self::path(&self.dir).display()))
+    }
+
+    fn processes(&self) -> Vec<Value> {
+        self.v["processes"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Every log the state knows of, for error reports.
+    fn logs(&self) -> Vec<PathBuf> {
+        let mut logs: Vec<PathBuf> = self
+            .processes()
+            .iter()
+            .filter_map(|p| p["log"].as_str().map(PathBuf::from))
+            .collect();
+        for p in ["/chains/chimera/cometbft_log", "/relayer/commands_log"] {
+            if let Ok(l) = self.str(p) {
+                logs.push(l.into());
+            }
+        }
+        logs
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// An exclusive lock on the devnet directory for this command.
+struct DirLock {
+    _file: std::fs::File,
+}
+
+fn lock_dir(dir: &Path) -> Result<DirLock> {
+    use std::os::unix::io::AsRawFd;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("devnet.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    // SAFETY: flock(2) on a descriptor we own.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r != 0 {
+        bail!(
+            "another `chimera-e2e devnet` is working on {} right now",
+            dir.display()
+        );
+    }
+    Ok(DirLock { _file: file })
+}
+
+// --- process records ---------------------------------------------------------
+
+/// How to tell that a (re)started process serves: HTTP 2xx or a TCP accept.
+fn ready_http(addr: SocketAddr, path: &str) -> Value {
+    json!({ "http": addr.to_string(), "path": path })
+}
+
+fn ready_tcp(addr: SocketAddr) -> Value {
+    json!({ "tcp": addr.to_string() })
+}
+
+/// A process record: the detached process plus its role, readiness probes
+/// and ports.
+fn process_record(
+    d: &DetachedProcess,
+    role: &str,
+    ready: Vec<Value>,
+    ports: &[(u16, &str)],
+    chain: Option<&str>,
+) -> Value {
+    let mut v = d.to_json();
+    v["role"] = json!(role);
+    v["ready"] = json!(ready);
+    v["ports"] = json!(ports.iter().map(|(p, s)| json!([p, s])).collect::<Vec<_>>());
+    v["chain_id"] = json!(chain);
+    v
+}
+
+/// Starts a recorded process again from its exact command line, waits for
+/// its probes (and, for a chain, a new block), and detaches it; returns
+/// the updated record.
+fn respawn(record: &Value) -> Result<Value> {
+    let d = DetachedProcess::from_json(record).map_err(|e| anyhow!(e))?;
+    let name = d.spec.name.clone();
+    for pair in record["ports"].as_array().into_iter().flatten() {
+        if let (Some(port), Some(service)) = (pair[0].as_u64(), pair[1].as_str()) {
+            ports::ensure_free(port as u16, &format!("{name} {service}")).map_err(|e| {
+                anyhow!("{e}: another program holds the devnet's port; stop it, or `scripts/devnet down` and start over")
+            })?;
+        }
+    }
+    let mut p: ManagedProcess = d.respawn().with_context(|| format!("restarting {name}"))?;
+    for probe in record["ready"].as_array().into_iter().flatten() {
+        if let Some(addr) = probe["http"].as_str() {
+            let addr: SocketAddr = addr.parse().context("a recorded address")?;
+            p.wait_for_http(addr, probe["path"].as_str().unwrap_or("/"), RESPAWN_TIMEOUT)?;
+        } else if let Some(addr) = probe["tcp"].as_str() {
+            p.wait_for_port(addr.parse().context("a recorded address")?, RESPAWN_TIMEOUT)?;
+        }
+    }
+    if record["chain_id"].is_string() {
+        // A chain that answers must also make blocks again.
+        let rpc: SocketAddr = record["ready"][0]["http"]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .context("the chain's recorded RPC address")?;
+        let h0 = rpc::status(rpc)?.latest_height;
+        p.wait_until(&format!("a block after {h0}"), RESPAWN_TIMEOUT, || {
+            rpc::status(rpc).ok().filter(|s| s.latest_height > h0).map(|_| ())
+        })?;
+    }
+    let mut v = record.clone();
+    let fresh = p.into_detached();
+    record_pgid(fresh.pgid);
+    for (k, x) in fresh.to_json().as_object().expect("an object") {
+        v[k] = x.clone();
+    }
+    Ok(v)
+}
+
+/// What one probe of a running process says (None: it serves).
+fn probe_once(record: &Value) -> Option<String> {
+    for probe in record["ready"].as_array().into_iter().flatten() {
+        if let Some(addr) = probe["http"].as_str() {
+            let a: SocketAddr = addr.parse().ok()?;
+            let ok = crate::http::get(a, probe["path"].as_str().unwrap_or("/"), Duration::from_secs(5))
+                .is_ok_and(|r| r.is_success());
+            if !ok {
+                return Some(format!("http://{addr} does not answer"));
+            }
+        } else if let Some(addr) = probe["tcp"].as_str() {
+            let a: SocketAddr = addr.parse().ok()?;
+            if std::net::TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_err() {
+                return Some(format!("{addr} does not accept connections"));
+            }
+        }
+    }
+    None
+}
+
+// --- the chimera CLI ---------------------------------------------------------
+
+/// `chimera --config <devnet relayer config> ...`, as the LUNC user runs it:
+/// standard error streamed to ours (indented), standard output captured,
+/// both appended to the relayer's `commands.log`.
+struct ChimeraCli {
+    binary: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
+}
+
+impl ChimeraCli {
+    fn run(&self, args: &[&str], stdin: Option<&str>, show: bool) -> Result<String> {
+        let shown = format!("chimera --config {} {}", self.config.display(), args.join(" "));
+        let mut child = Command::new(&self.binary)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "starting {} (build it: `cargo build -p chimera-relayer --bin chimera`)",
+                    self.binary.display()
+                )
+            })?;
+        if let Some(input) = stdin {
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            pipe.write_all(input.as_bytes())
+                .context("writing to chimera's stdin")?;
+        }
+        let err = child.stderr.take().expect("stderr is piped");
+        let reader = std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if show {
+                    eprintln!("           | {line}");
+                }
+                lines.push(line);
+            }
+            lines
+        });
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .expect("stdout is piped")
+            .read_to_string(&mut out)
+            .context("reading chimera's output")?;
+        let status = child.wait().context("waiting for chimera")?;
+        let err_lines = reader.join().unwrap_or_default();
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+        {
+            let _ = writeln!(f, "$ {shown}\n{out}{}\n[{status}]\n", err_lines.join("\n"));
+        }
+        if !status.success() {
+            let last = err_lines
+                .iter()
+                .rev()
+                .find(|l| l.starts_with("error"))
+                .or(err_lines.last())
+                .map(|l| l.trim_start_matches("error:").trim().to_string())
+                .unwrap_or_default();
+            let command: Vec<&str> = args.iter().take_while(|a| !a.starts_with('-')).copied().collect();
+            bail!(
+                "`chimera {}` exited {}: {last}",
+                command.join(" "),
+                status.code().map_or("on a signal".into(), |c| c.to_string())
+            );
+        }
+        Ok(out)
+    }
+
+    /// [`run`](Self::run), parsing standard output (its last line) as JSON.
+    fn json(&self, args: &[&str]) -> Result<Value> {
+        let out = self.run(args, None, true)?;
+        let text = out.trim();
+        serde_json::from_str(text)
+            .or_else(|_| serde_json::from_str(text.lines().last().unwrap_or_default()))
+            .with_context(|| format!("`chimera {}` printed no JSON: {text}", args.join(" ")))
+    }
+}
+
+// --- up ------------------------------------------------------------------------
+
+/// `chimera-e2e devnet up`: starts or resumes the devnet in `dir`, makes a
+/// request, prints the summary on standard output, and leaves everything
+/// running.
+pub fn up(dir: &Path) -> Result<(), Failure> {
+    let progress = Progress {
+        started: Instant::now(),
+    };
+    let _lock = State::check_dir(dir)
+        .and_then(|()| lock_dir(dir))
+        .map_err(|e| Failure::new(e, vec![], ""))?;
+    let mut st = State::open_or_create(dir).map_err(|e| Failure::new(e, vec![], ""))?;
+    let mut words = Vec::new();
+    let fresh = st.v["processes"].as_array().is_none_or(|a| a.is_empty());
+    let infra = if fresh {
+        create_infra(&mut st, &progress).map(|()| {
+            words.push("started the chains, relayer and paths".to_string());
+        })
+    } else {
+        resume_infra(&mut st, &progress, &mut words)
+    };
+    if let Err(e) = infra {
+        let hint = if fresh {
+            format!(
+                "nothing was left running; run `scripts/devnet` again to start over in {}",
+                dir.display()
+            )
+        } else {
+            "what runs keeps running; fix it and run `scripts/devnet` again, or `scripts/devnet down`".into()
+        };
+        let mut logs = st.logs();
+        if fresh {
+            logs = fresh_logs(dir);
+        }
+        return Err(Failure::new(e, logs, hint));
+    }
+    st.v["runs"] = json!(st.v["runs"].as_u64().unwrap_or(0) + 1);
+    let _ = st.save();
+    let request = user_flow(&mut st, &progress, &mut words).map_err(|e| {
+        // The CLI's own record first: it holds each command's full output.
+        let mut logs = st.logs();
+        logs.sort_by_key(|l| !l.ends_with("commands.log") && !l.ends_with(relayer::RELAY_LOG));
+        Failure::new(
+            e,
+            logs,
+            "the chains and relayer keep running; `scripts/devnet` again retries the request, `scripts/devnet down` stops everything",
         )
     })?;
-    let ev = &found.event;
-    if ev.get("status") != "completed" {
-        bail!("job {id} failed: {}", ev.get("error"));
-    }
-    let want = hex::decode(ev.get("output_sha256")).context("output_sha256")?;
-    let grpc = format!("http://{}", ports::loopback(net.ports(0)?.grpc));
-    let blob = blob_get_blocking(&grpc, &want).map_err(|e| anyhow!("BlobService: {e}"))?;
-    if sha256(&blob.data).as_slice() != want.as_slice() {
-        bail!("job {id}: the served output does not hash to its commitment");
-    }
-    let saved = home.join(format!("job-{id}.png"));
-    std::fs::write(&saved, &blob.data).with_context(|| format!("writing {}", saved.display()))?;
-    Ok(Inferred {
-        job_id: id,
-        model: job.model.clone(),
-        blocks: found.height - sent,
-        height: found.height,
-        agreeing: ev.get("agreeing_power").to_string(),
-        total: ev.get("total_power").to_string(),
-        sha256: ev.get("output_sha256").to_string(),
-        size: blob.data.len(),
-        saved,
-    })
+    print_summary(&st, &request, &progress, &words).map_err(|e| Failure::new(e, st.logs(), ""))?;
+    Ok(())
 }
 
-pub async fn run(keep_running: bool) -> Result<()> {
-    let started = Instant::now();
-    let mut progress = Progress { started };
-    let (mut terra_net, mut chimera_net) = tokio::task::block_in_place(|| {
-        start_terra_and_chimera(terra_config(), chimera_config(CHIMERA_CHAIN_ID))
-    })?;
-    eprintln!("[{:>6.1?}] ok   terrad and chimerad up", started.elapsed());
-    let mut relayer = tokio::task::block_in_place(|| {
-        Hermes::new(vec![
-            HermesChain::terra(&terra_net),
-            HermesChain::chimera(&chimera_net)?,
-        ])
-        .context("hermes set-up (config validate, keys add)")
-    })?;
-    let (terra_id, chimera_id) = (
+/// The logs a first run writes (for its failure report).
+fn fresh_logs(dir: &Path) -> Vec<PathBuf> {
+    [
+        "terra/terrad.log",
+        "terra/setup.log",
+        "chimera/setup.log",
+        "chimera/node0/chimerad.log",
+        "chimera/node0/cometbft.log",
+        "relayer/commands.log",
+        "relayer/relay.log",
+    ]
+    .iter()
+    .map(|p| dir.join(p))
+    .filter(|p| p.exists())
+    .collect()
+}
+
+/// First run: chains, relayer config and keys, connection, transfer
+/// channel, `chimera relay`; recorded only when all of it stands (a failure
+/// stops what started: the harness's processes stop on drop).
+fn create_infra(st: &mut State, p: &Progress) -> Result<()> {
+    let dir = st.dir.clone();
+    for sub in ["terra", "chimera", "relayer", "outputs"] {
+        let d = dir.join(sub);
+        if d.exists() {
+            std::fs::remove_dir_all(&d).with_context(|| format!("removing {}", d.display()))?;
+            p.line(
+                "clean",
+                &format!("removed {} (left by an unfinished first run)", d.display()),
+                None,
+            );
+        }
+    }
+    let t = Instant::now();
+    let terra_cfg = TerraConfig {
+        home: Some(dir.join("terra")),
+        ..terra_config()
+    };
+    let chimera_cfg = ChimeraNetConfig {
+        root: Some(dir.join("chimera")),
+        ..chimera_config(CHIMERA_CHAIN_ID)
+    };
+    p.line(
+        "start",
+        &format!(
+            "terrad ({}) and chimerad ({}, 1 validator, model zoo) in {}",
+            terra_cfg.chain_id,
+            chimera_cfg.chain_id,
+            dir.display()
+        ),
+        None,
+    );
+    let (terra_net, chimera_net) = start_terra_and_chimera(terra_cfg, chimera_cfg)?;
+    let (tid, cid) = (
         terra_net.chain_id().to_string(),
         chimera_net.chain_id().to_string(),
     );
-    let path = tokio::task::block_in_place(|| {
-        open_transfer_path(&mut progress, &mut relayer, &terra_id, &chimera_id, |_, _, _| {
-            Ok(())
-        })
-    })?;
+    p.line(
+        "started",
+        &format!(
+            "terrad {tid} at {} and chimerad {cid} at {}",
+            terra_net.rpc_url(),
+            chimera_net.rpc_url(0)?
+        ),
+        Some(t.elapsed()),
+    );
 
-    // Terra → chimerad: uluna escrowed on Terra, minted on chimerad.
-    let chimera_grpc = format!("http://{}", ports::loopback(chimera_net.ports(0)?.grpc));
-    let chimera_user = chimera_address(keys::USER_MNEMONIC)?.to_string();
-    let terra_user = keys::USER_ADDRESS.to_string();
-    let voucher = ibc_denom(&format!("{TRANSFER_PORT}/{}/{}", path.channel.b, terra::DENOM));
-    let transfer = FtTransfer {
-        src_chain: terra_id.clone(),
-        dst_chain: chimera_id.clone(),
-        src_channel: path.channel.a.clone(),
-        amount: TRANSFER_AMOUNT,
-        denom: terra::DENOM.into(),
-        key_name: "user".into(),
-        receiver: chimera_user.clone(),
-        timeout_height_offset: 1_000,
-        timeout_seconds: 0,
-    };
-    let sent = tokio::task::block_in_place(|| {
-        progress.step(
-            &mut relayer,
-            &format!(
-                "ft-transfer {TRANSFER_AMOUNT}{} {terra_id} -> {chimera_id}",
-                terra::DENOM
-            ),
-            |h| h.ft_transfer(&transfer),
-        )
-    })?;
     let t = Instant::now();
-    let deadline = t + WAIT;
-    let voucher_balance = loop {
-        let got = bank::balance(&chimera_grpc, &chimera_user, &voucher)
-            .await
-            .with_context(|| format!("{chimera_id}: balance of {chimera_user}"))?;
-        if got >= TRANSFER_AMOUNT {
-            break got;
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "{chimera_id}: {chimera_user} holds {got}{voucher} after {WAIT:?}, expected {TRANSFER_AMOUNT}; \
-                 hermes log: {}",
-                relayer.keep_home().join(hermes::HERMES_LOG).display()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
-    eprintln!(
-        "[{:>6.1?}] ok   {voucher} arrives on {chimera_id} ({:.1?})",
-        started.elapsed(),
-        t.elapsed()
+    let tc = HermesChain::terra(&terra_net);
+    let cc = HermesChain::chimera(&chimera_net)?;
+    let mut relayer = ChimeraRelayer::new_in(vec![tc.clone(), cc.clone()], &dir.join("relayer"))?;
+    p.line(
+        "started",
+        &format!(
+            "relayer config {} (key `relayer` on both chains)",
+            relayer.config_path().display()
+        ),
+        Some(t.elapsed()),
     );
-    let terra_user_uluna = terra_net.balance(&terra_user, terra::DENOM).await?;
-    let chimera_user_uchim = bank::balance(&chimera_grpc, &chimera_user, chimera::DENOM).await?;
-    let escrow = hermes::escrow_address(TRANSFER_PORT, &path.channel.a, keys::TERRA_PREFIX)?;
-    let escrowed = terra_net.balance(&escrow, terra::DENOM).await?;
 
+    let t = Instant::now();
+    let (client_t, client_c, conn_t, conn_c) = relayer.create_connection(&tid, &cid)?;
+    p.line(
+        "started",
+        &format!("clients {client_t} on {tid}, {client_c} on {cid}; connection {conn_t} <-> {conn_c}"),
+        Some(t.elapsed()),
+    );
+    let t = Instant::now();
+    let (chan_t, chan_c, _) =
+        relayer.create_channel(&tid, &cid, TRANSFER_PORT, TRANSFER_PORT, "ics20-1", Some(&conn_t))?;
+    p.line(
+        "started",
+        &format!("transfer channel {chan_t} on {tid} <-> {chan_c} on {cid}"),
+        Some(t.elapsed()),
+    );
+    let t = Instant::now();
+    relayer.start(WAIT)?;
+    p.line(
+        "started",
+        &format!(
+            "chimera relay (telemetry http://127.0.0.1:{}/metrics)",
+            relayer.telemetry_port()
+        ),
+        Some(t.elapsed()),
+    );
+
+    // Facts, then detach: from here on the processes outlive this program.
+    let tp = terra_net.ports();
+    let cp = chimera_net.ports(0)?;
     let chimera_home = chimera_net.home(0)?.to_path_buf();
-    let inferred = tokio::task::block_in_place(|| run_inference(&chimera_net, &chimera_home))?;
-    eprintln!(
-        "[{:>6.1?}] ok   job {} ({}) agreed in {} blocks; {} bytes from BlobService hash to the commitment",
-        started.elapsed(),
-        inferred.job_id,
-        inferred.model,
-        inferred.blocks,
-        inferred.size
-    );
-    let logs: Vec<PathBuf> = vec![
-        chimera_home.join(chimera::CHIMERAD_LOG),
-        chimera_home.join(chimera::COMETBFT_LOG),
-        terra_net.log_path().to_path_buf(),
-        relayer.home().join(hermes::HERMES_LOG),
-        relayer.home().join(hermes::COMMANDS_LOG),
-    ];
-    println!("Chimera devnet is up ({:.1}s)", started.elapsed().as_secs_f64());
-    println!("  chimerad     chain id {chimera_id} (1 validator)");
-    println!("    RPC        {}", chimera_net.rpc_url(0)?);
-    println!("    gRPC       {chimera_grpc}");
-    println!("    home       {}", chimera_home.display());
-    println!("  Terra        chain id {terra_id}");
-    println!("    RPC        {}", terra_net.rpc_url());
-    println!("    gRPC       {}", terra_net.grpc_url());
-    println!("    REST       {}", terra_net.rest_url());
-    println!("    home       {}", terra_net.home().display());
-    println!("  Hermes       {}", relayer.binary().display());
-    println!("    config     {}", relayer.config_path().display());
-    println!(
-        "    clients    {} on {terra_id}, {} on {chimera_id}",
-        path.client_a, path.client_b
-    );
-    println!(
-        "    connection {} on {terra_id}, {} on {chimera_id}",
-        path.connection.a, path.connection.b
-    );
-    println!(
-        "    channel    {TRANSFER_PORT}/{} on {terra_id} <-> {TRANSFER_PORT}/{} on {chimera_id}",
-        path.channel.a, path.channel.b
-    );
-    println!(
-        "  transfer     {TRANSFER_AMOUNT}{} {terra_id} -> {chimera_id} (packet {}, sent at height {})",
-        terra::DENOM,
-        sent.sequence,
-        sent.height
-    );
-    println!(
-        "    voucher    {voucher} (= {TRANSFER_PORT}/{}/{})",
-        path.channel.b,
-        terra::DENOM
-    );
-    println!(
-        "    {chimera_id} user {chimera_user}: {voucher_balance}{voucher}, {chimera_user_uchim}{}",
-        chimera::DENOM
-    );
-    println!(
-        "    {terra_id} user {terra_user}: {terra_user_uluna}{}",
-        terra::DENOM
-    );
-    println!("    {terra_id} escrow {escrow}: {escrowed}{}", terra::DENOM);
-    println!(
-        "  inference    job {} {} by {chimera_user}: {}/{} power agreed at height {}",
-        inferred.job_id, inferred.model, inferred.agreeing, inferred.total, inferred.height
-    );
-    println!(
-        "    output     sha256 {} ({} bytes, verified)",
-        inferred.sha256, inferred.size
-    );
-    println!("    saved      {}", inferred.saved.display());
-    println!("  logs");
-    for log in &logs {
-        println!("    {}", log.display());
+    let terra_ws = format!("ws://{}/websocket", terra_net.rpc_addr());
+    let chimera_rpc = chimera_net.rpc_addr(0)?;
+    st.v["chains"] = json!({
+        "terra": {
+            "chain_id": tid, "binary": terra_net.binary().display().to_string(),
+            "home": terra_net.home().display().to_string(), "log": terra_net.log_path().display().to_string(),
+            "rpc": terra_net.rpc_url(), "websocket": terra_ws, "grpc": terra_net.grpc_url(),
+            "rest": terra_net.rest_url(), "p2p": terra_net.p2p_addr().to_string(),
+        },
+        "chimera": {
+            "chain_id": cid, "binary": chimera_net.chimerad().display().to_string(),
+            "root": chimera_net.root().display().to_string(), "home": chimera_home.display().to_string(),
+            "log": chimera_home.join(chimera::CHIMERAD_LOG).display().to_string(),
+            "cometbft_log": chimera_home.join(chimera::COMETBFT_LOG).display().to_string(),
+            "rpc": format!("http://{chimera_rpc}"), "websocket": format!("ws://{chimera_rpc}/websocket"),
+            "grpc": format!("http://{}", ports::loopback(cp.grpc)),
+            "p2p": ports::loopback(cp.p2p).to_string(), "abci": ports::loopback(cp.abci).to_string(),
+        },
+    });
+    st.v["relayer"] = json!({
+        "binary": relayer.binary().display().to_string(),
+        "home": relayer.home().display().to_string(),
+        "config": relayer.config_path().display().to_string(),
+        "keys": relayer.home().join("keys").display().to_string(),
+        "log": relayer.home().join(relayer::RELAY_LOG).display().to_string(),
+        "commands_log": relayer.home().join("commands.log").display().to_string(),
+        "telemetry": format!("http://127.0.0.1:{}", relayer.telemetry_port()),
+        "user_key": USER_KEY,
+    });
+    st.v["paths"] = json!({
+        "terra": { "client_id": client_t, "connection_id": conn_t, "port_id": TRANSFER_PORT, "channel_id": chan_t },
+        "chimera": { "client_id": client_c, "connection_id": conn_c, "port_id": TRANSFER_PORT, "channel_id": chan_c },
+        "voucher": ibc_denom(&format!("{TRANSFER_PORT}/{chan_c}/{}", terra::DENOM)),
+    });
+    let telemetry = ports::loopback(relayer.telemetry_port());
+    let env_extra = inherited_env();
+    let with_env = |mut d: DetachedProcess| {
+        for (k, v) in &env_extra {
+            if !d
+                .spec
+                .env
+                .iter()
+                .any(|(ek, _)| ek.as_os_str() == std::ffi::OsStr::new(k))
+            {
+                d.spec.env.push((k.into(), v.into()));
+            }
+        }
+        d
+    };
+    let dt = with_env(terra_net.detach());
+    let dc: Vec<DetachedProcess> = chimera_net.detach().into_iter().map(with_env).collect();
+    let dr = relayer
+        .detach()
+        .map(with_env)
+        .context("chimera relay is not running")?;
+    let mut records = vec![process_record(
+        &dt,
+        "terrad",
+        vec![
+            ready_http(ports::loopback(tp.rpc), "/status"),
+            ready_tcp(ports::loopback(tp.grpc)),
+            ready_http(
+                ports::loopback(tp.api),
+                "/cosmos/base/tendermint/v1beta1/node_info",
+            ),
+        ],
+        &tp.services(),
+        Some(&tid),
+    )];
+    for d in &dc {
+        records.push(process_record(
+            d,
+            "chimerad",
+            vec![
+                ready_http(chimera_rpc, "/status"),
+                ready_tcp(ports::loopback(cp.grpc)),
+            ],
+            &[
+                (cp.p2p, "CometBFT P2P"),
+                (cp.rpc, "CometBFT RPC"),
+                (cp.abci, "ABCI"),
+                (cp.grpc, "gRPC"),
+            ],
+            Some(&cid),
+        ));
     }
-
-    if keep_running {
-        chimera_net.keep_root();
-        terra_net.keep_home();
-        relayer.keep_home();
-        println!("running; Ctrl-C stops Hermes, chimerad and terrad (homes kept)");
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-        println!("stopping");
+    records.push(process_record(
+        &dr,
+        "relay",
+        vec![ready_tcp(telemetry)],
+        &[(telemetry.port(), "telemetry")],
+        None,
+    ));
+    for d in std::iter::once(&dt).chain(&dc).chain(std::iter::once(&dr)) {
+        record_pgid(d.pgid);
     }
-    let stop_started = Instant::now();
-    tokio::task::block_in_place(|| -> Result<()> {
-        relayer.stop()?;
-        chimera_net.stop()?;
-        terra_net.stop()?;
-        Ok(())
-    })?;
-    println!(
-        "stopped Hermes, chimerad and terrad in {:.1}s",
-        stop_started.elapsed().as_secs_f64()
+    st.v["processes"] = json!(records);
+    st.save()?;
+    p.line(
+        "ok",
+        &format!(
+            "recorded {} (terrad, chimerad, chimera relay run on after this program)",
+            State::path(&st.dir).display()
+        ),
+        None,
     );
     Ok(())
+}
+
+/// The environment a respawn needs that the shell that ran `scripts/devnet`
+/// had (`cometbft` on `PATH` for chimerad, libtorch and libwasmvm, the
+/// model zoo), recorded with each process.
+fn inherited_env() -> Vec<(String, String)> {
+    ["PATH", "LD_LIBRARY_PATH", "CHIMERA_MODELS_DIR"]
+        .iter()
+        .filter_map(|k| {
+            std::env::var(k)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|v| (k.to_string(), v))
+        })
+        .collect()
+}
+
+/// Later runs: every recorded process that runs and answers is reused; one
+/// that does not is started again from its recorded command line (chains
+/// first, side by side, then the relayer).
+fn resume_infra(st: &mut State, p: &Progress, words: &mut Vec<String>) -> Result<()> {
+    let records = st.processes();
+    let mut todo = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let d = DetachedProcess::from_json(r).map_err(|e| anyhow!(e))?;
+        let name = d.spec.name.clone();
+        match d.state() {
+            GroupState::Running => {
+                record_pgid(d.pgid);
+                if let Some(why) = probe_once(r) {
+                    bail!(
+                        "{name} runs (pgid {}) but {why}; see {}",
+                        d.pgid,
+                        d.spec.log_path.display()
+                    );
+                }
+                let height = r["ready"][0]["http"]
+                    .as_str()
+                    .and_then(|a| a.parse().ok())
+                    .filter(|_| r["chain_id"].is_string())
+                    .and_then(|a| rpc::status(a).ok())
+                    .map_or(String::new(), |s| format!(", height {}", s.latest_height));
+                p.line(
+                    "reused",
+                    &format!("{name}: running (pgid {}){height}", d.pgid),
+                    None,
+                );
+                words.push(format!("reused {}", short_role(r)));
+            }
+            state => {
+                if let GroupState::Leaderless(n) = state {
+                    process::stop_group(d.pgid, d.stop_grace);
+                    p.line(
+                        "stopped",
+                        &format!("{n} leftover process(es) of {name}'s group {}", d.pgid),
+                        None,
+                    );
+                }
+                todo.push(i);
+            }
+        }
+    }
+    // Chains first (side by side), then the relayer.
+    let (chains, rest): (Vec<usize>, Vec<usize>) = todo
+        .into_iter()
+        .partition(|i| records[*i]["chain_id"].is_string());
+    let mut new_records = records.clone();
+    for batch in [chains, rest] {
+        if batch.is_empty() {
+            continue;
+        }
+        let t = Instant::now();
+        for i in &batch {
+            p.line(
+                "respawn",
+                &format!(
+                    "{}: not running; `{}`",
+                    records[*i]["name"].as_str().unwrap_or("?"),
+                    command_line(&records[*i])
+                ),
+                None,
+            );
+        }
+        let results: Vec<(usize, Result<Value>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = batch
+                .iter()
+                .map(|i| (*i, s.spawn(|| respawn(&records[*i]))))
+                .collect();
+            handles
+                .into_iter()
+                .map(|(i, h)| (i, h.join().unwrap_or_else(|_| Err(anyhow!("respawn panicked")))))
+                .collect()
+        });
+        let mut first_err = None;
+        for (i, r) in results {
+            match r {
+                Ok(v) => {
+                    p.line(
+                        "started",
+                        &format!(
+                            "{} again (pgid {}), serving",
+                            v["name"].as_str().unwrap_or("?"),
+                            v["pgid"]
+                        ),
+                        Some(t.elapsed()),
+                    );
+                    words.push(format!("restarted {}", short_role(&v)));
+                    new_records[i] = v;
+                }
+                Err(e) => {
+                    let log = records[i]["log"].as_str().unwrap_or("?");
+                    let said = last_error_line(Path::new(log))
+                        .map_or(String::new(), |l| format!("; its log says: {l}"));
+                    first_err.get_or_insert(anyhow!(
+                        "restarting {} (log {log}): {}{said}",
+                        records[i]["name"].as_str().unwrap_or("?"),
+                        one_line(&e)
+                    ));
+                }
+            }
+        }
+        st.v["processes"] = json!(new_records);
+        st.save()?;
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+    }
+    p.line(
+        "reused",
+        &format!(
+            "connection {} <-> {}, transfer channel {} <-> {} (from {})",
+            st.str("/paths/terra/connection_id")?,
+            st.str("/paths/chimera/connection_id")?,
+            st.str("/paths/terra/channel_id")?,
+            st.str("/paths/chimera/channel_id")?,
+            STATE_FILE
+        ),
+        None,
+    );
+    words.push("reused the paths".into());
+    Ok(())
+}
+
+/// The last line of `log` (since the harness's last start header) that
+/// reads like an error.
+fn last_error_line(log: &Path) -> Option<String> {
+    let tail = process::log_tail(log, 200);
+    let since = tail.rfind("=== chimera-e2e: starting").map_or(0, |i| i);
+    tail[since..]
+        .lines()
+        .rev()
+        .find(|l| {
+            let l = l.to_lowercase();
+            l.contains("error") || l.contains("panicked") || l.contains("fatal")
+        })
+        .map(|l| l.trim().chars().take(300).collect())
+}
+
+fn short_role(r: &Value) -> String {
+    match r["role"].as_str() {
+        Some("relay") => "chimera relay".into(),
+        Some(role) => role.to_string(),
+        None => r["name"].as_str().unwrap_or("?").to_string(),
+    }
+}
+
+fn command_line(r: &Value) -> String {
+    DetachedProcess::from_json(r).map_or_else(|e| e, |d| d.spec.command_line())
+}
+
+/// What the user's request gave.
+struct Request {
+    value: Value,
+    out: PathBuf,
+    sha256: String,
+    size: usize,
+    terra_uluna: u128,
+    voucher_balance: u128,
+}
+
+/// The LUNC user's flow with the real `chimera` CLI: key, account, funds,
+/// request, output.
+fn user_flow(st: &mut State, p: &Progress, words: &mut Vec<String>) -> Result<Request> {
+    let cli = ChimeraCli {
+        binary: relayer::chimera_binary(),
+        config: st.str("/relayer/config")?.into(),
+        log: st.str("/relayer/commands_log")?.into(),
+    };
+    let tid = st.str("/chains/terra/chain_id")?;
+    let cid = st.str("/chains/chimera/chain_id")?;
+    let conn = st.str("/paths/terra/connection_id")?;
+    let chan_t = st.str("/paths/terra/channel_id")?;
+    let voucher = st.str("/paths/voucher")?;
+    let chimera_grpc = st.str("/chains/chimera/grpc")?;
+    let terra_grpc = st.str("/chains/terra/grpc")?;
+    let route = [
+        "--controller",
+        tid.as_str(),
+        "--host",
+        cid.as_str(),
+        "--connection",
+        conn.as_str(),
+        "--key",
+        USER_KEY,
+    ];
+    let with_route = |sub: &str, extra: &[&str]| -> Vec<String> {
+        ["ica", sub]
+            .iter()
+            .chain(route.iter())
+            .chain(extra.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+
+    // The user's key in the relayer's key store.
+    let t = Instant::now();
+    let show = ["keys", "show", "--chain", tid.as_str(), "--name", USER_KEY];
+    let terra_user = match cli.run(&show, None, false) {
+        Ok(out) => {
+            p.line(
+                "reused",
+                &format!("key {USER_KEY} on {tid}: {}", out.trim()),
+                None,
+            );
+            out.trim().to_string()
+        }
+        Err(_) => {
+            let args = [
+                "keys",
+                "import",
+                "--chain",
+                tid.as_str(),
+                "--name",
+                USER_KEY,
+                "--mnemonic-file",
+                "-",
+                "--overwrite",
+            ];
+            cli.run(&args, Some(keys::USER_MNEMONIC), true)?;
+            let out = cli.run(&show, None, false)?;
+            p.line(
+                "ok",
+                &format!("imported key {USER_KEY} on {tid}: {}", out.trim()),
+                Some(t.elapsed()),
+            );
+            out.trim().to_string()
+        }
+    };
+    if terra_user != keys::USER_ADDRESS {
+        bail!(
+            "key {USER_KEY} on {tid} is {terra_user}, expected the devnet user {}",
+            keys::USER_ADDRESS
+        );
+    }
+
+    // 1. The interchain account.
+    let t = Instant::now();
+    let known =
+        st.v.pointer("/user/interchain_account")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    let acct = cli.json(&refs(&with_route("register", &["--json"])))?;
+    let ica = acct["address"]
+        .as_str()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| anyhow!("`chimera ica register` printed no address: {acct}"))?
+        .to_string();
+    let ica_port = acct["port_id"].as_str().unwrap_or_default().to_string();
+    let ica_chan = acct["channel_id"].as_str().unwrap_or_default().to_string();
+    let reused = known.as_deref() == Some(ica.as_str());
+    p.line(
+        if reused { "reused" } else { "ok" },
+        &format!("interchain account {ica} of {terra_user} ({ica_port}/{ica_chan} on {tid})"),
+        Some(t.elapsed()),
+    );
+    words.push(
+        if reused {
+            "reused the account"
+        } else {
+            "registered the account"
+        }
+        .into(),
+    );
+    st.v["user"] = json!({
+        "terra_address": terra_user, "key": USER_KEY, "interchain_account": ica,
+        "connection_id": conn, "port_id": ica_port, "channel_id": ica_chan,
+    });
+    st.save()?;
+
+    // 2. Funds, only when one request's fee is not there.
+    let t = Instant::now();
+    let balance = |addr: &str| -> Result<u128> {
+        relayer::rt()
+            .block_on(bank::balance(&chimera_grpc, addr, &voucher))
+            .with_context(|| format!("{cid}: {voucher} balance of {addr}"))
+    };
+    let mut held = balance(&ica)?;
+    if held < FEE {
+        let amount = format!("{FUND}{}", terra::DENOM);
+        let f = cli.json(&refs(&with_route(
+            "fund",
+            &["--amount", &amount, "--channel", &chan_t, "--json"],
+        )))?;
+        held = f["balance"]
+            .as_str()
+            .and_then(|b| b.parse().ok())
+            .map_or_else(|| balance(&ica), Ok)?;
+        p.line(
+            "ok",
+            &format!("funded {ica} with {amount}: holds {held}{voucher}"),
+            Some(t.elapsed()),
+        );
+        words.push("funded the account".into());
+    } else {
+        p.line(
+            "reused",
+            &format!("{ica} holds {held}{voucher} (a request needs at most {FEE})"),
+            None,
+        );
+        words.push("reused its funds".into());
+    }
+
+    // 3. The request, followed to its acknowledgement back on Terra.
+    let t = Instant::now();
+    let outputs = st.dir.join("outputs");
+    std::fs::create_dir_all(&outputs).with_context(|| format!("creating {}", outputs.display()))?;
+    let incoming = outputs.join(format!(".seven-incoming-{}.png", std::process::id()));
+    let fee = format!("{FEE}{voucher}");
+    let seed = SEED.to_string();
+    let incoming_s = incoming.display().to_string();
+    p.line(
+        "request",
+        &format!("{MODEL} {PROMPT:?} seed {SEED}, fee at most {fee}, from {terra_user} through {ica}"),
+        None,
+    );
+    let r = cli.json(&refs(&with_route(
+        "infer",
+        &[
+            "--model",
+            MODEL,
+            "--prompt",
+            PROMPT,
+            "--seed",
+            &seed,
+            "--fee",
+            &fee,
+            "--wait",
+            INFER_WAIT,
+            "--out",
+            &incoming_s,
+            "--json",
+        ],
+    )));
+    let r = match r {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_file(&incoming);
+            return Err(e);
+        }
+    };
+    let sequence = r
+        .pointer("/sent/sequence")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| anyhow!("`chimera ica infer` printed no sent.sequence: {r}"))?;
+    let result = r.pointer("/outcome/result/0").ok_or_else(|| {
+        anyhow!(
+            "packet {sequence}: no result in the acknowledgement: {}",
+            r["outcome"]
+        )
+    })?;
+    let want = result
+        .pointer("/output/sha256")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let out = outputs.join(format!("seven-{sequence}.png"));
+    std::fs::rename(&incoming, &out).with_context(|| {
+        format!(
+            "moving {} to {} (did `chimera ica infer --out` write it?)",
+            incoming.display(),
+            out.display()
+        )
+    })?;
+    let bytes = std::fs::read(&out).with_context(|| format!("reading {}", out.display()))?;
+    let got = hex::encode(crate::inference::sha256(&bytes));
+    if got != want {
+        bail!(
+            "{} hashes to {got}, but the acknowledgement commits to {want}",
+            out.display()
+        );
+    }
+    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        bail!("{} is not a PNG", out.display());
+    }
+    p.line(
+        "ok",
+        &format!(
+            "packet {sequence}: job {} acknowledged back on {tid}; {} ({} bytes) hashes to the commitment",
+            result["job_id"].as_str().unwrap_or("?"),
+            out.display(),
+            bytes.len()
+        ),
+        Some(t.elapsed()),
+    );
+    words.push(format!("new request (packet {sequence})"));
+    let mut req = r.clone();
+    req["out"] = json!(out.display().to_string());
+    req["verified_sha256"] = json!(got);
+    req["at_unix"] = json!(unix_now());
+    let mut history = st.v["requests"].as_array().cloned().unwrap_or_default();
+    history.push(json!({
+        "sequence": sequence, "job_id": result["job_id"], "out": out.display().to_string(),
+        "sha256": got, "at_unix": unix_now(),
+    }));
+    st.v["requests"] = json!(history);
+    st.save()?;
+
+    let terra_uluna = relayer::rt()
+        .block_on(bank::balance(&terra_grpc, &terra_user, terra::DENOM))
+        .with_context(|| format!("{tid}: balance of {terra_user}"))?;
+    let voucher_balance = balance(&ica)?;
+    Ok(Request {
+        value: req,
+        out,
+        sha256: got,
+        size: bytes.len(),
+        terra_uluna,
+        voucher_balance,
+    })
+}
+
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn stage_line(what: &str, s: &Value) -> String {
+    format!(
+        "    {what:<10} {} block {}{}",
+        s["chain_id"].as_str().unwrap_or("?"),
+        s["height"].as_u64().map_or("?".into(), |h| h.to_string()),
+        s["seconds"]
+            .as_f64()
+            .map_or(String::new(), |x| format!("  (+{x:.1} s)"))
+    )
+}
+
+fn height_of(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .parse::<SocketAddr>()
+        .ok()
+        .and_then(|a| rpc::status(a).ok())
+        .map_or("?".into(), |s| s.latest_height.to_string())
+}
+
+fn print_summary(st: &State, req: &Request, p: &Progress, words: &[String]) -> Result<()> {
+    let s = |ptr: &str| st.str(ptr).unwrap_or_else(|_| "?".into());
+    let (tid, cid) = (s("/chains/terra/chain_id"), s("/chains/chimera/chain_id"));
+    let pg = |role: &str| {
+        st.processes()
+            .iter()
+            .find(|r| r["role"] == role)
+            .map_or("?".into(), |r| r["pgid"].to_string())
+    };
+    println!(
+        "Chimera devnet is up ({:.1}s; run {} of the devnet in {})",
+        p.started.elapsed().as_secs_f64(),
+        st.v["runs"],
+        st.dir.display()
+    );
+    println!("  state        {}", State::path(&st.dir).display());
+    println!(
+        "  Terra        {tid} (terrad, 1 validator), height {}, pgid {}",
+        height_of(&s("/chains/terra/rpc")),
+        pg("terrad")
+    );
+    println!(
+        "    RPC        {}  (websocket {})",
+        s("/chains/terra/rpc"),
+        s("/chains/terra/websocket")
+    );
+    println!("    gRPC       {}", s("/chains/terra/grpc"));
+    println!("    REST       {}", s("/chains/terra/rest"));
+    println!("    home       {}", s("/chains/terra/home"));
+    println!("    log        {}", s("/chains/terra/log"));
+    println!(
+        "  Chimera      {cid} (chimerad, 1 validator), height {}, pgid {}",
+        height_of(&s("/chains/chimera/rpc")),
+        pg("chimerad")
+    );
+    println!(
+        "    RPC        {}  (websocket {})",
+        s("/chains/chimera/rpc"),
+        s("/chains/chimera/websocket")
+    );
+    println!(
+        "    gRPC       {}  (queries, BlobService)",
+        s("/chains/chimera/grpc")
+    );
+    println!("    home       {}", s("/chains/chimera/home"));
+    println!("    logs       {}", s("/chains/chimera/log"));
+    println!("               {}", s("/chains/chimera/cometbft_log"));
+    println!(
+        "  relayer      chimera relay, pgid {}, telemetry {}/metrics",
+        pg("relay"),
+        s("/relayer/telemetry")
+    );
+    println!(
+        "    config     {}  (keys in {})",
+        s("/relayer/config"),
+        s("/relayer/keys")
+    );
+    println!("    logs       {}", s("/relayer/log"));
+    println!("               {}", s("/relayer/commands_log"));
+    println!(
+        "    clients    {} on {tid}, {} on {cid}",
+        s("/paths/terra/client_id"),
+        s("/paths/chimera/client_id")
+    );
+    println!(
+        "    connection {} on {tid} <-> {} on {cid}",
+        s("/paths/terra/connection_id"),
+        s("/paths/chimera/connection_id")
+    );
+    println!(
+        "    transfer   {TRANSFER_PORT}/{} on {tid} <-> {TRANSFER_PORT}/{} on {cid}",
+        s("/paths/terra/channel_id"),
+        s("/paths/chimera/channel_id")
+    );
+    println!(
+        "  user         {} (key {USER_KEY}): {}{} on {tid}",
+        s("/user/terra_address"),
+        req.terra_uluna,
+        terra::DENOM
+    );
+    println!(
+        "    account    {} on {cid} ({}/{} on {tid})",
+        s("/user/interchain_account"),
+        s("/user/port_id"),
+        s("/user/channel_id")
+    );
+    println!(
+        "    balance    {}{}  (= {TRANSFER_PORT}/{}/{})",
+        req.voucher_balance,
+        s("/paths/voucher"),
+        s("/paths/chimera/channel_id"),
+        terra::DENOM
+    );
+    let r = &req.value;
+    let f = &r["follow"];
+    let result = &r["outcome"]["result"][0];
+    println!(
+        "  request      {MODEL} {PROMPT:?} seed {SEED}, fee at most {FEE}{}",
+        s("/paths/voucher")
+    );
+    println!(
+        "    packet     sequence {} on {}/{} -> {}/{} (tx {})",
+        r["sent"]["sequence"],
+        f["packet"]["port_id"].as_str().unwrap_or("?"),
+        f["packet"]["channel_id"].as_str().unwrap_or("?"),
+        f["packet"]["host_port_id"].as_str().unwrap_or("?"),
+        f["packet"]["host_channel_id"].as_str().unwrap_or("?"),
+        r["sent"]["tx_hash"].as_str().unwrap_or("?")
+    );
+    println!(
+        "    job        {} on {cid}, agreed by {}/{} voting power at height {}",
+        result["job_id"].as_str().unwrap_or("?"),
+        result["quorum"]["agreeing_power"].as_str().unwrap_or("?"),
+        result["quorum"]["total_power"].as_str().unwrap_or("?"),
+        result["quorum"]["height"].as_str().unwrap_or("?")
+    );
+    println!("{}", stage_line("included", &f["sent"]));
+    for (what, k) in [("received", "received"), ("acked", "host_ack"), ("back", "back")] {
+        if f[k].is_object() {
+            println!("{}", stage_line(what, &f[k]));
+        }
+    }
+    let secs: f64 = ["received", "host_ack", "back"]
+        .iter()
+        .filter_map(|k| f[*k]["seconds"].as_f64())
+        .sum();
+    let blocks = f["back"]["height"]
+        .as_u64()
+        .zip(f["sent"]["height"].as_u64())
+        .map_or("?".into(), |(b, a)| b.saturating_sub(a).to_string());
+    let host_blocks = f["host_ack"]["height"]
+        .as_u64()
+        .zip(f["received"]["height"].as_u64())
+        .map_or("?".into(), |(b, a)| b.saturating_sub(a).to_string());
+    println!(
+        "    total      {blocks} {tid} blocks, {secs:.1} s from inclusion on {tid} to the ack back on {tid} \
+         ({host_blocks} {cid} blocks from receipt to ack)"
+    );
+    println!(
+        "    output     {} ({} bytes, {})",
+        req.out.display(),
+        req.size,
+        result["output"]["encoding"].as_str().unwrap_or("?")
+    );
+    println!("    sha256     {} (verified against the ack)", req.sha256);
+    println!("  this run     {}", words.join(", "));
+    println!(
+        "  everything keeps running; `scripts/devnet` again makes a new request, `scripts/devnet down` stops it \
+         and removes {}",
+        st.dir.display()
+    );
+    Ok(())
+}
+
+// --- status and down -----------------------------------------------------------
+
+/// `chimera-e2e devnet status`: each recorded process alive or not, chain
+/// heights, the account and the last request. Exit status: 0 when all
+/// runs, 1 otherwise (or when there is no devnet).
+pub fn status(dir: &Path) -> Result<bool> {
+    let Some(st) = State::load(dir)? else {
+        println!("no devnet in {} (start one with `scripts/devnet`)", dir.display());
+        return Ok(false);
+    };
+    println!("devnet in {} ({} run(s))", dir.display(), st.v["runs"]);
+    let mut all = true;
+    let records = st.processes();
+    if records.is_empty() {
+        println!("  nothing recorded (its first run did not finish)");
+        return Ok(false);
+    }
+    for r in &records {
+        let d = DetachedProcess::from_json(r).map_err(|e| anyhow!(e))?;
+        let state = d.state();
+        let what = match state {
+            GroupState::Running => match probe_once(r) {
+                None => "running".to_string(),
+                Some(why) => {
+                    all = false;
+                    format!("running, but {why}")
+                }
+            },
+            GroupState::Leaderless(n) => {
+                all = false;
+                format!("its leader is gone, {n} process(es) of its group remain")
+            }
+            GroupState::Gone => {
+                all = false;
+                "not running (`scripts/devnet` starts it again)".to_string()
+            }
+        };
+        let height = if state == GroupState::Running && r["chain_id"].is_string() {
+            r["ready"][0]["http"]
+                .as_str()
+                .and_then(|a| a.parse().ok())
+                .and_then(|a| rpc::status(a).ok())
+                .map_or(String::new(), |s| format!(", height {}", s.latest_height))
+        } else {
+            String::new()
+        };
+        println!("  {:<36} pgid {:<8} {what}{height}", d.spec.name, d.pgid);
+        println!("  {:<36} log {}", "", d.spec.log_path.display());
+    }
+    if let Ok(a) = st.str("/user/interchain_account") {
+        println!(
+            "  account: {} (key {USER_KEY}) -> {a} on {}",
+            st.str("/user/terra_address").unwrap_or_default(),
+            st.str("/chains/chimera/chain_id").unwrap_or_default()
+        );
+    }
+    if let Some(last) = st.v["requests"].as_array().and_then(|a| a.last()) {
+        println!(
+            "  last request: packet {}, job {}, {} (sha256 {})",
+            last["sequence"],
+            last["job_id"].as_str().unwrap_or("?"),
+            last["out"].as_str().unwrap_or("?"),
+            last["sha256"].as_str().unwrap_or("?")
+        );
+    }
+    Ok(all)
+}
+
+/// `chimera-e2e devnet down`: stops every recorded process group (relayer
+/// first, then the chains; SIGTERM, SIGKILL after each one's grace) and
+/// removes the directory.
+pub fn down(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        println!("no devnet in {}: nothing to do", dir.display());
+        return Ok(());
+    }
+    State::check_dir(dir).map_err(|_| {
+        anyhow!(
+            "{} holds no {STATE_FILE}: not removing a directory chimera-e2e did not make",
+            dir.display()
+        )
+    })?;
+    let lock = lock_dir(dir)?;
+    let Some(st) = State::load(dir)? else {
+        let only_lock = std::fs::read_dir(dir)?
+            .flatten()
+            .all(|e| e.file_name() == "devnet.lock");
+        if only_lock {
+            drop(lock);
+            std::fs::remove_dir_all(dir)?;
+            println!("removed the empty {}", dir.display());
+            return Ok(());
+        }
+        bail!(
+            "{} holds no {STATE_FILE}: not removing a directory chimera-e2e did not make",
+            dir.display()
+        );
+    };
+    let started = Instant::now();
+    let records = st.processes();
+    // The relayer first (it talks to the chains), then the chains together.
+    let (relays, chains): (Vec<Value>, Vec<Value>) =
+        records.into_iter().partition(|r| !r["chain_id"].is_string());
+    for batch in [relays, chains] {
+        let lines: Vec<String> = std::thread::scope(|s| {
+            let hs: Vec<_> = batch
+                .iter()
+                .map(|r| {
+                    s.spawn(move || {
+                        let d = match DetachedProcess::from_json(r) {
+                            Ok(d) => d,
+                            Err(e) => return format!("  skipped a record: {e}"),
+                        };
+                        let t = Instant::now();
+                        let (was, killed) = d.stop();
+                        let how = match (was, killed) {
+                            (GroupState::Gone, _) => "was not running".to_string(),
+                            (_, true) => format!(
+                                "killed (SIGKILL after {:.0}s of SIGTERM)",
+                                d.stop_grace.as_secs_f64()
+                            ),
+                            (GroupState::Leaderless(n), false) => {
+                                format!("stopped {n} leftover process(es)")
+                            }
+                            (GroupState::Running, false) => "stopped (SIGTERM)".to_string(),
+                        };
+                        format!(
+                            "  {:<36} pgid {:<8} {how} ({:.1}s)",
+                            d.spec.name,
+                            d.pgid,
+                            t.elapsed().as_secs_f64()
+                        )
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| "  a stop panicked".into()))
+                .collect()
+        });
+        for l in lines {
+            println!("{l}");
+        }
+    }
+    // Anything still running from the directory (it would hold its files).
+    let dir_s = dir.display().to_string();
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            (pid != std::process::id() && cmd.contains(&dir_s)).then(|| format!("{pid}: {}", cmd.trim()))
+        })
+        .collect();
+    if !left.is_empty() {
+        bail!(
+            "still running from {} (not removed): {}",
+            dir.display(),
+            left.join("; ")
+        );
+    }
+    let (files, bytes) = du(dir);
+    drop(lock);
+    std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    println!(
+        "removed {} ({files} files, {:.1} MB: the chains' homes, the relayer's config, keys and logs, the outputs, \
+         {STATE_FILE}) in {:.1}s",
+        dir.display(),
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Files and bytes under `dir`.
+fn du(dir: &Path) -> (u64, u64) {
+    let mut stack = vec![dir.to_path_buf()];
+    let (mut files, mut bytes) = (0, 0);
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) => {
+                    files += 1;
+                    bytes += m.len();
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    (files, bytes)
 }

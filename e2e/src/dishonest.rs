@@ -76,11 +76,17 @@ impl DishonestBlobNode {
         tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(service)
-                .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), async {
-                    let _ = stopped.await;
-                }),
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    async {
+                        let _ = stopped.await;
+                    },
+                ),
         );
-        Ok(DishonestBlobNode { addr, stop: Some(stop) })
+        Ok(DishonestBlobNode {
+            addr,
+            stop: Some(stop),
+        })
     }
 
     /// Its gRPC URL.

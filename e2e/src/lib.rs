@@ -24,8 +24,10 @@
 //!   flipped, for the fetch-must-refuse tests.
 //! - [`bench_ica`]: `chimera ica infer` end to end by stage, against a local
 //!   job and an ICS-20 round trip on the same chains.
-//! - [`devnet`]: the README's devnet (chimerad, Terra, Hermes, one ICS-20
-//!   transfer) and the path-opening steps the Hermes test shares.
+//! - [`devnet`]: the README's main job (`chimera-e2e devnet up|status|down`):
+//!   a persistent Terra + chimerad + `chimera relay` devnet and a LUNC
+//!   user's `digits-ddpm` request through `chimera ica`; its start-up and
+//!   Hermes path-opening helpers are shared with `tests/hermes_chimera.rs`.
 
 pub mod bank;
 pub mod bench_bank;

@@ -8,6 +8,12 @@
 //! group (its children die with it), its stdout and stderr go to one log file,
 //! every readiness wait reports the log tail when it gives up, and `Drop`
 //! stops the whole group and, while panicking, prints the log path and tail.
+//!
+//! The devnet (`chimera-e2e devnet`) is the one place where processes must
+//! outlive the program that started them: [`ManagedProcess::detach`] disarms
+//! the stop on drop, and a [`DetachedProcess`] (its spec, group and the
+//! leader's identity, saved as JSON) lets a later run check the group, stop
+//! it, or start it again with exactly the same command line.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{File, OpenOptions};
@@ -197,6 +203,10 @@ pub struct ManagedProcess {
     exit: Option<ExitStatus>,
     stopped: bool,
     stop_grace: Duration,
+    /// What it was started from (for [`ManagedProcess::into_detached`]).
+    spec: ProcessSpec,
+    /// Set by [`ManagedProcess::detach`]: `Drop` leaves it running.
+    detached: bool,
 }
 
 impl ManagedProcess {
@@ -212,6 +222,7 @@ impl ManagedProcess {
             source,
         };
         let command = spec.command_line();
+        let recorded = spec.clone();
         let mut log = OpenOptions::new()
             .create(true)
             .append(true)
@@ -246,7 +257,51 @@ impl ManagedProcess {
             exit: None,
             stopped: false,
             stop_grace: DEFAULT_STOP_GRACE,
+            spec: recorded,
+            detached: false,
         })
+    }
+
+    /// The spec it was started from.
+    pub fn spec(&self) -> &ProcessSpec {
+        &self.spec
+    }
+
+    /// How long [`stop`](Self::stop) waits between SIGTERM and SIGKILL.
+    pub fn stop_grace(&self) -> Duration {
+        self.stop_grace
+    }
+
+    /// Leaves the process (and its group) running when this value goes:
+    /// `Drop` no longer stops it. Returns its process group id, by which a
+    /// later program finds and stops it ([`stop_group`]).
+    ///
+    /// Why: the devnet keeps its chains and relayer running after
+    /// `chimera-e2e devnet up` exits. The process already leads its own
+    /// group with stdin closed and its output in its log file, so nothing
+    /// ties it to this program; it is re-parented when this program exits.
+    pub fn detach(mut self) -> i32 {
+        self.detached = true;
+        self.pgid()
+    }
+
+    /// [`detach`](Self::detach), returning everything a later program needs
+    /// to check, stop or respawn the process: its spec, group, stop grace
+    /// and the leader's identity (start time since boot, boot id), so a
+    /// recycled pid is never taken for it.
+    pub fn into_detached(self) -> DetachedProcess {
+        let pgid = self.pgid();
+        let start_ticks = proc_stat(pgid).map(|s| s.start_ticks);
+        let spec = self.spec.clone();
+        let stop_grace = self.stop_grace;
+        self.detach();
+        DetachedProcess {
+            spec,
+            pgid,
+            start_ticks,
+            boot_id: boot_id(),
+            stop_grace,
+        }
     }
 
     /// The name given in the spec.
@@ -441,6 +496,9 @@ impl ManagedProcess {
 
 impl Drop for ManagedProcess {
     fn drop(&mut self) {
+        if self.detached {
+            return;
+        }
         let stopped = self.stop();
         if std::thread::panicking() {
             eprintln!(
@@ -477,6 +535,248 @@ fn signal_group(pgid: i32, signal: libc::c_int) {
         unsafe {
             libc::kill(-pgid, signal);
         }
+    }
+}
+
+/// What `/proc/<pid>/stat` says of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ProcStat {
+    state: char,
+    ppid: i32,
+    pgrp: i32,
+    start_ticks: u64,
+}
+
+/// Reads `/proc/<pid>/stat` (None if there is no such process).
+fn proc_stat(pid: i32) -> Option<ProcStat> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt
+    // majflt cmajflt utime stime cutime cstime priority nice threads
+    // itrealvalue starttime ...": comm may hold spaces and parentheses.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(ProcStat {
+        state: f.first()?.chars().next()?,
+        ppid: f.get(1)?.parse().ok()?,
+        pgrp: f.get(2)?.parse().ok()?,
+        start_ticks: f.get(19)?.parse().ok()?,
+    })
+}
+
+/// Every process in `/proc` with its stat.
+fn all_processes() -> Vec<(i32, ProcStat)> {
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            Some((pid, proc_stat(pid)?))
+        })
+        .collect()
+}
+
+/// The live (not zombie) processes of group `pgid`.
+///
+/// Why: a detached group's members are re-parented to init; whether it
+/// reaps them at once is up to init, so "alive" must not count zombies.
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    if pgid <= 0 {
+        return Vec::new();
+    }
+    all_processes()
+        .into_iter()
+        .filter(|(_, s)| s.pgrp == pgid && !matches!(s.state, 'Z' | 'X'))
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// The processes this program started that lead their own group (as
+/// [`ManagedProcess::spawn`] starts them), detached or not.
+///
+/// Why: an interrupted `devnet up` stops the groups it started but had
+/// not yet recorded.
+pub fn own_group_leaders() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    all_processes()
+        .into_iter()
+        .filter(|(pid, s)| s.ppid == me && s.pgrp == *pid && !matches!(s.state, 'Z' | 'X'))
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// This boot's id (`/proc/sys/kernel/random/boot_id`).
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Stops every process of group `pgid`: SIGTERM, up to `grace` for all of
+/// them to exit, then SIGKILL. Returns true if SIGKILL was needed. Works on
+/// groups this program did not start (it does not reap them).
+pub fn stop_group(pgid: i32, grace: Duration) -> bool {
+    if group_members(pgid).is_empty() {
+        return false;
+    }
+    signal_group(pgid, libc::SIGTERM);
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if group_members(pgid).is_empty() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal_group(pgid, libc::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !group_members(pgid).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+/// Where a detached process group stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupState {
+    /// The leader (the very process started) runs.
+    Running,
+    /// The leader is gone but `n` other members of its group still run
+    /// (e.g. a node's CometBFT child).
+    Leaderless(usize),
+    /// Nothing of it runs (or the machine was rebooted since).
+    Gone,
+}
+
+/// A process left running by [`ManagedProcess::into_detached`], as a later
+/// program sees it: enough to check it, stop it, or start it again.
+///
+/// Why: the devnet's state file holds one per long-running process.
+#[derive(Debug, Clone)]
+pub struct DetachedProcess {
+    /// What it was started from (respawned with exactly this).
+    pub spec: ProcessSpec,
+    /// Its process group (= the leader's pid).
+    pub pgid: i32,
+    /// The leader's start time in clock ticks since boot
+    /// (`/proc/<pid>/stat` field 22), to tell it from a recycled pid.
+    pub start_ticks: Option<u64>,
+    /// The boot it was started in.
+    pub boot_id: Option<String>,
+    /// SIGTERM-to-SIGKILL grace when stopping it.
+    pub stop_grace: Duration,
+}
+
+impl DetachedProcess {
+    /// Where the group stands now.
+    pub fn state(&self) -> GroupState {
+        if self.pgid <= 0 {
+            return GroupState::Gone;
+        }
+        if let (Some(then), Some(now)) = (&self.boot_id, boot_id()) {
+            if *then != now {
+                return GroupState::Gone;
+            }
+        }
+        match proc_stat(self.pgid) {
+            Some(s) if s.pgrp == self.pgid && !matches!(s.state, 'Z' | 'X') => {
+                if self.start_ticks.is_none_or(|t| t == s.start_ticks) {
+                    GroupState::Running
+                } else {
+                    // The pid now leads someone else's group.
+                    GroupState::Gone
+                }
+            }
+            Some(s) if s.pgrp != self.pgid && !matches!(s.state, 'Z' | 'X') => GroupState::Gone,
+            _ => match group_members(self.pgid).len() {
+                0 => GroupState::Gone,
+                n => GroupState::Leaderless(n),
+            },
+        }
+    }
+
+    /// Stops the group ([`stop_group`] with its grace) unless it is gone
+    /// (or the pgid now belongs to another program). Returns the state it
+    /// was in and whether SIGKILL was needed.
+    pub fn stop(&self) -> (GroupState, bool) {
+        let state = self.state();
+        let killed = match state {
+            GroupState::Gone => false,
+            _ => stop_group(self.pgid, self.stop_grace),
+        };
+        (state, killed)
+    }
+
+    /// Starts the recorded spec again (a new group; the log is appended
+    /// to), with the recorded stop grace.
+    pub fn respawn(&self) -> Result<ManagedProcess, ProcessError> {
+        let mut p = ManagedProcess::spawn(self.spec.clone())?;
+        p.set_stop_grace(self.stop_grace);
+        Ok(p)
+    }
+
+    /// As JSON: `{name, program, args, env, cwd, log, pgid, start_ticks,
+    /// boot_id, stop_grace_ms}` (strings lossily UTF-8).
+    pub fn to_json(&self) -> serde_json::Value {
+        let s = |o: &OsStr| o.to_string_lossy().into_owned();
+        serde_json::json!({
+            "name": self.spec.name,
+            "program": s(self.spec.program.as_os_str()),
+            "args": self.spec.args.iter().map(|a| s(a)).collect::<Vec<_>>(),
+            "env": self.spec.env.iter().map(|(k, v)| [s(k), s(v)]).collect::<Vec<_>>(),
+            "cwd": self.spec.cwd.as_ref().map(|c| s(c.as_os_str())),
+            "log": s(self.spec.log_path.as_os_str()),
+            "pgid": self.pgid,
+            "start_ticks": self.start_ticks,
+            "boot_id": self.boot_id,
+            "stop_grace_ms": self.stop_grace.as_millis() as u64,
+        })
+    }
+
+    /// Reads [`to_json`](Self::to_json)'s form; the error names the field.
+    pub fn from_json(v: &serde_json::Value) -> Result<Self, String> {
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| format!("process record: no string {k:?}"))
+        };
+        let strings = |x: &serde_json::Value| -> Option<Vec<String>> {
+            x.as_array()?
+                .iter()
+                .map(|e| e.as_str().map(str::to_string))
+                .collect()
+        };
+        let args = v
+            .get("args")
+            .and_then(strings)
+            .ok_or("process record: no string array \"args\"")?;
+        let env = v
+            .get("env")
+            .and_then(|e| e.as_array())
+            .ok_or("process record: no \"env\" array")?
+            .iter()
+            .map(|pair| match strings(pair).as_deref() {
+                Some([k, val]) => Ok((OsString::from(k), OsString::from(val))),
+                _ => Err("process record: an \"env\" entry is not [name, value]".to_string()),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut spec = ProcessSpec::new(text("name")?, text("program")?, text("log")?).args(args);
+        spec.env = env;
+        spec.cwd = v.get("cwd").and_then(|c| c.as_str()).map(PathBuf::from);
+        Ok(Self {
+            spec,
+            pgid: v
+                .get("pgid")
+                .and_then(serde_json::Value::as_i64)
+                .ok_or("process record: no \"pgid\"")? as i32,
+            start_ticks: v.get("start_ticks").and_then(serde_json::Value::as_u64),
+            boot_id: v.get("boot_id").and_then(|b| b.as_str()).map(str::to_string),
+            stop_grace: Duration::from_millis(
+                v.get("stop_grace_ms")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(DEFAULT_STOP_GRACE.as_millis() as u64),
+            ),
+        })
     }
 }
 
@@ -575,6 +875,52 @@ mod tests {
         let msg = err.to_string();
         assert!(matches!(err, ProcessError::NotReady { .. }), "{msg}");
         assert!(msg.contains("\"never\"") && msg.contains("starting"), "{msg}");
+    }
+
+    #[test]
+    fn detached_groups_outlive_their_handle_and_respawn_from_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = sh(dir.path(), "detached", "sleep 300 & echo up; wait");
+        p.wait_for_log_line("up", Duration::from_secs(10)).unwrap();
+        let d = p.into_detached();
+        assert_eq!(d.state(), GroupState::Running);
+        assert_eq!(group_members(d.pgid).len(), 2, "the shell and its sleep");
+        let back = DetachedProcess::from_json(&d.to_json()).unwrap();
+        assert_eq!(back.spec.command_line(), d.spec.command_line());
+        assert_eq!((back.pgid, back.start_ticks), (d.pgid, d.start_ticks));
+        // The leader alone dies: its child keeps the group.
+        unsafe {
+            libc::kill(d.pgid, libc::SIGKILL);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while d.state() == GroupState::Running && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(d.state(), GroupState::Leaderless(1));
+        let (was, killed) = d.stop();
+        assert_eq!((was, killed), (GroupState::Leaderless(1), false));
+        assert_eq!(d.state(), GroupState::Gone);
+        assert_eq!(d.stop(), (GroupState::Gone, false));
+        let mut again = back.respawn().unwrap();
+        again.wait_for_log_line("up", Duration::from_secs(10)).unwrap();
+        assert_ne!(again.pgid(), d.pgid);
+        let log = std::fs::read_to_string(again.log_path()).unwrap();
+        assert_eq!(log.matches("=== chimera-e2e: starting detached").count(), 2);
+    }
+
+    #[test]
+    fn a_recycled_pid_is_not_the_recorded_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = sh(dir.path(), "recycled", "echo up; sleep 300");
+        p.wait_for_log_line("up", Duration::from_secs(10)).unwrap();
+        let mut d = p.into_detached();
+        d.start_ticks = d.start_ticks.map(|t| t + 1);
+        assert_eq!(d.state(), GroupState::Gone);
+        assert_eq!(d.stop(), (GroupState::Gone, false), "not signalled");
+        d.start_ticks = d.start_ticks.map(|t| t - 1);
+        assert_eq!(d.state(), GroupState::Running);
+        d.stop();
+        assert_eq!(d.state(), GroupState::Gone);
     }
 
     #[test]

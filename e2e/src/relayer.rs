@@ -120,6 +120,100 @@ impl ChimeraRelayer {
         Ok(r)
     }
 
+    /// [`new`](Self::new) in a fixed home `dir` (new or empty; created if
+    /// missing, never removed by the harness).
+    ///
+    /// Why: the devnet's relayer config and keys stay in a known place
+    /// across runs, where `chimera --config DIR/chimera.toml` finds them.
+    pub fn new_in(chains: Vec<HermesChain>, dir: &Path) -> Result<Self, RelayerError> {
+        let home = NodeHome::explicit(dir)?;
+        let telemetry_port = ports::free_port().map_err(|e| RelayerError::Io("telemetry port".into(), e))?;
+        let r = ChimeraRelayer {
+            process: None,
+            config: home.path().join("chimera.toml"),
+            home,
+            binary: chimera_binary(),
+            telemetry_port,
+            chains,
+        };
+        std::fs::write(&r.config, r.config_toml())
+            .map_err(|e| RelayerError::Io("writing config".into(), e))?;
+        for c in r.chains.clone() {
+            let key = c.keys.first().expect("a relayer key");
+            r.import_key(&c.id, "relayer", &key.mnemonic)?;
+        }
+        Ok(r)
+    }
+
+    /// `chimera keys import --chain CHAIN --name NAME --overwrite` of
+    /// `mnemonic` (the chain's coin type and prefix from the config);
+    /// returns what the command printed.
+    ///
+    /// Why: a user key beside the relayer's, for `chimera ica --key NAME`.
+    pub fn import_key(&self, chain: &str, name: &str, mnemonic: &str) -> Result<String, RelayerError> {
+        self.run_with_stdin(
+            &[
+                "keys",
+                "import",
+                "--chain",
+                chain,
+                "--name",
+                name,
+                "--mnemonic-file",
+                "-",
+                "--overwrite",
+            ],
+            mnemonic,
+        )
+    }
+
+    /// `chimera create connection` with new clients on both chains; returns
+    /// `(client on a, client on b, connection on a, connection on b)`.
+    pub fn create_connection(
+        &self,
+        a: &str,
+        b: &str,
+    ) -> Result<(String, String, String, String), RelayerError> {
+        let args = ["create", "connection", "--a", a, "--b", b];
+        let out = self.run(&args)?;
+        let v: Value = serde_json::from_str(out.trim()).map_err(|e| RelayerError::Failed {
+            args: args.join(" "),
+            status: "0".into(),
+            stderr: format!("not JSON ({e}): {out}"),
+        })?;
+        let s = |p: &str| {
+            v.pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok((
+            s("/a/client_id"),
+            s("/b/client_id"),
+            s("/a/connection_id"),
+            s("/b/connection_id"),
+        ))
+    }
+
+    /// The port of `chimera relay`'s telemetry (`/metrics`, `/health`).
+    pub fn telemetry_port(&self) -> u16 {
+        self.telemetry_port
+    }
+
+    /// The `chimera` binary in use.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// Leaves `chimera relay` running (and the home in place) when this
+    /// value goes; returns the detached process, if it ran.
+    ///
+    /// Why: the devnet's relayer outlives `chimera-e2e devnet up`.
+    pub fn detach(mut self) -> Option<process::DetachedProcess> {
+        self.home.keep();
+        self.process.take().map(ManagedProcess::into_detached)
+    }
+
     /// The config file's text.
     pub fn config_toml(&self) -> String {
         let mut s = format!(

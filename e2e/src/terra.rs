@@ -471,6 +471,19 @@ impl<D: SdkDaemon> SdkLocalnet<D> {
         self.home.keep()
     }
 
+    /// Leaves the node running (and its home in place) when this value
+    /// goes, and returns its detached `start --home` process: its spec
+    /// restarts the node from its home, its group stops it.
+    ///
+    /// Why: the devnet's Terra chain outlives `chimera-e2e devnet up`.
+    pub fn detach(self) -> crate::process::DetachedProcess {
+        let Self {
+            process, mut home, ..
+        } = self;
+        home.keep();
+        process.into_detached()
+    }
+
     /// The chain id.
     pub fn chain_id(&self) -> &str {
         &self.config.chain_id

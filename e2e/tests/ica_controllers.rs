@@ -445,6 +445,48 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
     }
     assert_eq!(bal(&a.address), FUND - paid, "each fee paid once");
 
+    // Two requests in flight on the ORDERED channel, the first slower (a
+    // sealed job agrees in two rounds): both acknowledgements reach Terra,
+    // whose ordered channel takes them in sequence order only.
+    let slow = request(
+        &a.address,
+        "digits-ddpm",
+        b"4".to_vec(),
+        InputEncoding::Text,
+        4,
+        FEE,
+        &voucher,
+        Some(&keys),
+    );
+    let fast = run_msg(
+        &a.address,
+        "digits-ddpm",
+        b"5".to_vec(),
+        InputEncoding::Text,
+        5,
+        FEE,
+        &voucher,
+    );
+    let t = Instant::now();
+    let first = send_tx(&terra_user, &a, &[slow], Duration::from_secs(600));
+    let second = send_tx(&terra_user, &a, &[fast], Duration::from_secs(600));
+    for seq in [first, second] {
+        let ack = wait_ack(
+            &terra_user,
+            &a,
+            seq,
+            &[&relayer],
+            "a request in flight with another",
+        );
+        assert_eq!(ica::run_inference_response_from_ack(&ack).unwrap().len(), 1);
+    }
+    paid += 2 * FEE;
+    eprintln!(
+        "[ok] two requests in flight acknowledged in order ({:.1?})",
+        t.elapsed()
+    );
+    assert_eq!(bal(&a.address), FUND - paid);
+
     // Refusals: ibc-go error acks; nothing moves.
     let friend = chimera_e2e::chimera::chimera_address(keys::USER_MNEMONIC)
         .unwrap()

@@ -1,9 +1,10 @@
 //! `chimera-e2e`: start localnets of the real chains by hand.
 //!
-//! The README's main command runs `devnet`: chimerad and a Terra Classic
-//! localnet linked by Hermes, with one ICS-20 transfer made; developers use
-//! `--keep-running` to poke at the chains with `terrad` or a relayer while
-//! writing tests. `bench-bank` measures bank-send
+//! The README's main command runs `devnet` (`up`, `status`, `down`): a
+//! persistent Terra Classic localnet and chimerad linked by `chimera relay`,
+//! where a LUNC user runs `digits-ddpm` through an interchain account; it
+//! stays up for poking at the chains with `terrad`, `chimera` or a test.
+//! `terra-localnet` starts Terra alone. `bench-bank` measures bank-send
 //! throughput of chimerad against simd, `bench-ics20` ICS-20 round-trip
 //! latency of chimerad ↔ terrad against terrad ↔ terrad, `bench-inference`
 //! inference end to end (docs/benchmarks.md).
@@ -27,13 +28,22 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// The devnet: a chimerad host chain, a Terra Classic localnet, Hermes
-    /// between them (transfer channel, relaying), one uluna transfer to
-    /// chimerad; prints its status, then stops (or runs until Ctrl-C).
+    /// The devnet (README's main job), persistent: a Terra Classic
+    /// localnet, a chimerad host chain with its model zoo, `chimera relay`
+    /// between them, and a LUNC user's request through an interchain
+    /// account (`chimera ica register`, `fund`, `infer --wait --out`).
+    ///
+    /// `up` (the default) starts what is missing, reuses what runs, makes a
+    /// request, prints a summary and exits leaving everything running;
+    /// `status` says what runs; `down` stops it all and removes the
+    /// directory. Exit status: 0 ok, 1 failure (one line, then the logs).
     Devnet {
-        /// Keep everything running until Ctrl-C (homes are kept too).
-        #[arg(long)]
-        keep_running: bool,
+        #[command(subcommand)]
+        action: Option<DevnetAction>,
+        /// The devnet directory (default: $CHIMERA_DEVNET_DIR, else
+        /// ~/.cache/chimera/devnet).
+        #[arg(long, global = true)]
+        dir: Option<PathBuf>,
     },
     /// Start a single-validator Terra Classic localnet (real terrad), print
     /// its status, then stop it (or keep it running until Ctrl-C).
@@ -181,6 +191,69 @@ enum Cmd {
     },
 }
 
+/// What `chimera-e2e devnet` does.
+#[derive(Debug, Clone, Copy, Subcommand)]
+enum DevnetAction {
+    /// Start or resume the devnet, make a request, print the summary, and
+    /// leave it running.
+    Up,
+    /// Whether each recorded process runs, chain heights, the account.
+    Status,
+    /// Stop every recorded process and remove the directory.
+    Down,
+}
+
+/// Runs a devnet action on its own thread (the relayer's runtime blocks
+/// there) and returns the exit status.
+async fn devnet(action: DevnetAction, dir: Option<PathBuf>) -> i32 {
+    use chimera_e2e::devnet;
+    let dir = match devnet::devnet_dir(dir) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return 1;
+        }
+    };
+    if matches!(action, DevnetAction::Up) {
+        tokio::spawn(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                devnet::interrupted();
+            }
+        });
+    }
+    let work = std::thread::spawn(move || match action {
+        DevnetAction::Up => match devnet::up(&dir) {
+            Ok(()) => 0,
+            Err(f) => {
+                eprintln!("{f}");
+                1
+            }
+        },
+        DevnetAction::Status => match devnet::status(&dir) {
+            Ok(true) => 0,
+            Ok(false) => 1,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                1
+            }
+        },
+        DevnetAction::Down => match devnet::down(&dir) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                1
+            }
+        },
+    });
+    match tokio::task::spawn_blocking(move || work.join()).await {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("error: the devnet thread panicked");
+            1
+        }
+    }
+}
+
 /// `--chimerad` as an absolute path: the nodes run in their homes, where a
 /// relative path would not resolve.
 fn absolute_chimerad(chimerad: Option<PathBuf>) -> Result<Option<PathBuf>> {
@@ -192,7 +265,10 @@ fn absolute_chimerad(chimerad: Option<PathBuf>) -> Result<Option<PathBuf>> {
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
-        Cmd::Devnet { keep_running } => chimera_e2e::devnet::run(keep_running).await,
+        Cmd::Devnet { action, dir } => {
+            let code = devnet(action.unwrap_or(DevnetAction::Up), dir).await;
+            std::process::exit(code)
+        }
         Cmd::TerraLocalnet {
             keep_running,
             chain_id,

@@ -1,0 +1,150 @@
+//! The README's main job, `chimera-e2e devnet`, as a user runs it, in a
+//! temporary directory: the first `up` starts Terra, chimerad and `chimera
+//! relay`, opens the paths, registers, funds and runs a "7" through the
+//! interchain account, and exits leaving them running; `status` sees them;
+//! a second `up` (after `kill -9` of the relayer) reuses the chains, paths,
+//! account and funds, starts the relayer again from its recorded command
+//! line and makes a new request; `down` stops every recorded group and
+//! removes the directory. Needs `terrad` and `cometbft` from
+//! `scripts/setup`, and chimerad and chimera built beside chimera-e2e.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use chimera_e2e::process::{group_members, DetachedProcess};
+use serde_json::Value;
+
+/// `chimera-e2e devnet <args> --dir <dir>`.
+fn devnet(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_chimera-e2e"))
+        .arg("devnet")
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .env_remove("CHIMERA_DEVNET_DIR")
+        .output()
+        .expect("run chimera-e2e");
+    eprintln!(
+        "$ chimera-e2e devnet {} --dir {}\n{}{}[{}]",
+        args.join(" "),
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout),
+        out.status
+    );
+    out
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn state(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("devnet.json")).unwrap()).unwrap()
+}
+
+/// Runs `devnet down` when the test ends, however it ends: the devnet's
+/// processes outlive `chimera-e2e` by design, not this test.
+struct Down(PathBuf);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        if self.0.exists() {
+            devnet(&self.0, &["down"]);
+        }
+    }
+}
+
+#[test]
+fn up_twice_status_and_down() {
+    for b in ["terrad", "cometbft"] {
+        chimera_e2e::bins::find_binary(b).unwrap_or_else(|e| panic!("{e}"));
+    }
+    chimera_e2e::chimera::find_chimerad().unwrap_or_else(|e| panic!("{e}"));
+    let parent = tempfile::Builder::new()
+        .prefix("chimera-e2e-devnet-")
+        .tempdir()
+        .unwrap();
+    let dir = parent.path().join("devnet");
+    let _down = Down(dir.clone());
+
+    // First run: everything started, one request.
+    let out = devnet(&dir, &["up"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "first up failed");
+    assert!(stdout.contains("Chimera devnet is up"), "{stdout}");
+    assert!(stderr.contains("started  chimera relay"), "{stderr}");
+    let first = state(&dir);
+    let records: Vec<DetachedProcess> = first["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| DetachedProcess::from_json(r).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3, "terrad, chimerad, chimera relay");
+    for r in &records {
+        assert!(
+            !group_members(r.pgid).is_empty(),
+            "{} runs after chimera-e2e exited",
+            r.spec.name
+        );
+    }
+    let account = first["user"]["interchain_account"].as_str().unwrap().to_string();
+    assert!(account.starts_with("chimera1"), "{account}");
+    let png = PathBuf::from(first["requests"][0]["out"].as_str().unwrap());
+    assert!(png.ends_with("seven-1.png") && png.is_file(), "{}", png.display());
+
+    let status = devnet(&dir, &["status"]);
+    assert_eq!(status.status.code(), Some(0), "status: all running");
+
+    // The relayer crashes; the next run starts it again and reuses the rest.
+    let relay = records.iter().find(|r| r.spec.name == "chimera relay").unwrap();
+    unsafe {
+        libc::kill(-relay.pgid, libc::SIGKILL);
+    }
+    let status = devnet(&dir, &["status"]);
+    assert_eq!(status.status.code(), Some(1), "status: the relayer is down");
+    let out = devnet(&dir, &["up"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "second up failed");
+    for reused in [
+        "reused   terrad",
+        "reused   chimerad",
+        "reused   connection",
+        "reused   interchain account",
+        "reused   key lunc-user",
+    ] {
+        assert!(stderr.contains(reused), "no {reused:?} in:\n{stderr}");
+    }
+    assert!(stderr.contains("started  chimera relay again"), "{stderr}");
+    assert!(!stderr.contains("funded"), "the account had funds: {stderr}");
+    let second = state(&dir);
+    assert_eq!(
+        second["user"]["interchain_account"].as_str(),
+        Some(account.as_str())
+    );
+    assert_eq!(second["paths"], first["paths"]);
+    assert_eq!(second["requests"].as_array().unwrap().len(), 2);
+    assert!(stdout.contains("seven-2.png"), "{stdout}");
+    // Same request, same seed: the same image, verified twice.
+    assert_eq!(second["requests"][0]["sha256"], second["requests"][1]["sha256"]);
+
+    // down: every group gone, the directory removed.
+    let now: Vec<DetachedProcess> = second["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| DetachedProcess::from_json(r).unwrap())
+        .collect();
+    let out = devnet(&dir, &["down"]);
+    assert_eq!(out.status.code(), Some(0), "down failed");
+    for r in &now {
+        assert!(group_members(r.pgid).is_empty(), "{} still runs", r.spec.name);
+    }
+    assert!(!dir.exists(), "{} removed", dir.display());
+    let status = devnet(&dir, &["status"]);
+    assert_eq!(status.status.code(), Some(1), "no devnet any more");
+}
