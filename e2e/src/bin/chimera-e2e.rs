@@ -189,6 +189,25 @@ enum Cmd {
         #[arg(long)]
         chimerad: Option<PathBuf>,
     },
+    /// A Terra Classic account's `chimera ica infer` to chimerad, by
+    /// stage (Terra inclusion, relay, execution and quorum, the ack's way
+    /// back, fetch), against a local MsgRunInference and an ICS-20 round
+    /// trip on the same chains (docs/benchmarks.md, "Interchain accounts").
+    BenchIca {
+        /// Measured requests per route (after one warm-up each).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        requests: u64,
+        /// Zoo model.
+        #[arg(long, default_value = "digits-ddpm")]
+        model: String,
+        /// Its text prompt.
+        #[arg(long, default_value = "7")]
+        prompt: String,
+        /// The chimerad binary (default: $CHIMERAD, else the one cargo
+        /// built next to this binary).
+        #[arg(long)]
+        chimerad: Option<PathBuf>,
+    },
 }
 
 /// What `chimera-e2e devnet` does.
@@ -325,6 +344,26 @@ async fn main() -> Result<()> {
                 .await
                 .context("benchmark task panicked")??;
             println!("{}", report.details());
+            println!("command: {command}\n");
+            print!("{}", report.markdown());
+            Ok(())
+        }
+        Cmd::BenchIca {
+            requests,
+            model,
+            prompt,
+            chimerad,
+        } => {
+            let config = chimera_e2e::bench_ica::IcaBenchConfig {
+                requests: requests as usize,
+                model,
+                prompt,
+                chimerad: absolute_chimerad(chimerad)?,
+            };
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            let report = std::thread::spawn(move || chimera_e2e::bench_ica::run(&config))
+                .join()
+                .map_err(|_| anyhow::anyhow!("benchmark thread panicked"))??;
             println!("command: {command}\n");
             print!("{}", report.markdown());
             Ok(())
