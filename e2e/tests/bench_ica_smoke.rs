@@ -26,5 +26,5 @@ fn bench_ica_measures_every_stage() {
     }
     let md = report.markdown();
     println!("{md}");
-    assert!(md.contains("total, broadcast → verified output"));
+    assert!(md.contains("sum of the stages") && md.contains("ICS-20 round trip"));
 }
