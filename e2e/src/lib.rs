@@ -14,6 +14,8 @@
 //! - [`keys`]: fixed mnemonics and their coin-type-330 addresses.
 //! - [`bank`]: balances over gRPC with `cosmrs`.
 //! - [`toml_config`]: strict edits of generated config files.
+//! - [`wasm`]: CosmWasm contracts on the Terra localnet through `terrad`'s
+//!   own CLI (store, instantiate, execute, query, tx results).
 //! - [`terra`]: a single-validator Terra Classic localnet (`terrad`).
 //! - [`chimera`]: chimerad localnets (1..N validators, each `chimerad start`
 //!   with its CometBFT child), crash helpers and a bank-send tx builder.
@@ -52,6 +54,7 @@ pub mod rpc;
 pub mod simd;
 pub mod terra;
 pub mod toml_config;
+pub mod wasm;
 
 pub use chimera::{ChimeraNet, ChimeraNetConfig};
 pub use process::{ManagedProcess, ProcessSpec};

@@ -1,0 +1,152 @@
+//! CosmWasm on the Terra Classic localnet, driven by `terrad`'s own CLI the
+//! way a LUNC user with only `terrad` would (the commands docs/users.md
+//! shows): store a contract, instantiate it, execute and query it, and read
+//! each tx's result (gas used, events) once it is in a block.
+//!
+//! Why the CLI and not built messages: the contract route's promise is that
+//! `terrad` alone is enough, so the tests use exactly that.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value;
+
+use crate::terra::TerraLocalnet;
+
+/// Terra Classic's fixed minimum gas price, which terrad enforces in
+/// CheckTx whatever the node's `minimum-gas-prices` says.
+pub const GAS_PRICES: &str = "28.325uluna";
+
+/// A tx found in a block.
+#[derive(Debug, Clone)]
+pub struct TxResult {
+    pub hash: String,
+    pub height: u64,
+    pub gas_used: u64,
+    pub gas_wanted: u64,
+    /// The tx's events as `terrad q tx -o json` prints them.
+    pub events: Vec<Value>,
+    pub raw_log: String,
+}
+
+impl TxResult {
+    /// The first value of `key` in an event of type `kind`.
+    pub fn attr(&self, kind: &str, key: &str) -> Option<String> {
+        self.events
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .flat_map(|e| e["attributes"].as_array().cloned().unwrap_or_default())
+            .find(|a| a["key"] == key)
+            .and_then(|a| a["value"].as_str().map(str::to_string))
+    }
+}
+
+/// `terrad tx <args> --from <from> --gas auto ... -y -o json`, then waits
+/// for the tx in a block; fails with the chain's log when the tx does.
+pub fn tx(net: &TerraLocalnet, from: &str, args: &[&str]) -> Result<TxResult> {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend_from_slice(&[
+        "--from",
+        from,
+        "--keyring-backend",
+        "test",
+        "--gas",
+        "auto",
+        "--gas-adjustment",
+        "1.4",
+        "--gas-prices",
+        GAS_PRICES,
+        "--broadcast-mode",
+        "sync",
+        "-y",
+        "-o",
+        "json",
+    ]);
+    let out = net.terrad_command(&all)?;
+    let v: Value = serde_json::from_str(json_tail(&out)).with_context(|| format!("terrad tx output: {out}"))?;
+    if v["code"].as_u64().unwrap_or(0) != 0 {
+        bail!("terrad tx {} refused: {}", args.join(" "), v["raw_log"]);
+    }
+    let hash = v["txhash"].as_str().context("txhash")?.to_string();
+    let r = wait_tx(net, &hash, Duration::from_secs(60))?;
+    Ok(r)
+}
+
+/// `terrad q tx HASH` until it answers (the tx is in a block).
+pub fn wait_tx(net: &TerraLocalnet, hash: &str, within: Duration) -> Result<TxResult> {
+    let start = Instant::now();
+    loop {
+        if let Ok(out) = net.terrad_command(&["q", "tx", hash, "-o", "json"]) {
+            let v: Value = serde_json::from_str(json_tail(&out))?;
+            let r = TxResult {
+                hash: hash.to_string(),
+                height: v["height"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
+                gas_used: v["gas_used"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
+                gas_wanted: v["gas_wanted"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
+                events: v["events"].as_array().cloned().unwrap_or_default(),
+                raw_log: v["raw_log"].as_str().unwrap_or_default().to_string(),
+            };
+            if v["code"].as_u64().unwrap_or(0) != 0 {
+                bail!("tx {hash} failed in block {}: {}", r.height, r.raw_log);
+            }
+            return Ok(r);
+        }
+        if start.elapsed() > within {
+            bail!("tx {hash} not in a block after {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The JSON document at the end of a command's output (terrad prints
+/// "gas estimate: N" before it with `--gas auto`).
+fn json_tail(out: &str) -> &str {
+    out.find('{').map_or(out, |i| &out[i..])
+}
+
+/// `terrad tx wasm store FILE`; returns the code id and the tx.
+pub fn store(net: &TerraLocalnet, from: &str, wasm: &std::path::Path) -> Result<(u64, TxResult)> {
+    let path = wasm.to_str().context("wasm path")?;
+    let r = tx(net, from, &["wasm", "store", path])?;
+    let id = r
+        .attr("store_code", "code_id")
+        .context("store_code.code_id")?
+        .parse()?;
+    Ok((id, r))
+}
+
+/// `terrad tx wasm instantiate CODE MSG --label L --admin FROM`; returns
+/// the contract address.
+pub fn instantiate(net: &TerraLocalnet, from: &str, code: u64, msg: &Value, label: &str) -> Result<String> {
+    let admin = net
+        .account_address(from)
+        .ok_or_else(|| anyhow!("no account {from}"))?
+        .to_string();
+    let code = code.to_string();
+    let msg = msg.to_string();
+    let r = tx(
+        net,
+        from,
+        &["wasm", "instantiate", &code, &msg, "--label", label, "--admin", &admin],
+    )?;
+    r.attr("instantiate", "_contract_address")
+        .context("instantiate._contract_address")
+}
+
+/// `terrad tx wasm execute ADDR MSG [--amount COINS]`.
+pub fn execute(net: &TerraLocalnet, from: &str, contract: &str, msg: &Value, amount: Option<&str>) -> Result<TxResult> {
+    let msg = msg.to_string();
+    let mut args = vec!["wasm", "execute", contract, msg.as_str()];
+    if let Some(a) = amount {
+        args.extend_from_slice(&["--amount", a]);
+    }
+    tx(net, from, &args)
+}
+
+/// `terrad q wasm contract-state smart ADDR MSG`: the `data` it answers.
+pub fn query(net: &TerraLocalnet, contract: &str, msg: &Value) -> Result<Value> {
+    let msg = msg.to_string();
+    let out = net.terrad_command(&["q", "wasm", "contract-state", "smart", contract, &msg, "-o", "json"])?;
+    let v: Value = serde_json::from_str(json_tail(&out))?;
+    Ok(v["data"].clone())
+}
