@@ -1,0 +1,309 @@
+//! The six IBC entry points (`docs/protocol.md` §3.1, §4.4).
+//!
+//! The contract's port is `wasm.<contract address>`; it opens UNORDERED
+//! `chimera-inference-1` channels to a Chimera host's `inference` port, sends
+//! `InferencePacketData`, and settles each request's escrow on its
+//! acknowledgement or timeout.
+
+use chimera_packets::{Acknowledgement, ErrorCode, InferencePacketData, CHANNEL_VERSION, PORT_ID};
+use cosmwasm_std::{
+    to_json_binary, BankMsg, DepsMut, Env, Ibc3ChannelOpenResponse, IbcBasicResponse, IbcChannel,
+    IbcChannelCloseMsg, IbcChannelConnectMsg, IbcChannelOpenMsg, IbcChannelOpenResponse, IbcOrder, IbcPacket,
+    IbcPacketAckMsg, IbcPacketReceiveMsg, IbcPacketTimeoutMsg, IbcReceiveResponse, Never, SubMsg, Uint64,
+    WasmMsg,
+};
+
+use crate::contract::{id_from_memo, truncate};
+use crate::error::ContractError;
+use crate::msg::CallbackMsg;
+use crate::state::{
+    ChannelInfo, ChannelState, ErrorRecord, Outcome, QuorumRecord, RequestStatus, ResultRecord, CHANNELS,
+    CONFIG, REQUESTS,
+};
+
+/// Longest error text kept from an acknowledgement.
+const MAX_ERROR_TEXT: usize = 512;
+
+fn check_order_and_port(channel: &IbcChannel) -> Result<(), ContractError> {
+    if channel.order != IbcOrder::Unordered {
+        return Err(ContractError::InvalidChannelOrder("ORDERED".into()));
+    }
+    if channel.counterparty_endpoint.port_id != PORT_ID {
+        return Err(ContractError::InvalidCounterpartyPort {
+            expected: PORT_ID.into(),
+            got: channel.counterparty_endpoint.port_id.clone(),
+        });
+    }
+    Ok(())
+}
+
+fn check_version(got: &str) -> Result<(), ContractError> {
+    if got != CHANNEL_VERSION {
+        return Err(ContractError::InvalidChannelVersion {
+            expected: CHANNEL_VERSION.into(),
+            got: got.into(),
+        });
+    }
+    Ok(())
+}
+
+/// OpenInit: our proposal, empty (answered with ours) or ours. OpenTry: the
+/// counterparty's version must be ours.
+#[cfg_attr(not(feature = "library"), cosmwasm_std::entry_point)]
+pub fn ibc_channel_open(
+    _deps: DepsMut,
+    _env: Env,
+    msg: IbcChannelOpenMsg,
+) -> Result<IbcChannelOpenResponse, ContractError> {
+    match &msg {
+        IbcChannelOpenMsg::OpenInit { channel } => {
+            check_order_and_port(channel)?;
+            if !channel.version.is_empty() {
+                check_version(&channel.version)?;
+            }
+        }
+        IbcChannelOpenMsg::OpenTry {
+            channel,
+            counterparty_version,
+        } => {
+            check_order_and_port(channel)?;
+            check_version(counterparty_version)?;
+            if !channel.version.is_empty() {
+                check_version(&channel.version)?;
+            }
+        }
+    }
+    Ok(Some(Ibc3ChannelOpenResponse {
+        version: CHANNEL_VERSION.to_string(),
+    }))
+}
+
+/// OpenAck (the counterparty's version must be ours) or OpenConfirm: the
+/// channel is open; record it.
+#[cfg_attr(not(feature = "library"), cosmwasm_std::entry_point)]
+pub fn ibc_channel_connect(
+    deps: DepsMut,
+    _env: Env,
+    msg: IbcChannelConnectMsg,
+) -> Result<IbcBasicResponse, ContractError> {
+    let channel = match &msg {
+        IbcChannelConnectMsg::OpenAck {
+            channel,
+            counterparty_version,
+        } => {
+            check_version(counterparty_version)?;
+            channel
+        }
+        IbcChannelConnectMsg::OpenConfirm { channel } => channel,
+    };
+    check_order_and_port(channel)?;
+    check_version(&channel.version)?;
+    let info = ChannelInfo {
+        channel_id: channel.endpoint.channel_id.clone(),
+        counterparty_port_id: channel.counterparty_endpoint.port_id.clone(),
+        counterparty_channel_id: channel.counterparty_endpoint.channel_id.clone(),
+        connection_id: channel.connection_id.clone(),
+        version: channel.version.clone(),
+        state: ChannelState::Open,
+    };
+    CHANNELS.save(deps.storage, &info.channel_id, &info)?;
+    Ok(IbcBasicResponse::new()
+        .add_attribute("action", "channel_connect")
+        .add_attribute("channel", info.channel_id)
+        .add_attribute("counterparty_channel", info.counterparty_channel_id)
+        .add_attribute("connection", info.connection_id))
+}
+
+/// CloseInit is refused (as the host refuses it: anyone may send
+/// `MsgChannelCloseInit`); CloseConfirm marks the channel closed. Requests
+/// still pending on it are refunded when their timeouts (timeout-on-close)
+/// are relayed.
+#[cfg_attr(not(feature = "library"), cosmwasm_std::entry_point)]
+pub fn ibc_channel_close(
+    deps: DepsMut,
+    _env: Env,
+    msg: IbcChannelCloseMsg,
+) -> Result<IbcBasicResponse, ContractError> {
+    let channel = match msg {
+        IbcChannelCloseMsg::CloseInit { channel } => {
+            return Err(ContractError::ChannelCloseRefused(channel.endpoint.channel_id))
+        }
+        IbcChannelCloseMsg::CloseConfirm { channel } => channel,
+    };
+    let id = channel.endpoint.channel_id.clone();
+    let info = match CHANNELS.may_load(deps.storage, &id)? {
+        Some(mut info) => {
+            info.state = ChannelState::Closed;
+            info
+        }
+        None => ChannelInfo {
+            channel_id: id.clone(),
+            counterparty_port_id: channel.counterparty_endpoint.port_id,
+            counterparty_channel_id: channel.counterparty_endpoint.channel_id,
+            connection_id: channel.connection_id,
+            version: channel.version,
+            state: ChannelState::Closed,
+        },
+    };
+    CHANNELS.save(deps.storage, &id, &info)?;
+    Ok(IbcBasicResponse::new()
+        .add_attribute("action", "channel_close")
+        .add_attribute("channel", id))
+}
+
+/// The contract never receives requests: every packet gets an error
+/// acknowledgement. Never fails, so the relayer's transaction goes through.
+#[cfg_attr(not(feature = "library"), cosmwasm_std::entry_point)]
+pub fn ibc_packet_receive(
+    _deps: DepsMut,
+    _env: Env,
+    msg: IbcPacketReceiveMsg,
+) -> Result<IbcReceiveResponse, Never> {
+    let ack = Acknowledgement::error(
+        ErrorCode::InvalidPacket,
+        "the chimera requester contract does not receive packets",
+    );
+    Ok(IbcReceiveResponse::new()
+        .set_ack(ack.to_bytes())
+        .add_attribute("action", "receive_refused")
+        .add_attribute("channel", msg.packet.dest.channel_id)
+        .add_attribute("sequence", msg.packet.sequence.to_string()))
+}
+
+/// The request id of one of our packets: from its memo.
+fn request_id_of(packet: &IbcPacket) -> Option<u64> {
+    let data = InferencePacketData::from_bytes(packet.data.as_slice()).ok()?;
+    id_from_memo(&data.memo)
+}
+
+fn outcome_of_ack(bytes: &[u8]) -> Outcome {
+    match Acknowledgement::from_bytes(bytes) {
+        Ok(Acknowledgement::Result(r)) => Outcome::Result(ResultRecord {
+            job_id: Uint64::new(r.job_id),
+            output_sha256: hex::encode(r.output.sha256),
+            output_size: Uint64::new(r.output.size),
+            output_encoding: r.output.encoding.name().to_string(),
+            model_hash: hex::encode(r.model_hash),
+            quorum: QuorumRecord {
+                height: Uint64::new(r.quorum.height),
+                agreeing_power: Uint64::new(r.quorum.agreeing_power),
+                total_power: Uint64::new(r.quorum.total_power),
+            },
+        }),
+        Ok(Acknowledgement::Error(e)) => Outcome::Error(ErrorRecord {
+            code: Some(e.code.code()),
+            name: Some(e.code.name().to_string()),
+            text: {
+                let mut t = e.detail;
+                truncate(&mut t, MAX_ERROR_TEXT);
+                t
+            },
+        }),
+        Err(e) => Outcome::Error(ErrorRecord {
+            code: None,
+            name: None,
+            text: {
+                let mut t = e.to_string();
+                truncate(&mut t, MAX_ERROR_TEXT);
+                t
+            },
+        }),
+    }
+}
+
+/// Records the outcome of request `id` sent as `packet`, pays the escrowed
+/// fee out (result) or back (error, timeout), and calls the requester back
+/// if it asked. A packet that is not one of our pending requests is
+/// acknowledged without effect, never with an error (that would block the
+/// relayer's transaction forever).
+fn settle(
+    deps: DepsMut,
+    packet: &IbcPacket,
+    outcome: Outcome,
+    action: &str,
+) -> Result<IbcBasicResponse, ContractError> {
+    let base = IbcBasicResponse::new()
+        .add_attribute("action", action)
+        .add_attribute("channel", packet.src.channel_id.clone())
+        .add_attribute("sequence", packet.sequence.to_string());
+    let Some(id) = request_id_of(packet) else {
+        return Ok(base.add_attribute("ignored", "not a request of this contract"));
+    };
+    let Some(mut request) = REQUESTS.may_load(deps.storage, id)? else {
+        return Ok(base.add_attribute("ignored", format!("request {id} not found")));
+    };
+    if request.status != RequestStatus::Pending || request.channel_id != packet.src.channel_id {
+        return Ok(base.add_attribute("ignored", format!("request {id} is not pending on this channel")));
+    }
+    let config = CONFIG.load(deps.storage)?;
+    let (status, to) = match outcome {
+        Outcome::Result(_) => (RequestStatus::Succeeded, config.payout_address),
+        Outcome::Error(_) => (RequestStatus::Failed, request.requester.clone()),
+        Outcome::Timeout {} => (RequestStatus::TimedOut, request.requester.clone()),
+    };
+    request.status = status;
+    request.sequence = Some(packet.sequence);
+    request.outcome = Some(outcome.clone());
+    request.fee_paid_to = Some(to.clone());
+    REQUESTS.save(deps.storage, id, &request)?;
+
+    let mut res = base
+        .add_attribute("request_id", id.to_string())
+        .add_attribute(
+            "status",
+            match status {
+                RequestStatus::Succeeded => "succeeded",
+                RequestStatus::Failed => "failed",
+                RequestStatus::TimedOut => "timed_out",
+                RequestStatus::Pending => "pending",
+            },
+        )
+        .add_attribute("fee_paid_to", to.as_str())
+        .add_message(BankMsg::Send {
+            to_address: to.into_string(),
+            amount: vec![request.fee.clone()],
+        });
+    if let Outcome::Result(r) = &outcome {
+        res = res
+            .add_attribute("job_id", r.job_id.to_string())
+            .add_attribute("output_sha256", r.output_sha256.clone());
+    }
+    if let Outcome::Error(e) = &outcome {
+        res = res.add_attribute("error_code", e.code.map(|c| c.to_string()).unwrap_or_default());
+    }
+    if request.callback {
+        let callback = WasmMsg::Execute {
+            contract_addr: request.requester.into_string(),
+            msg: to_json_binary(&CallbackMsg::InferenceCallback {
+                request_id: id,
+                outcome,
+            })?,
+            funds: vec![],
+        };
+        res = res
+            .add_submessage(SubMsg::reply_on_error(callback, id).with_gas_limit(config.callback_gas_limit));
+    }
+    Ok(res)
+}
+
+/// A result or error acknowledgement from the host (an unreadable one
+/// counts as an error).
+#[cfg_attr(not(feature = "library"), cosmwasm_std::entry_point)]
+pub fn ibc_packet_ack(
+    deps: DepsMut,
+    _env: Env,
+    msg: IbcPacketAckMsg,
+) -> Result<IbcBasicResponse, ContractError> {
+    let outcome = outcome_of_ack(msg.acknowledgement.data.as_slice());
+    settle(deps, &msg.original_packet, outcome, "acknowledge")
+}
+
+/// The packet was not received in time, or its channel closed: refund.
+#[cfg_attr(not(feature = "library"), cosmwasm_std::entry_point)]
+pub fn ibc_packet_timeout(
+    deps: DepsMut,
+    _env: Env,
+    msg: IbcPacketTimeoutMsg,
+) -> Result<IbcBasicResponse, ContractError> {
+    settle(deps, &msg.packet, Outcome::Timeout {}, "timeout")
+}
