@@ -44,7 +44,8 @@ impl TxResult {
 /// `terrad tx <args> --from <from> --gas auto ... -y -o json`, then waits
 /// for the tx in a block; fails with the chain's log when the tx does.
 pub fn tx(net: &TerraLocalnet, from: &str, args: &[&str]) -> Result<TxResult> {
-    let mut all: Vec<&str> = args.to_vec();
+    let mut all: Vec<&str> = vec!["tx"];
+    all.extend_from_slice(args);
     all.extend_from_slice(&[
         "--from",
         from,
@@ -63,7 +64,8 @@ pub fn tx(net: &TerraLocalnet, from: &str, args: &[&str]) -> Result<TxResult> {
         "json",
     ]);
     let out = net.terrad_command(&all)?;
-    let v: Value = serde_json::from_str(json_tail(&out)).with_context(|| format!("terrad tx output: {out}"))?;
+    let v: Value =
+        serde_json::from_str(json_tail(&out)).with_context(|| format!("terrad tx output: {out}"))?;
     if v["code"].as_u64().unwrap_or(0) != 0 {
         bail!("terrad tx {} refused: {}", args.join(" "), v["raw_log"]);
     }
@@ -127,14 +129,29 @@ pub fn instantiate(net: &TerraLocalnet, from: &str, code: u64, msg: &Value, labe
     let r = tx(
         net,
         from,
-        &["wasm", "instantiate", &code, &msg, "--label", label, "--admin", &admin],
+        &[
+            "wasm",
+            "instantiate",
+            &code,
+            &msg,
+            "--label",
+            label,
+            "--admin",
+            &admin,
+        ],
     )?;
     r.attr("instantiate", "_contract_address")
         .context("instantiate._contract_address")
 }
 
 /// `terrad tx wasm execute ADDR MSG [--amount COINS]`.
-pub fn execute(net: &TerraLocalnet, from: &str, contract: &str, msg: &Value, amount: Option<&str>) -> Result<TxResult> {
+pub fn execute(
+    net: &TerraLocalnet,
+    from: &str,
+    contract: &str,
+    msg: &Value,
+    amount: Option<&str>,
+) -> Result<TxResult> {
     let msg = msg.to_string();
     let mut args = vec!["wasm", "execute", contract, msg.as_str()];
     if let Some(a) = amount {
@@ -146,7 +163,41 @@ pub fn execute(net: &TerraLocalnet, from: &str, contract: &str, msg: &Value, amo
 /// `terrad q wasm contract-state smart ADDR MSG`: the `data` it answers.
 pub fn query(net: &TerraLocalnet, contract: &str, msg: &Value) -> Result<Value> {
     let msg = msg.to_string();
-    let out = net.terrad_command(&["q", "wasm", "contract-state", "smart", contract, &msg, "-o", "json"])?;
+    let out = net.terrad_command(&[
+        "q",
+        "wasm",
+        "contract-state",
+        "smart",
+        contract,
+        &msg,
+        "-o",
+        "json",
+    ])?;
     let v: Value = serde_json::from_str(json_tail(&out))?;
     Ok(v["data"].clone())
+}
+
+/// The inference-requester contract's `.wasm`, as the set-up builds it
+/// (`scripts/wasm-build --contract`, cached by source hash: a no-op when
+/// nothing changed, about a minute after a change).
+pub fn requester_wasm() -> Result<std::path::PathBuf> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/wasm-build");
+    let out = std::process::Command::new(&script)
+        .arg("--contract")
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} --contract failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let path = stdout
+        .lines()
+        .last()
+        .context("wasm-build printed no path")?
+        .trim();
+    Ok(path.into())
 }

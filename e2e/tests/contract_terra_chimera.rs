@@ -1,0 +1,192 @@
+//! The `inference` app's requester side on Terra Classic: the
+//! inference-requester contract stored and instantiated on a real `terrad`
+//! v3.4 localnet with `terrad`'s own CLI, a `chimera-inference-1` channel
+//! from its `wasm.<contract>` port to chimerad's `inference` port opened by
+//! `chimera create channel`, and a LUNC user's `digits-ddpm` "7" request
+//! (fee escrowed in uluna) answered: the contract records the result and
+//! pays the fee out, the output is fetched from chimerad and verified. A
+//! request that times out is refunded. Gas of a request and of its
+//! acknowledgement on Terra is printed beside an ICS-20 transfer's.
+
+use std::time::{Duration, Instant};
+
+use chimera_e2e::keys;
+use chimera_e2e::relayer::{rt, terra_and_chimera, user_chain, wait_until, ChimeraRelayer};
+use chimera_e2e::terra;
+use chimera_e2e::wasm;
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(180);
+const FEE: u128 = 100_000;
+
+/// `chimera fetch SHA --node NODE --out FILE`: the verified bytes.
+fn fetch(sha: &str, node: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("output");
+    let run = std::process::Command::new(chimera_e2e::relayer::chimera_binary())
+        .args(["fetch", sha, "--node", node, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    std::fs::read(&out).unwrap()
+}
+
+fn request_msg(channel: &str, prompt: &str, timeout_seconds: u64) -> Value {
+    use base64::Engine as _;
+    json!({"request_inference": {
+        "channel": channel,
+        "model": "digits-ddpm",
+        "input": base64::engine::general_purpose::STANDARD.encode(prompt),
+        "encoding": "text",
+        "params": {"seed": "42"},
+        "timeout_seconds": timeout_seconds,
+    }})
+}
+
+#[test]
+fn terra_contract_requests_inference_from_chimera() {
+    let started = Instant::now();
+    let wasm_file = wasm::requester_wasm().expect("the contract's wasm (scripts/wasm-build --contract)");
+    let (terra_net, _chimera_net, tc, cc) = terra_and_chimera();
+    let mut relayer = ChimeraRelayer::new(vec![tc.clone(), cc.clone()]).expect("relayer set-up");
+    let (chan_t, _chan_c, conn_t) = relayer
+        .create_channel(&tc.id, &cc.id, "transfer", "transfer", "ics20-1", None)
+        .expect("transfer channel");
+
+    // Store and instantiate with terrad, as a LUNC user would.
+    let payout = keys::terra_address(chimera_e2e::hermes::RECIPIENT_MNEMONIC)
+        .unwrap()
+        .to_string();
+    let (code, stored) = wasm::store(&terra_net, "user", &wasm_file).expect("terrad tx wasm store");
+    let contract = wasm::instantiate(
+        &terra_net,
+        "user",
+        code,
+        &json!({"payout_address": payout}),
+        "chimera-inference-requester",
+    )
+    .expect("terrad tx wasm instantiate");
+    eprintln!(
+        "[ok] stored code {code} ({} bytes, gas {}) and instantiated {contract} ({:.1?})",
+        std::fs::metadata(&wasm_file).unwrap().len(),
+        stored.gas_used,
+        started.elapsed()
+    );
+
+    // The chimera-inference-1 channel from the contract's port.
+    let port = format!("wasm.{contract}");
+    let (chan_w, chan_i, _) = relayer
+        .create_channel(
+            &tc.id,
+            &cc.id,
+            &port,
+            "inference",
+            "chimera-inference-1",
+            Some(&conn_t),
+        )
+        .expect("inference channel from the contract");
+    relayer.start(WAIT).expect("chimera relay");
+    let channels = wasm::query(&terra_net, &contract, &json!({"channels": {}})).unwrap();
+    assert!(channels.to_string().contains(&chan_w), "{channels}");
+    eprintln!("[ok] channel {port}/{chan_w} <-> inference/{chan_i}");
+
+    // A request: fee escrowed, result recorded, fee paid out.
+    let users = tempfile::tempdir().unwrap();
+    let terra_user = user_chain(&tc, keys::USER_MNEMONIC, keys::TERRA_COIN_TYPE, users.path());
+    let lunc = |addr: &str| {
+        rt().block_on(chimera_e2e::bank::balance(&tc.grpc_addr, addr, terra::DENOM))
+            .unwrap()
+    };
+    let payout_before = lunc(&payout);
+    let t = Instant::now();
+    let sent = wasm::execute(
+        &terra_net,
+        "user",
+        &contract,
+        &request_msg(&chan_w, "7", 600),
+        Some(&format!("{FEE}uluna")),
+    )
+    .expect("request_inference");
+    let id: u64 = sent
+        .attr("wasm", "request_id")
+        .expect("request_id")
+        .parse()
+        .unwrap();
+    assert_eq!(lunc(&contract), FEE, "the fee waits in the contract");
+    let mut record = Value::Null;
+    wait_until("the contract records the result", WAIT, &[&relayer], || {
+        record = wasm::query(&terra_net, &contract, &json!({"request": {"id": id}})).unwrap();
+        record["status"] != "pending"
+    });
+    assert_eq!(record["status"], "succeeded", "{record}");
+    let result = &record["outcome"]["result"];
+    let sha = result["output_sha256"].as_str().unwrap();
+    let data = fetch(sha, &cc.grpc_addr);
+    assert_eq!(hex::encode(chimera_e2e::inference::sha256(&data)), sha);
+    assert_eq!(data.len().to_string(), result["output_size"].as_str().unwrap());
+    eprintln!(
+        "[ok] request {id}: job {} on chimerad, {} bytes verified against the contract's record ({:.1?})",
+        result["job_id"],
+        data.len(),
+        t.elapsed()
+    );
+    assert_eq!(lunc(&contract), 0, "nothing left in escrow");
+    let paid = lunc(&payout) - payout_before;
+    assert!(
+        paid > 0 && paid <= FEE,
+        "the payout address got {paid} of {FEE} (minus burn tax)"
+    );
+    let listed = wasm::query(
+        &terra_net,
+        &contract,
+        &json!({"requests_by_requester": {"requester": terra_user.address}}),
+    )
+    .unwrap();
+    assert!(listed.to_string().contains(sha), "{listed}");
+
+    // Gas on Terra: the request and its acknowledgement, beside ICS-20.
+    let ack_gas = {
+        let hits = rt()
+            .block_on(terra_user.search_events(&format!("acknowledge_packet.packet_src_channel='{chan_w}'")))
+            .unwrap();
+        hits.len()
+    };
+    let ics20 = wasm::tx(
+        &terra_net,
+        "user",
+        &[
+            "ibc-transfer",
+            "transfer",
+            "transfer",
+            &chan_t,
+            "chimera1qyqszqgpqyqszqgpqyqszqgpqyqszqgpjnp7du",
+            "1uluna",
+        ],
+    )
+    .expect("ICS-20 transfer");
+    eprintln!(
+        "[ok] gas on Terra: request_inference {} (wanted {}), ICS-20 transfer {} (wanted {}); {ack_gas} ack tx(s) found",
+        sent.gas_used, sent.gas_wanted, ics20.gas_used, ics20.gas_wanted
+    );
+
+    // A request that times out: refunded, recorded as timed out.
+    relayer.stop().unwrap();
+    let late = wasm::execute(
+        &terra_net,
+        "user",
+        &contract,
+        &request_msg(&chan_w, "1", 3),
+        Some(&format!("{FEE}uluna")),
+    )
+    .unwrap();
+    let late_id: u64 = late.attr("wasm", "request_id").unwrap().parse().unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    relayer.start(WAIT).unwrap();
+    wait_until("the timeout refunds the request", WAIT, &[&relayer], || {
+        let r = wasm::query(&terra_net, &contract, &json!({"request": {"id": late_id}})).unwrap();
+        r["status"] == "timed_out"
+    });
+    assert_eq!(lunc(&contract), 0, "the escrow went back");
+    eprintln!("contract test took {:.1?}", started.elapsed());
+}
