@@ -201,3 +201,24 @@ pub fn requester_wasm() -> Result<std::path::PathBuf> {
         .trim();
     Ok(path.into())
 }
+
+/// The txs with an event matching `query` (`type.key=value`, SDK 0.47
+/// `terrad q txs --events`), as results.
+pub fn txs_with_event(net: &TerraLocalnet, query: &str) -> Result<Vec<TxResult>> {
+    let out = net.terrad_command(&["q", "txs", "--events", query, "-o", "json"])?;
+    let v: Value = serde_json::from_str(json_tail(&out))?;
+    Ok(v["txs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|t| TxResult {
+            hash: t["txhash"].as_str().unwrap_or_default().to_string(),
+            height: t["height"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
+            gas_used: t["gas_used"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
+            gas_wanted: t["gas_wanted"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
+            events: t["events"].as_array().cloned().unwrap_or_default(),
+            raw_log: t["raw_log"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect())
+}

@@ -145,13 +145,9 @@ fn terra_contract_requests_inference_from_chimera() {
     .unwrap();
     assert!(listed.to_string().contains(sha), "{listed}");
 
-    // Gas on Terra: the request and its acknowledgement, beside ICS-20.
-    let ack_gas = {
-        let hits = rt()
-            .block_on(terra_user.search_events(&format!("acknowledge_packet.packet_src_channel='{chan_w}'")))
-            .unwrap();
-        hits.len()
-    };
+    // Gas on Terra: the request and the relayer's tx carrying its
+    // acknowledgement (with its client update), beside an ICS-20 transfer
+    // and its acknowledgement's tx.
     let ics20 = wasm::tx(
         &terra_net,
         "user",
@@ -160,14 +156,62 @@ fn terra_contract_requests_inference_from_chimera() {
             "transfer",
             "transfer",
             &chan_t,
-            "chimera1qyqszqgpqyqszqgpqyqszqgpqyqszqgpjnp7du",
+            &chimera_e2e::chimera::chimera_address(keys::USER_MNEMONIC)
+                .unwrap()
+                .to_string(),
             "1uluna",
         ],
     )
     .expect("ICS-20 transfer");
+    wait_until("the ICS-20 transfer is acknowledged", WAIT, &[&relayer], || {
+        rt().block_on(terra_user.packet_commitments("transfer", &chan_t))
+            .unwrap()
+            .is_empty()
+    });
+    let ack_gas = |channel: &str| {
+        let txs = wasm::txs_with_event(
+            &terra_net,
+            &format!("acknowledge_packet.packet_src_channel={channel}"),
+        )
+        .unwrap();
+        txs.last().map(|t| t.gas_used).expect("the ack's tx")
+    };
+    let (ack_contract, ack_ics20) = (ack_gas(&chan_w), ack_gas(&chan_t));
     eprintln!(
-        "[ok] gas on Terra: request_inference {} (wanted {}), ICS-20 transfer {} (wanted {}); {ack_gas} ack tx(s) found",
-        sent.gas_used, sent.gas_wanted, ics20.gas_used, ics20.gas_wanted
+        "[ok] gas on Terra: request_inference {} vs ICS-20 transfer {} ({:.2}x); relayer tx with the ack: contract {} vs ICS-20 {} ({:.2}x)",
+        sent.gas_used,
+        ics20.gas_used,
+        sent.gas_used as f64 / ics20.gas_used as f64,
+        ack_contract,
+        ack_ics20,
+        ack_contract as f64 / ack_ics20 as f64
+    );
+
+    // An ICS-20 transfer chimerad refuses (a receiver that is not an
+    // address): its error ack must be JSON Terra's ibc-go can read, so the
+    // sender is refunded (ibc-rs's own error acks did not escape quotes).
+    wasm::tx(
+        &terra_net,
+        "user",
+        &[
+            "ibc-transfer",
+            "transfer",
+            "transfer",
+            &chan_t,
+            "chimera1notanaddress",
+            "5uluna",
+        ],
+    )
+    .expect("ICS-20 transfer to a bad receiver");
+    wait_until(
+        "the refused transfer's error ack is taken by Terra",
+        WAIT,
+        &[&relayer],
+        || {
+            rt().block_on(terra_user.packet_commitments("transfer", &chan_t))
+                .unwrap()
+                .is_empty()
+        },
     );
 
     // A request that times out: refunded, recorded as timed out.

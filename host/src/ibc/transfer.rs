@@ -449,6 +449,7 @@ impl Module for Transfer {
         let ok =
             serde_json::from_slice::<AcknowledgementStatus>(ack.as_ref()).is_ok_and(|a| a.is_successful());
         self.shared.borrow_mut().end_nested(ok);
+        let ack = if ok { ack } else { escaped_error_ack(&ack) };
         (extras, Some(ack))
     }
 
@@ -485,9 +486,42 @@ impl Module for Transfer {
     }
 }
 
+/// ibc-rs writes an ICS-20 error ack as `{"error":"<text>"}` without
+/// escaping the text, and its texts quote addresses and denoms: the bytes
+/// are then not JSON, ibc-go cannot unmarshal them ("cannot unmarshal ICS-20
+/// transfer packet acknowledgement"), and the packet can never be
+/// acknowledged or refunded. Re-encodes the same text as proper JSON (the
+/// same bytes when there was nothing to escape).
+pub fn escaped_error_ack(ack: &Acknowledgement) -> Acknowledgement {
+    let raw = String::from_utf8_lossy(ack.as_ref());
+    let text = raw
+        .strip_prefix(r#"{"error":""#)
+        .and_then(|r| r.strip_suffix(r#""}"#))
+        .unwrap_or(&raw);
+    let bytes = serde_json::to_vec(&serde_json::json!({ "error": text })).expect("a JSON string encodes");
+    Acknowledgement::try_from(bytes).expect("an error ack is never empty")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_acks_are_json_ibc_go_can_read() {
+        let broken =
+            Acknowledgement::try_from(br#"{"error":"invalid receiver "chimera1qy": bad checksum"}"#.to_vec())
+                .unwrap();
+        assert!(serde_json::from_slice::<serde_json::Value>(broken.as_ref()).is_err());
+        let fixed = escaped_error_ack(&broken);
+        let v: serde_json::Value = serde_json::from_slice(fixed.as_ref()).unwrap();
+        assert_eq!(v["error"], r#"invalid receiver "chimera1qy": bad checksum"#);
+        let plain = Acknowledgement::try_from(br#"{"error":"no funds"}"#.to_vec()).unwrap();
+        assert_eq!(
+            escaped_error_ack(&plain).as_ref(),
+            plain.as_ref(),
+            "nothing to escape, same bytes"
+        );
+    }
 
     #[test]
     fn escrow_address_matches_the_sdk() {
