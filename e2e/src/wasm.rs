@@ -222,3 +222,237 @@ pub fn txs_with_event(net: &TerraLocalnet, query: &str) -> Result<Vec<TxResult>>
         })
         .collect())
 }
+
+// ---------------------------------------------------------------------------
+// The same commands against any terrad home.
+
+/// Runs `terrad` against a node's home, whose `client.toml` names the node,
+/// the chain id and the `test` keyring: a [`TerraLocalnet`] this program
+/// holds, or a [`TerradHome`] for a chain another process runs.
+///
+/// Why: the devnet's Terra chain outlives the `chimera-e2e` that started it,
+/// so a later run drives it from the home recorded in `devnet.json`.
+pub trait TerradRunner {
+    /// `terrad ARGS --home HOME`: its standard output, or an error with
+    /// everything it printed.
+    fn run_terrad(&self, args: &[&str]) -> Result<String>;
+}
+
+impl TerradRunner for TerraLocalnet {
+    fn run_terrad(&self, args: &[&str]) -> Result<String> {
+        Ok(self.terrad_command(args)?)
+    }
+}
+
+/// `terrad` with `--home HOME` (libwasmvm on `LD_LIBRARY_PATH`), each
+/// command and its output appended to `log` when one is given.
+#[derive(Debug, Clone)]
+pub struct TerradHome {
+    /// The `terrad` binary.
+    pub binary: std::path::PathBuf,
+    /// The node's home (`--home`).
+    pub home: std::path::PathBuf,
+    /// Where each command is recorded.
+    pub log: Option<std::path::PathBuf>,
+}
+
+impl TerradHome {
+    /// The address of key `name` in the home's `test` keyring.
+    pub fn key_address(&self, name: &str) -> Result<String> {
+        let out = self.run_terrad(&["keys", "show", name, "-a", "--keyring-backend", "test"])?;
+        Ok(out.trim().to_string())
+    }
+
+    /// How a user types `terrad ARGS` for this home (the home quoted for
+    /// a POSIX shell when it needs it).
+    pub fn shown(&self, args: &[&str]) -> String {
+        let mut words: Vec<String> = vec!["terrad".into()];
+        words.extend(args.iter().map(|a| shell_word(a)));
+        words.push("--home".into());
+        words.push(shell_word(&self.home.display().to_string()));
+        words.join(" ")
+    }
+}
+
+impl TerradRunner for TerradHome {
+    fn run_terrad(&self, args: &[&str]) -> Result<String> {
+        let mut cmd = std::process::Command::new(&self.binary);
+        cmd.args(args)
+            .arg("--home")
+            .arg(&self.home)
+            .stdin(std::process::Stdio::null());
+        if let Some(ld) = crate::bins::library_path() {
+            cmd.env("LD_LIBRARY_PATH", ld);
+        }
+        let shown = format!(
+            "{} {} --home {}",
+            self.binary.display(),
+            args.join(" "),
+            self.home.display()
+        );
+        let out = cmd.output().with_context(|| format!("running `{shown}`"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if let Some(log) = &self.log {
+            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+                use std::io::Write as _;
+                let _ = writeln!(f, "$ {shown}\n{stdout}{stderr}\n[{}]\n", out.status);
+            }
+        }
+        if !out.status.success() {
+            let said = stderr.trim().lines().last().unwrap_or_default().to_string();
+            bail!("`{shown}` exited {}: {said}", out.status);
+        }
+        Ok(stdout)
+    }
+}
+
+/// `word` as one POSIX shell word: as it is when it holds only plain
+/// characters, else in single quotes.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The flags every tx of [`tx_via`] carries after `--from FROM`.
+pub const TX_FLAGS: [&str; 8] = [
+    "--gas",
+    "auto",
+    "--gas-adjustment",
+    "1.4",
+    "--gas-prices",
+    GAS_PRICES,
+    "--keyring-backend",
+    "test",
+];
+
+fn tx_result(hash: &str, v: &Value) -> TxResult {
+    let num = |k: &str| v[k].as_str().and_then(|h| h.parse().ok()).unwrap_or(0);
+    TxResult {
+        hash: hash.to_string(),
+        height: num("height"),
+        gas_used: num("gas_used"),
+        gas_wanted: num("gas_wanted"),
+        events: v["events"].as_array().cloned().unwrap_or_default(),
+        raw_log: v["raw_log"].as_str().unwrap_or_default().to_string(),
+    }
+}
+
+/// [`tx`] through any [`TerradRunner`].
+pub fn tx_via(t: &impl TerradRunner, from: &str, args: &[&str]) -> Result<TxResult> {
+    let mut all: Vec<&str> = vec!["tx"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--from", from]);
+    all.extend_from_slice(&TX_FLAGS);
+    all.extend_from_slice(&["--broadcast-mode", "sync", "-y", "-o", "json"]);
+    let out = t.run_terrad(&all)?;
+    let v: Value =
+        serde_json::from_str(json_tail(&out)).with_context(|| format!("terrad tx output: {out}"))?;
+    if v["code"].as_u64().unwrap_or(0) != 0 {
+        bail!("terrad tx {} refused: {}", args.join(" "), v["raw_log"]);
+    }
+    let hash = v["txhash"].as_str().context("txhash")?.to_string();
+    wait_tx_via(t, &hash, Duration::from_secs(60))
+}
+
+/// [`wait_tx`] through any [`TerradRunner`].
+pub fn wait_tx_via(t: &impl TerradRunner, hash: &str, within: Duration) -> Result<TxResult> {
+    let start = Instant::now();
+    loop {
+        if let Ok(out) = t.run_terrad(&["q", "tx", hash, "-o", "json"]) {
+            let v: Value = serde_json::from_str(json_tail(&out))?;
+            let r = tx_result(hash, &v);
+            if v["code"].as_u64().unwrap_or(0) != 0 {
+                bail!("tx {hash} failed in block {}: {}", r.height, r.raw_log);
+            }
+            return Ok(r);
+        }
+        if start.elapsed() > within {
+            bail!("tx {hash} not in a block after {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// [`store`] through any [`TerradRunner`].
+pub fn store_via(t: &impl TerradRunner, from: &str, wasm: &std::path::Path) -> Result<(u64, TxResult)> {
+    let path = wasm.to_str().context("wasm path")?;
+    let r = tx_via(t, from, &["wasm", "store", path])?;
+    let id = r
+        .attr("store_code", "code_id")
+        .context("store_code.code_id")?
+        .parse()?;
+    Ok((id, r))
+}
+
+/// [`instantiate`] through any [`TerradRunner`], with the admin named:
+/// the contract address and the tx.
+pub fn instantiate_via(
+    t: &impl TerradRunner,
+    from: &str,
+    admin: &str,
+    code: u64,
+    msg: &Value,
+    label: &str,
+) -> Result<(String, TxResult)> {
+    let code = code.to_string();
+    let msg = msg.to_string();
+    let r = tx_via(
+        t,
+        from,
+        &[
+            "wasm",
+            "instantiate",
+            &code,
+            &msg,
+            "--label",
+            label,
+            "--admin",
+            admin,
+        ],
+    )?;
+    let addr = r
+        .attr("instantiate", "_contract_address")
+        .context("instantiate._contract_address")?;
+    Ok((addr, r))
+}
+
+/// [`execute`] through any [`TerradRunner`].
+pub fn execute_via(
+    t: &impl TerradRunner,
+    from: &str,
+    contract: &str,
+    msg: &Value,
+    amount: Option<&str>,
+) -> Result<TxResult> {
+    let msg = msg.to_string();
+    let mut args = vec!["wasm", "execute", contract, msg.as_str()];
+    if let Some(a) = amount {
+        args.extend_from_slice(&["--amount", a]);
+    }
+    tx_via(t, from, &args)
+}
+
+/// [`query`] through any [`TerradRunner`].
+pub fn query_via(t: &impl TerradRunner, contract: &str, msg: &Value) -> Result<Value> {
+    let msg = msg.to_string();
+    let out = t.run_terrad(&[
+        "q",
+        "wasm",
+        "contract-state",
+        "smart",
+        contract,
+        &msg,
+        "-o",
+        "json",
+    ])?;
+    let v: Value = serde_json::from_str(json_tail(&out))?;
+    Ok(v["data"].clone())
+}

@@ -44,6 +44,68 @@ fn request_msg(channel: &str, prompt: &str, timeout_seconds: u64) -> Value {
     }})
 }
 
+fn payout_address() -> String {
+    keys::terra_address(chimera_e2e::hermes::RECIPIENT_MNEMONIC)
+        .unwrap()
+        .to_string()
+}
+
+/// Stores and instantiates the contract with terrad, as a LUNC user would;
+/// returns its address.
+fn deploy(terra_net: &terra::TerraLocalnet, wasm_file: &std::path::Path, payout: &str) -> String {
+    let (code, stored) = wasm::store(terra_net, "user", wasm_file).expect("terrad tx wasm store");
+    let contract = wasm::instantiate(
+        terra_net,
+        "user",
+        code,
+        &json!({ "payout_address": payout }),
+        "chimera-inference-requester",
+    )
+    .expect("terrad tx wasm instantiate");
+    eprintln!(
+        "[ok] stored code {code} ({} bytes, gas {}) and instantiated {contract}",
+        std::fs::metadata(wasm_file).unwrap().len(),
+        stored.gas_used,
+    );
+    contract
+}
+
+/// Executes a `digits-ddpm` "7" request (the fee must then wait in the
+/// contract) and waits for the contract to record its outcome; returns
+/// (request id, the record, the request's tx).
+fn request_and_wait(
+    terra_net: &terra::TerraLocalnet,
+    terra_grpc: &str,
+    contract: &str,
+    channel: &str,
+    relayers: &[&ChimeraRelayer],
+) -> (u64, Value, wasm::TxResult) {
+    let sent = wasm::execute(
+        terra_net,
+        "user",
+        contract,
+        &request_msg(channel, "7", 600),
+        Some(&format!("{FEE}uluna")),
+    )
+    .expect("request_inference");
+    let id: u64 = sent
+        .attr("wasm", "request_id")
+        .expect("request_id")
+        .parse()
+        .unwrap();
+    let escrowed = rt()
+        .block_on(chimera_e2e::bank::balance(terra_grpc, contract, terra::DENOM))
+        .unwrap();
+    assert_eq!(escrowed, FEE, "the fee waits in the contract");
+    let mut record = Value::Null;
+    wait_until("the contract records the result", WAIT, relayers, || {
+        record = wasm::query(terra_net, contract, &json!({"request": {"id": id}})).unwrap();
+        record["status"] != "pending"
+    });
+    assert_eq!(record["status"], "succeeded", "{record}");
+    (id, record, sent)
+}
+
 #[test]
 fn terra_contract_requests_inference_from_chimera() {
     let started = Instant::now();
@@ -54,25 +116,8 @@ fn terra_contract_requests_inference_from_chimera() {
         .create_channel(&tc.id, &cc.id, "transfer", "transfer", "ics20-1", None)
         .expect("transfer channel");
 
-    // Store and instantiate with terrad, as a LUNC user would.
-    let payout = keys::terra_address(chimera_e2e::hermes::RECIPIENT_MNEMONIC)
-        .unwrap()
-        .to_string();
-    let (code, stored) = wasm::store(&terra_net, "user", &wasm_file).expect("terrad tx wasm store");
-    let contract = wasm::instantiate(
-        &terra_net,
-        "user",
-        code,
-        &json!({"payout_address": payout}),
-        "chimera-inference-requester",
-    )
-    .expect("terrad tx wasm instantiate");
-    eprintln!(
-        "[ok] stored code {code} ({} bytes, gas {}) and instantiated {contract} ({:.1?})",
-        std::fs::metadata(&wasm_file).unwrap().len(),
-        stored.gas_used,
-        started.elapsed()
-    );
+    let payout = payout_address();
+    let contract = deploy(&terra_net, &wasm_file, &payout);
 
     // The chimera-inference-1 channel from the contract's port.
     let port = format!("wasm.{contract}");
@@ -100,26 +145,7 @@ fn terra_contract_requests_inference_from_chimera() {
     };
     let payout_before = lunc(&payout);
     let t = Instant::now();
-    let sent = wasm::execute(
-        &terra_net,
-        "user",
-        &contract,
-        &request_msg(&chan_w, "7", 600),
-        Some(&format!("{FEE}uluna")),
-    )
-    .expect("request_inference");
-    let id: u64 = sent
-        .attr("wasm", "request_id")
-        .expect("request_id")
-        .parse()
-        .unwrap();
-    assert_eq!(lunc(&contract), FEE, "the fee waits in the contract");
-    let mut record = Value::Null;
-    wait_until("the contract records the result", WAIT, &[&relayer], || {
-        record = wasm::query(&terra_net, &contract, &json!({"request": {"id": id}})).unwrap();
-        record["status"] != "pending"
-    });
-    assert_eq!(record["status"], "succeeded", "{record}");
+    let (id, record, sent) = request_and_wait(&terra_net, &tc.grpc_addr, &contract, &chan_w, &[&relayer]);
     let result = &record["outcome"]["result"];
     let sha = result["output_sha256"].as_str().unwrap();
     let data = fetch(sha, &cc.grpc_addr);
@@ -148,6 +174,9 @@ fn terra_contract_requests_inference_from_chimera() {
     // Gas on Terra: the request and the relayer's tx carrying its
     // acknowledgement (with its client update), beside an ICS-20 transfer
     // and its acknowledgement's tx.
+    let receiver = chimera_e2e::chimera::chimera_address(keys::USER_MNEMONIC)
+        .unwrap()
+        .to_string();
     let ics20 = wasm::tx(
         &terra_net,
         "user",
@@ -156,9 +185,7 @@ fn terra_contract_requests_inference_from_chimera() {
             "transfer",
             "transfer",
             &chan_t,
-            &chimera_e2e::chimera::chimera_address(keys::USER_MNEMONIC)
-                .unwrap()
-                .to_string(),
+            &receiver,
             "1uluna",
         ],
     )

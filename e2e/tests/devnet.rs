@@ -1,10 +1,12 @@
 //! The README's main job, `chimera-e2e devnet`, as a user runs it, in a
 //! temporary directory: the first `up` starts Terra, chimerad and `chimera
 //! relay`, opens the paths, registers, funds and runs a "7" through the
-//! interchain account, and exits leaving them running; `status` sees them;
-//! a second `up` (after `kill -9` of the relayer) reuses the chains, paths,
-//! account and funds, starts the relayer again from its recorded command
-//! line and makes a new request; `down` stops every recorded group and
+//! interchain account, then stores and instantiates the requester contract
+//! with `terrad`, opens its channel and runs a "7" through it, and exits
+//! leaving them running; `status` sees them; a second `up` (after `kill -9`
+//! of the relayer) reuses the chains, paths, account, funds, contract and
+//! its channel, starts the relayer again from its recorded command line and
+//! makes a new request on each route; `down` stops every recorded group and
 //! removes the directory. Needs `terrad` and `cometbft` from
 //! `scripts/setup`, and chimerad and chimera built beside chimera-e2e.
 
@@ -96,9 +98,38 @@ fn up_twice_status_and_down() {
     assert!(account.starts_with("chimera1"), "{account}");
     let png = PathBuf::from(first["requests"][0]["out"].as_str().unwrap());
     assert!(png.ends_with("seven-1.png") && png.is_file(), "{}", png.display());
+    // The contract route, with terrad alone: deployed, its channel opened,
+    // a request answered and its output verified.
+    let contract = &first["contract"];
+    assert!(
+        contract["address"].as_str().unwrap().starts_with("terra1"),
+        "{contract}"
+    );
+    assert!(contract["code_id"].as_u64().is_some(), "{contract}");
+    for k in ["channel_id", "counterparty_channel_id"] {
+        assert!(
+            contract[k].as_str().unwrap().starts_with("channel-"),
+            "{contract}"
+        );
+    }
+    let asked = &first["contract_requests"][0];
+    assert_eq!(asked["status"], "succeeded", "{asked}");
+    let png = PathBuf::from(asked["out"].as_str().unwrap());
+    assert!(
+        png.ends_with("seven-contract-1.png") && png.is_file(),
+        "{}",
+        png.display()
+    );
+    // Same model, prompt and seed on both routes: the same image.
+    assert_eq!(asked["sha256"], first["requests"][0]["sha256"]);
+    assert!(stdout.contains("terrad tx wasm execute"), "{stdout}");
 
     let status = devnet(&dir, &["status"]);
     assert_eq!(status.status.code(), Some(0), "status: all running");
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("last contract request: id 1"),
+        "status names the contract request"
+    );
 
     // The relayer crashes; the next run starts it again and reuses the rest.
     let relay = records.iter().find(|r| r.spec.name == "chimera relay").unwrap();
@@ -131,6 +162,18 @@ fn up_twice_status_and_down() {
     assert!(stdout.contains("seven-2.png"), "{stdout}");
     // Same request, same seed: the same image, verified twice.
     assert_eq!(second["requests"][0]["sha256"], second["requests"][1]["sha256"]);
+    // The contract and its channel reused, a new request through it.
+    assert!(stderr.contains("reused   contract"), "{stderr}");
+    assert!(!stderr.contains("chimera create channel"), "{stderr}");
+    assert_eq!(second["contract"], first["contract"]);
+    let asked = &second["contract_requests"][1];
+    assert_eq!(
+        (asked["id"].as_u64(), asked["status"].as_str()),
+        (Some(2), Some("succeeded")),
+        "{asked}"
+    );
+    assert!(stdout.contains("seven-contract-2.png"), "{stdout}");
+    assert_eq!(asked["sha256"], first["contract_requests"][0]["sha256"]);
 
     // down: every group gone, the directory removed.
     let now: Vec<DetachedProcess> = second["processes"]

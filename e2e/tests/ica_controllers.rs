@@ -491,19 +491,27 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
     // account registers with it and runs the same request.
     let second_keys = tempfile::tempdir().unwrap();
     let second = user_chain(&tc, RECIPIENT_MNEMONIC, keys::TERRA_COIN_TYPE, second_keys.path());
-    rt().block_on(terra_user.send(vec![any(&ibc_proto::cosmos::bank::v1beta1::MsgSend {
-        from_address: terra_user.address.clone(),
-        to_address: second.address.clone(),
-        amount: vec![Coin {
-            denom: terra::DENOM.into(),
-            amount: "50000000".into(),
-        }],
-    })]))
+    rt().block_on(
+        terra_user.send(vec![any(&ibc_proto::cosmos::bank::v1beta1::MsgSend {
+            from_address: terra_user.address.clone(),
+            to_address: second.address.clone(),
+            amount: vec![Coin {
+                denom: terra::DENOM.into(),
+                amount: "50000000".into(),
+            }],
+        })]),
+    )
     .expect("MsgSend to the second account");
     let b = register(&second, &conn_t, &conn_c, Encoding::Proto3Json, None, &[&relayer]);
     assert_ne!(b.address, a.address);
-    let meta = rt().block_on(chimera_user.channel(ica::HOST_PORT, b.state.host_channel_id.as_deref().unwrap()));
-    assert_eq!(Metadata::from_json(meta.unwrap().version.as_bytes()).unwrap().encoding, "proto3json");
+    let meta =
+        rt().block_on(chimera_user.channel(ica::HOST_PORT, b.state.host_channel_id.as_deref().unwrap()));
+    assert_eq!(
+        Metadata::from_json(meta.unwrap().version.as_bytes())
+            .unwrap()
+            .encoding,
+        "proto3json"
+    );
     transfer(
         &second,
         &Transfer {
@@ -515,14 +523,30 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
             timeout_height: 0,
         },
     );
-    wait_until("uluna reaches the second account", WAIT, &[&relayer], || bal(&b.address) == 10_000);
+    wait_until("uluna reaches the second account", WAIT, &[&relayer], || {
+        bal(&b.address) == 10_000
+    });
     let seq = send_tx(
         &second,
         &b,
-        &[run_msg(&b.address, "digits-ddpm", b"7".to_vec(), InputEncoding::Text, 42, FEE, &voucher)],
+        &[run_msg(
+            &b.address,
+            "digits-ddpm",
+            b"7".to_vec(),
+            InputEncoding::Text,
+            42,
+            FEE,
+            &voucher,
+        )],
         Duration::from_secs(600),
     );
-    let ack = wait_ack(&second, &b, seq, &[&relayer], "digits-ddpm \"7\" in proto3json from Terra");
+    let ack = wait_ack(
+        &second,
+        &b,
+        seq,
+        &[&relayer],
+        "digits-ddpm \"7\" in proto3json from Terra",
+    );
     let r = ica::run_inference_response_from_ack(&ack).unwrap();
     assert_eq!(r[0].output.as_ref().unwrap().size, 1124);
     assert_eq!(bal(&b.address), 10_000 - FEE);
