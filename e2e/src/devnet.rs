@@ -1492,7 +1492,7 @@ fn contract_flow(st: &mut State, p: &Progress, words: &mut Vec<String>) -> Resul
             ),
             None,
         );
-        let (code, r) = wasm::store_via(&terrad, TERRA_USER_KEY, &file)?;
+        let (code, r) = wasm::store(&terrad, TERRA_USER_KEY, &file)?;
         st.v["contract"] = json!({
             "wasm": file.display().to_string(), "wasm_bytes": bytes, "code_id": code,
             "store_tx": r.hash, "store_gas_used": r.gas_used,
@@ -1520,7 +1520,7 @@ fn contract_flow(st: &mut State, p: &Progress, words: &mut Vec<String>) -> Resul
             &format!("terrad tx wasm instantiate {code} '{msg}' --label {CONTRACT_LABEL} --admin {user}"),
             None,
         );
-        let (addr, r) = wasm::instantiate_via(&terrad, TERRA_USER_KEY, &user, code, &msg, CONTRACT_LABEL)?;
+        let (addr, r) = wasm::instantiate(&terrad, TERRA_USER_KEY, &user, code, &msg, CONTRACT_LABEL)?;
         let c = &mut st.v["contract"];
         c["address"] = json!(addr);
         c["port_id"] = json!(format!("wasm.{addr}"));
@@ -1599,7 +1599,7 @@ fn contract_flow(st: &mut State, p: &Progress, words: &mut Vec<String>) -> Resul
     let chan_i = st.str("/contract/counterparty_channel_id")?;
     // The contract's own view of its channel (it refuses requests on a
     // closed one).
-    let channels = wasm::query_via(&terrad, &contract, &json!({"channels": {}}))?;
+    let channels = wasm::query(&terrad, &contract, &json!({"channels": {}}))?;
     let open = channels["channels"]
         .as_array()
         .into_iter()
@@ -1651,7 +1651,7 @@ fn contract_flow(st: &mut State, p: &Progress, words: &mut Vec<String>) -> Resul
         ),
         None,
     );
-    let sent = wasm::execute_via(&terrad, TERRA_USER_KEY, &contract, &msg, Some(&amount))?;
+    let sent = wasm::execute(&terrad, TERRA_USER_KEY, &contract, &msg, Some(&amount))?;
     let id: u64 = sent
         .attr("wasm", "request_id")
         .and_then(|i| i.parse().ok())
@@ -1675,7 +1675,7 @@ fn contract_flow(st: &mut State, p: &Progress, words: &mut Vec<String>) -> Resul
     let waited = Instant::now();
     let mut said = Instant::now();
     let record = loop {
-        let rec = wasm::query_via(&terrad, &contract, &query)?;
+        let rec = wasm::query(&terrad, &contract, &query)?;
         match rec["status"].as_str() {
             Some("succeeded") => break rec,
             Some("pending") => {

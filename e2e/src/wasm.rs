@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use crate::terra::TerraLocalnet;
@@ -41,140 +41,10 @@ impl TxResult {
     }
 }
 
-/// `terrad tx <args> --from <from> --gas auto ... -y -o json`, then waits
-/// for the tx in a block; fails with the chain's log when the tx does.
-pub fn tx(net: &TerraLocalnet, from: &str, args: &[&str]) -> Result<TxResult> {
-    let mut all: Vec<&str> = vec!["tx"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&[
-        "--from",
-        from,
-        "--keyring-backend",
-        "test",
-        "--gas",
-        "auto",
-        "--gas-adjustment",
-        "1.4",
-        "--gas-prices",
-        GAS_PRICES,
-        "--broadcast-mode",
-        "sync",
-        "-y",
-        "-o",
-        "json",
-    ]);
-    let out = net.terrad_command(&all)?;
-    let v: Value =
-        serde_json::from_str(json_tail(&out)).with_context(|| format!("terrad tx output: {out}"))?;
-    if v["code"].as_u64().unwrap_or(0) != 0 {
-        bail!("terrad tx {} refused: {}", args.join(" "), v["raw_log"]);
-    }
-    let hash = v["txhash"].as_str().context("txhash")?.to_string();
-    let r = wait_tx(net, &hash, Duration::from_secs(60))?;
-    Ok(r)
-}
-
-/// `terrad q tx HASH` until it answers (the tx is in a block).
-pub fn wait_tx(net: &TerraLocalnet, hash: &str, within: Duration) -> Result<TxResult> {
-    let start = Instant::now();
-    loop {
-        if let Ok(out) = net.terrad_command(&["q", "tx", hash, "-o", "json"]) {
-            let v: Value = serde_json::from_str(json_tail(&out))?;
-            let r = TxResult {
-                hash: hash.to_string(),
-                height: v["height"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
-                gas_used: v["gas_used"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
-                gas_wanted: v["gas_wanted"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
-                events: v["events"].as_array().cloned().unwrap_or_default(),
-                raw_log: v["raw_log"].as_str().unwrap_or_default().to_string(),
-            };
-            if v["code"].as_u64().unwrap_or(0) != 0 {
-                bail!("tx {hash} failed in block {}: {}", r.height, r.raw_log);
-            }
-            return Ok(r);
-        }
-        if start.elapsed() > within {
-            bail!("tx {hash} not in a block after {within:?}");
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 /// The JSON document at the end of a command's output (terrad prints
 /// "gas estimate: N" before it with `--gas auto`).
 fn json_tail(out: &str) -> &str {
     out.find('{').map_or(out, |i| &out[i..])
-}
-
-/// `terrad tx wasm store FILE`; returns the code id and the tx.
-pub fn store(net: &TerraLocalnet, from: &str, wasm: &std::path::Path) -> Result<(u64, TxResult)> {
-    let path = wasm.to_str().context("wasm path")?;
-    let r = tx(net, from, &["wasm", "store", path])?;
-    let id = r
-        .attr("store_code", "code_id")
-        .context("store_code.code_id")?
-        .parse()?;
-    Ok((id, r))
-}
-
-/// `terrad tx wasm instantiate CODE MSG --label L --admin FROM`; returns
-/// the contract address.
-pub fn instantiate(net: &TerraLocalnet, from: &str, code: u64, msg: &Value, label: &str) -> Result<String> {
-    let admin = net
-        .account_address(from)
-        .ok_or_else(|| anyhow!("no account {from}"))?
-        .to_string();
-    let code = code.to_string();
-    let msg = msg.to_string();
-    let r = tx(
-        net,
-        from,
-        &[
-            "wasm",
-            "instantiate",
-            &code,
-            &msg,
-            "--label",
-            label,
-            "--admin",
-            &admin,
-        ],
-    )?;
-    r.attr("instantiate", "_contract_address")
-        .context("instantiate._contract_address")
-}
-
-/// `terrad tx wasm execute ADDR MSG [--amount COINS]`.
-pub fn execute(
-    net: &TerraLocalnet,
-    from: &str,
-    contract: &str,
-    msg: &Value,
-    amount: Option<&str>,
-) -> Result<TxResult> {
-    let msg = msg.to_string();
-    let mut args = vec!["wasm", "execute", contract, msg.as_str()];
-    if let Some(a) = amount {
-        args.extend_from_slice(&["--amount", a]);
-    }
-    tx(net, from, &args)
-}
-
-/// `terrad q wasm contract-state smart ADDR MSG`: the `data` it answers.
-pub fn query(net: &TerraLocalnet, contract: &str, msg: &Value) -> Result<Value> {
-    let msg = msg.to_string();
-    let out = net.terrad_command(&[
-        "q",
-        "wasm",
-        "contract-state",
-        "smart",
-        contract,
-        &msg,
-        "-o",
-        "json",
-    ])?;
-    let v: Value = serde_json::from_str(json_tail(&out))?;
-    Ok(v["data"].clone())
 }
 
 /// The inference-requester contract's `.wasm`, as the set-up builds it
@@ -204,27 +74,17 @@ pub fn requester_wasm() -> Result<std::path::PathBuf> {
 
 /// The txs with an event matching `query` (`type.key=value`, SDK 0.47
 /// `terrad q txs --events`), as results.
-pub fn txs_with_event(net: &TerraLocalnet, query: &str) -> Result<Vec<TxResult>> {
-    let out = net.terrad_command(&["q", "txs", "--events", query, "-o", "json"])?;
+pub fn txs_with_event(t: &impl TerradRunner, query: &str) -> Result<Vec<TxResult>> {
+    let out = t.run_terrad(&["q", "txs", "--events", query, "-o", "json"])?;
     let v: Value = serde_json::from_str(json_tail(&out))?;
     Ok(v["txs"]
         .as_array()
         .cloned()
         .unwrap_or_default()
         .iter()
-        .map(|t| TxResult {
-            hash: t["txhash"].as_str().unwrap_or_default().to_string(),
-            height: t["height"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
-            gas_used: t["gas_used"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
-            gas_wanted: t["gas_wanted"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0),
-            events: t["events"].as_array().cloned().unwrap_or_default(),
-            raw_log: t["raw_log"].as_str().unwrap_or_default().to_string(),
-        })
+        .map(|t| tx_result(t["txhash"].as_str().unwrap_or_default(), t))
         .collect())
 }
-
-// ---------------------------------------------------------------------------
-// The same commands against any terrad home.
 
 /// Runs `terrad` against a node's home, whose `client.toml` names the node,
 /// the chain id and the `test` keyring: a [`TerraLocalnet`] this program
@@ -321,7 +181,7 @@ pub fn shell_word(word: &str) -> String {
     }
 }
 
-/// The flags every tx of [`tx_via`] carries after `--from FROM`.
+/// The flags every tx of [`tx`] carries after `--from FROM`.
 pub const TX_FLAGS: [&str; 8] = [
     "--gas",
     "auto",
@@ -345,8 +205,9 @@ fn tx_result(hash: &str, v: &Value) -> TxResult {
     }
 }
 
-/// [`tx`] through any [`TerradRunner`].
-pub fn tx_via(t: &impl TerradRunner, from: &str, args: &[&str]) -> Result<TxResult> {
+/// `terrad tx <args> --from <from> --gas auto ... -y -o json`, then waits
+/// for the tx in a block; fails with the chain's log when the tx does.
+pub fn tx(t: &impl TerradRunner, from: &str, args: &[&str]) -> Result<TxResult> {
     let mut all: Vec<&str> = vec!["tx"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--from", from]);
@@ -359,11 +220,11 @@ pub fn tx_via(t: &impl TerradRunner, from: &str, args: &[&str]) -> Result<TxResu
         bail!("terrad tx {} refused: {}", args.join(" "), v["raw_log"]);
     }
     let hash = v["txhash"].as_str().context("txhash")?.to_string();
-    wait_tx_via(t, &hash, Duration::from_secs(60))
+    wait_tx(t, &hash, Duration::from_secs(60))
 }
 
-/// [`wait_tx`] through any [`TerradRunner`].
-pub fn wait_tx_via(t: &impl TerradRunner, hash: &str, within: Duration) -> Result<TxResult> {
+/// `terrad q tx HASH` until it answers (the tx is in a block).
+pub fn wait_tx(t: &impl TerradRunner, hash: &str, within: Duration) -> Result<TxResult> {
     let start = Instant::now();
     loop {
         if let Ok(out) = t.run_terrad(&["q", "tx", hash, "-o", "json"]) {
@@ -381,10 +242,10 @@ pub fn wait_tx_via(t: &impl TerradRunner, hash: &str, within: Duration) -> Resul
     }
 }
 
-/// [`store`] through any [`TerradRunner`].
-pub fn store_via(t: &impl TerradRunner, from: &str, wasm: &std::path::Path) -> Result<(u64, TxResult)> {
+/// `terrad tx wasm store FILE`; returns the code id and the tx.
+pub fn store(t: &impl TerradRunner, from: &str, wasm: &std::path::Path) -> Result<(u64, TxResult)> {
     let path = wasm.to_str().context("wasm path")?;
-    let r = tx_via(t, from, &["wasm", "store", path])?;
+    let r = tx(t, from, &["wasm", "store", path])?;
     let id = r
         .attr("store_code", "code_id")
         .context("store_code.code_id")?
@@ -392,9 +253,9 @@ pub fn store_via(t: &impl TerradRunner, from: &str, wasm: &std::path::Path) -> R
     Ok((id, r))
 }
 
-/// [`instantiate`] through any [`TerradRunner`], with the admin named:
-/// the contract address and the tx.
-pub fn instantiate_via(
+/// `terrad tx wasm instantiate CODE MSG --label L --admin ADMIN`: the
+/// contract address and the tx.
+pub fn instantiate(
     t: &impl TerradRunner,
     from: &str,
     admin: &str,
@@ -404,7 +265,7 @@ pub fn instantiate_via(
 ) -> Result<(String, TxResult)> {
     let code = code.to_string();
     let msg = msg.to_string();
-    let r = tx_via(
+    let r = tx(
         t,
         from,
         &[
@@ -424,8 +285,8 @@ pub fn instantiate_via(
     Ok((addr, r))
 }
 
-/// [`execute`] through any [`TerradRunner`].
-pub fn execute_via(
+/// `terrad tx wasm execute ADDR MSG [--amount COINS]`.
+pub fn execute(
     t: &impl TerradRunner,
     from: &str,
     contract: &str,
@@ -437,11 +298,11 @@ pub fn execute_via(
     if let Some(a) = amount {
         args.extend_from_slice(&["--amount", a]);
     }
-    tx_via(t, from, &args)
+    tx(t, from, &args)
 }
 
-/// [`query`] through any [`TerradRunner`].
-pub fn query_via(t: &impl TerradRunner, contract: &str, msg: &Value) -> Result<Value> {
+/// `terrad q wasm contract-state smart ADDR MSG`: the `data` it answers.
+pub fn query(t: &impl TerradRunner, contract: &str, msg: &Value) -> Result<Value> {
     let msg = msg.to_string();
     let out = t.run_terrad(&[
         "q",

@@ -54,9 +54,14 @@ fn payout_address() -> String {
 /// returns its address.
 fn deploy(terra_net: &terra::TerraLocalnet, wasm_file: &std::path::Path, payout: &str) -> String {
     let (code, stored) = wasm::store(terra_net, "user", wasm_file).expect("terrad tx wasm store");
-    let contract = wasm::instantiate(
+    let admin = terra_net
+        .account_address("user")
+        .expect("the user key")
+        .to_string();
+    let (contract, _) = wasm::instantiate(
         terra_net,
         "user",
+        &admin,
         code,
         &json!({ "payout_address": payout }),
         "chimera-inference-requester",
