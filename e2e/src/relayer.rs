@@ -519,6 +519,29 @@ impl Relayer for crate::hermes::Hermes {
     }
 }
 
+/// `chimera fetch SHA --node NODE --out FILE`, as a user verifies an
+/// output: the bytes, or the exit status and stderr when it refuses (and
+/// then no file may exist: a refused fetch that leaves one panics).
+pub fn chimera_fetch(sha: &str, node: &str) -> Result<Vec<u8>, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = dir.path().join("output");
+    let run = std::process::Command::new(chimera_binary())
+        .args(["fetch", sha, "--node", node, "--out"])
+        .arg(&out)
+        .output()
+        .map_err(|e| format!("running chimera fetch: {e}"))?;
+    if run.status.success() {
+        std::fs::read(&out).map_err(|e| e.to_string())
+    } else {
+        assert!(!out.exists(), "a refused fetch left {}", out.display());
+        Err(format!(
+            "{}: {}",
+            run.status,
+            String::from_utf8_lossy(&run.stderr)
+        ))
+    }
+}
+
 /// One runtime for the whole test: the gRPC channels of [`Chain`] live on
 /// the runtime that made them.
 pub fn rt() -> &'static tokio::runtime::Runtime {

@@ -11,26 +11,13 @@
 use std::time::{Duration, Instant};
 
 use chimera_e2e::keys;
-use chimera_e2e::relayer::{rt, terra_and_chimera, user_chain, wait_until, ChimeraRelayer};
+use chimera_e2e::relayer::{chimera_fetch, rt, terra_and_chimera, user_chain, wait_until, ChimeraRelayer};
 use chimera_e2e::terra;
 use chimera_e2e::wasm;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(180);
 const FEE: u128 = 100_000;
-
-/// `chimera fetch SHA --node NODE --out FILE`: the verified bytes.
-fn fetch(sha: &str, node: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("output");
-    let run = std::process::Command::new(chimera_e2e::relayer::chimera_binary())
-        .args(["fetch", sha, "--node", node, "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    std::fs::read(&out).unwrap()
-}
 
 fn request_msg(channel: &str, prompt: &str, timeout_seconds: u64) -> Value {
     use base64::Engine as _;
@@ -153,7 +140,7 @@ fn terra_contract_requests_inference_from_chimera() {
     let (id, record, sent) = request_and_wait(&terra_net, &tc.grpc_addr, &contract, &chan_w, &[&relayer]);
     let result = &record["outcome"]["result"];
     let sha = result["output_sha256"].as_str().unwrap();
-    let data = fetch(sha, &cc.grpc_addr);
+    let data = chimera_fetch(sha, &cc.grpc_addr).unwrap();
     assert_eq!(hex::encode(chimera_e2e::inference::sha256(&data)), sha);
     assert_eq!(data.len().to_string(), result["output_size"].as_str().unwrap());
     eprintln!(
@@ -195,11 +182,17 @@ fn terra_contract_requests_inference_from_chimera() {
         ],
     )
     .expect("ICS-20 transfer");
-    wait_until("the ICS-20 transfer is acknowledged", WAIT, &[&relayer], || {
+    let transfers_settled = || {
         rt().block_on(terra_user.packet_commitments("transfer", &chan_t))
             .unwrap()
             .is_empty()
-    });
+    };
+    wait_until(
+        "the ICS-20 transfer is acknowledged",
+        WAIT,
+        &[&relayer],
+        transfers_settled,
+    );
     let ack_gas = |channel: &str| {
         let txs = wasm::txs_with_event(
             &terra_net,
@@ -239,11 +232,7 @@ fn terra_contract_requests_inference_from_chimera() {
         "the refused transfer's error ack is taken by Terra",
         WAIT,
         &[&relayer],
-        || {
-            rt().block_on(terra_user.packet_commitments("transfer", &chan_t))
-                .unwrap()
-                .is_empty()
-        },
+        transfers_settled,
     );
 
     // A request that times out: refunded, recorded as timed out.

@@ -24,7 +24,7 @@ use chimera_e2e::hermes::{ibc_denom, HermesChain, RECIPIENT_MNEMONIC};
 use chimera_e2e::inference::{executor_keys_blocking, sha256};
 use chimera_e2e::keys;
 use chimera_e2e::relayer::{
-    rt, terra_and_chimera, transfer, user_chain, wait_until, ChimeraRelayer, Transfer,
+    chimera_fetch, rt, terra_and_chimera, transfer, user_chain, wait_until, ChimeraRelayer, Transfer,
 };
 use chimera_e2e::terra;
 use chimera_packets::ica::{self, Encoding, Metadata};
@@ -210,27 +210,32 @@ fn wait_ack(terra: &Chain, a: &Account, seq: u64, relayers: &[&ChimeraRelayer], 
     ack.unwrap()
 }
 
-/// `chimera fetch SHA --node NODE --out FILE`, as a user verifies an
-/// output: the bytes, or the exit status and stderr when it refuses (and
-/// then no file may exist).
-fn fetch(sha: &str, node: &str) -> Result<Vec<u8>, String> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("output");
-    let run = std::process::Command::new(chimera_e2e::relayer::chimera_binary())
-        .args(["fetch", sha, "--node", node, "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    if run.status.success() {
-        Ok(std::fs::read(&out).unwrap())
-    } else {
-        assert!(!out.exists(), "a refused fetch left {}", out.display());
-        Err(format!(
-            "{}: {}",
-            run.status,
-            String::from_utf8_lossy(&run.stderr)
-        ))
-    }
+/// Sends `amount` of `denom` from `from` over `transfer/<channel>` to the
+/// interchain account `receiver` and waits until `bal` shows it there.
+#[allow(clippy::too_many_arguments)]
+fn fund(
+    from: &Chain,
+    channel: &str,
+    denom: &str,
+    amount: u128,
+    receiver: &str,
+    what: &str,
+    relayers: &[&ChimeraRelayer],
+    bal: &dyn Fn(&str) -> u128,
+) {
+    let before = bal(receiver);
+    transfer(
+        from,
+        &Transfer {
+            channel,
+            denom,
+            amount,
+            receiver,
+            count: 1,
+            timeout_height: 0,
+        },
+    );
+    wait_until(what, WAIT, relayers, || bal(receiver) == before + amount);
 }
 
 fn error_code(ack: &[u8]) -> u32 {
@@ -320,20 +325,16 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
     );
 
     // Fund it with LUNC over ICS-20.
-    transfer(
+    fund(
         &terra_user,
-        &Transfer {
-            channel: &chan_t,
-            denom: terra::DENOM,
-            amount: FUND,
-            receiver: &a.address,
-            count: 1,
-            timeout_height: 0,
-        },
+        &chan_t,
+        terra::DENOM,
+        FUND,
+        &a.address,
+        "uluna reaches the interchain account",
+        &[&relayer],
+        &bal,
     );
-    wait_until("uluna reaches the interchain account", WAIT, &[&relayer], || {
-        bal(&a.address) == FUND
-    });
 
     // Every zoo model, one with a sealed prompt.
     let keys: Vec<[u8; 32]> = executor_keys_blocking(&cc.grpc_addr)
@@ -420,14 +421,15 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
         let r = ica::run_inference_response_from_ack(&ack).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(r.len(), 1);
         let out = r[0].output.clone().unwrap();
-        let data = fetch(&hex::encode(&out.sha256), &cc.grpc_addr).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let data =
+            chimera_fetch(&hex::encode(&out.sha256), &cc.grpc_addr).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(
             sha256(&data).to_vec(),
             out.sha256,
             "{what}: the output hashes to the commitment"
         );
         assert_eq!(data.len() as u64, out.size);
-        let lie = fetch(&hex::encode(&out.sha256), &dishonest.endpoint());
+        let lie = chimera_fetch(&hex::encode(&out.sha256), &dishonest.endpoint());
         assert!(
             lie.as_ref()
                 .is_err_and(|e| e.contains("exit status: 1") && e.contains("hash to")),
@@ -512,20 +514,16 @@ fn terra_account_runs_inference_on_chimera_through_ica() {
             .encoding,
         "proto3json"
     );
-    transfer(
+    fund(
         &second,
-        &Transfer {
-            channel: &chan_t,
-            denom: terra::DENOM,
-            amount: 10_000,
-            receiver: &b.address,
-            count: 1,
-            timeout_height: 0,
-        },
+        &chan_t,
+        terra::DENOM,
+        10_000,
+        &b.address,
+        "uluna reaches the second account",
+        &[&relayer],
+        &bal,
     );
-    wait_until("uluna reaches the second account", WAIT, &[&relayer], || {
-        bal(&b.address) == 10_000
-    });
     let seq = send_tx(
         &second,
         &b,
@@ -754,20 +752,16 @@ fn simd_controller_unordered_proto3json() {
         rt().block_on(bank::balance(&cc.grpc_addr, addr, &voucher))
             .unwrap()
     };
-    transfer(
+    fund(
         &simd_user,
-        &Transfer {
-            channel: &chan_s,
-            denom: simd::DENOM,
-            amount: FUND,
-            receiver: &a.address,
-            count: 1,
-            timeout_height: 0,
-        },
+        &chan_s,
+        simd::DENOM,
+        FUND,
+        &a.address,
+        "stake reaches the interchain account",
+        &[&relayer],
+        &bal,
     );
-    wait_until("stake reaches the interchain account", WAIT, &[&relayer], || {
-        bal(&a.address) == FUND
-    });
 
     // A timed-out packet: the UNORDERED channel stays open.
     relayer.stop().unwrap();
@@ -834,7 +828,7 @@ fn simd_controller_unordered_proto3json() {
     assert_eq!(all[0].type_url, "/cosmos.bank.v1beta1.MsgSendResponse");
     let r = ica::run_inference_response_from_ack(&ack).unwrap();
     let out = r[0].output.clone().unwrap();
-    let data = fetch(&hex::encode(&out.sha256), &cc.grpc_addr).unwrap();
+    let data = chimera_fetch(&hex::encode(&out.sha256), &cc.grpc_addr).unwrap();
     assert_eq!(sha256(&data).to_vec(), out.sha256);
     assert_eq!(bal(&a.address), FUND - 25 - FEE);
     assert_eq!(bal(&friend), 25);
@@ -881,20 +875,16 @@ fn terra_ica_through_hermes() {
         rt().block_on(bank::balance(&cc.grpc_addr, addr, &voucher))
             .unwrap()
     };
-    transfer(
+    fund(
         &terra_user,
-        &Transfer {
-            channel: &path.channel.a,
-            denom: terra::DENOM,
-            amount: FUND,
-            receiver: &a.address,
-            count: 1,
-            timeout_height: 0,
-        },
+        &path.channel.a,
+        terra::DENOM,
+        FUND,
+        &a.address,
+        "uluna reaches the interchain account",
+        &[],
+        &bal,
     );
-    wait_until("uluna reaches the interchain account", WAIT, &[], || {
-        bal(&a.address) == FUND
-    });
     let seq = send_tx(
         &terra_user,
         &a,
@@ -912,7 +902,7 @@ fn terra_ica_through_hermes() {
     let ack = wait_ack(&terra_user, &a, seq, &[], "digits-ddpm \"7\" relayed by Hermes");
     let r = ica::run_inference_response_from_ack(&ack).unwrap();
     let out = r[0].output.clone().unwrap();
-    let data = fetch(&hex::encode(&out.sha256), &cc.grpc_addr).unwrap();
+    let data = chimera_fetch(&hex::encode(&out.sha256), &cc.grpc_addr).unwrap();
     assert_eq!(sha256(&data).to_vec(), out.sha256);
     assert_eq!(bal(&a.address), FUND - FEE);
     let problems: Vec<String> = hermes.log_lines_with("ERROR").into_iter().take(5).collect();
