@@ -856,6 +856,20 @@ impl Hermes {
         version: &str,
         order: &str,
     ) -> Result<Ends, HermesError> {
+        self.create_channel_between(a_chain, a_connection, port, port, version, order)
+    }
+
+    /// [`create_channel`](Self::create_channel) between two different
+    /// ports, e.g. a CosmWasm contract's `wasm.<address>` and `inference`.
+    pub fn create_channel_between(
+        &mut self,
+        a_chain: &str,
+        a_connection: &str,
+        port_a: &str,
+        port_b: &str,
+        version: &str,
+        order: &str,
+    ) -> Result<Ends, HermesError> {
         let args = [
             "create",
             "channel",
@@ -864,9 +878,9 @@ impl Hermes {
             "--a-connection",
             a_connection,
             "--a-port",
-            port,
+            port_a,
             "--b-port",
-            port,
+            port_b,
             "--channel-version",
             version,
             "--order",

@@ -255,3 +255,56 @@ fn terra_contract_requests_inference_from_chimera() {
     assert_eq!(lunc(&contract), 0, "the escrow went back");
     eprintln!("contract test took {:.1?}", started.elapsed());
 }
+
+/// The contract's channel opened and relayed by Hermes 1.11 instead:
+/// `hermes create channel` from `wasm.<contract>` to `inference` (Hermes
+/// stopped, as operators do), `hermes start`, the same request answered.
+#[test]
+fn terra_contract_through_hermes() {
+    use chimera_e2e::devnet::{open_transfer_path, StepRunner};
+    use chimera_e2e::hermes::Hermes;
+
+    struct Steps;
+    impl StepRunner for Steps {
+        fn step<T, E: std::fmt::Display>(
+            &mut self,
+            hermes: &mut Hermes,
+            name: &str,
+            f: impl FnOnce(&mut Hermes) -> Result<T, E>,
+        ) -> anyhow::Result<T> {
+            f(hermes).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+        }
+    }
+
+    let wasm_file = wasm::requester_wasm().expect("the contract's wasm");
+    chimera_e2e::bins::find_binary("hermes").unwrap_or_else(|e| panic!("{e}"));
+    let (terra_net, _chimera_net, tc, cc) = terra_and_chimera();
+    let contract = deploy(&terra_net, &wasm_file, &payout_address());
+    // wasmd drops the `message` events of a contract's sub-messages, so a
+    // packet a contract sends has no `message.module = 'ibc_channel'`, the
+    // query Hermes's websocket (push) mode subscribes with: Hermes must
+    // read Terra in pull mode (every block's results) to see it.
+    let mut terra_pull = tc.clone();
+    terra_pull.event_source = chimera_e2e::hermes::EventSource::Pull {
+        interval: Duration::from_millis(500),
+    };
+    let mut hermes = Hermes::new(vec![terra_pull, cc.clone()]).expect("hermes set-up");
+    let path = open_transfer_path(&mut Steps, &mut hermes, &tc.id, &cc.id, |_, _, _| Ok(())).expect("path");
+    hermes.stop().unwrap();
+    let chan = hermes
+        .create_channel_between(
+            &tc.id,
+            &path.connection.a,
+            &format!("wasm.{contract}"),
+            "inference",
+            "chimera-inference-1",
+            "unordered",
+        )
+        .expect("hermes create channel from the contract");
+    hermes.start(WAIT).expect("hermes start");
+    let (id, record, _) = request_and_wait(&terra_net, &tc.grpc_addr, &contract, &chan.a, &[]);
+    let sha = record["outcome"]["result"]["output_sha256"].as_str().unwrap();
+    let data = chimera_fetch(sha, &cc.grpc_addr).unwrap();
+    assert_eq!(hex::encode(chimera_e2e::inference::sha256(&data)), sha);
+    eprintln!("[ok] request {id} through Hermes: {} bytes verified", data.len());
+}
