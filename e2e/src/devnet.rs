@@ -128,6 +128,21 @@ pub trait StepRunner {
     ) -> Result<T>;
 }
 
+/// Runs each step as it is, naming the step in its error: for tests that
+/// report their own way.
+pub struct PlainSteps;
+
+impl StepRunner for PlainSteps {
+    fn step<T, E: Display>(
+        &mut self,
+        hermes: &mut Hermes,
+        name: &str,
+        f: impl FnOnce(&mut Hermes) -> Result<T, E>,
+    ) -> Result<T> {
+        f(hermes).map_err(|e| anyhow!("{name}: {e}"))
+    }
+}
+
 /// An open ICS-20 path between chains `a` and `b`.
 #[derive(Debug, Clone)]
 pub struct TransferPath {

@@ -88,36 +88,7 @@ impl ChimeraRelayer {
     /// Writes the config for `chains` (batching `max_msg_num` like Hermes's
     /// 30) and imports each chain's first key as the relayer key.
     pub fn new(chains: Vec<HermesChain>) -> Result<Self, RelayerError> {
-        let home = NodeHome::fresh("chimera-relayer")?;
-        let telemetry_port = ports::free_port().map_err(|e| RelayerError::Io("telemetry port".into(), e))?;
-        let r = ChimeraRelayer {
-            process: None,
-            config: home.path().join("chimera.toml"),
-            home,
-            binary: chimera_binary(),
-            telemetry_port,
-            chains,
-        };
-        std::fs::write(&r.config, r.config_toml())
-            .map_err(|e| RelayerError::Io("writing config".into(), e))?;
-        for c in r.chains.clone() {
-            let key = c.keys.first().expect("a relayer key");
-            r.run_with_stdin(
-                &[
-                    "keys",
-                    "import",
-                    "--chain",
-                    &c.id,
-                    "--name",
-                    "relayer",
-                    "--mnemonic-file",
-                    "-",
-                    "--overwrite",
-                ],
-                &key.mnemonic,
-            )?;
-        }
-        Ok(r)
+        Self::in_home(chains, NodeHome::fresh("chimera-relayer")?)
     }
 
     /// [`new`](Self::new) in a fixed home `dir` (new or empty; created if
@@ -126,7 +97,10 @@ impl ChimeraRelayer {
     /// Why: the devnet's relayer config and keys stay in a known place
     /// across runs, where `chimera --config DIR/chimera.toml` finds them.
     pub fn new_in(chains: Vec<HermesChain>, dir: &Path) -> Result<Self, RelayerError> {
-        let home = NodeHome::explicit(dir)?;
+        Self::in_home(chains, NodeHome::explicit(dir)?)
+    }
+
+    fn in_home(chains: Vec<HermesChain>, home: NodeHome) -> Result<Self, RelayerError> {
         let telemetry_port = ports::free_port().map_err(|e| RelayerError::Io("telemetry port".into(), e))?;
         let r = ChimeraRelayer {
             process: None,

@@ -261,20 +261,8 @@ fn terra_contract_requests_inference_from_chimera() {
 /// stopped, as operators do), `hermes start`, the same request answered.
 #[test]
 fn terra_contract_through_hermes() {
-    use chimera_e2e::devnet::{open_transfer_path, StepRunner};
+    use chimera_e2e::devnet::{open_transfer_path, PlainSteps};
     use chimera_e2e::hermes::Hermes;
-
-    struct Steps;
-    impl StepRunner for Steps {
-        fn step<T, E: std::fmt::Display>(
-            &mut self,
-            hermes: &mut Hermes,
-            name: &str,
-            f: impl FnOnce(&mut Hermes) -> Result<T, E>,
-        ) -> anyhow::Result<T> {
-            f(hermes).map_err(|e| anyhow::anyhow!("{name}: {e}"))
-        }
-    }
 
     let wasm_file = wasm::requester_wasm().expect("the contract's wasm");
     chimera_e2e::bins::find_binary("hermes").unwrap_or_else(|e| panic!("{e}"));
@@ -289,7 +277,8 @@ fn terra_contract_through_hermes() {
         interval: Duration::from_millis(500),
     };
     let mut hermes = Hermes::new(vec![terra_pull, cc.clone()]).expect("hermes set-up");
-    let path = open_transfer_path(&mut Steps, &mut hermes, &tc.id, &cc.id, |_, _, _| Ok(())).expect("path");
+    let path =
+        open_transfer_path(&mut PlainSteps, &mut hermes, &tc.id, &cc.id, |_, _, _| Ok(())).expect("path");
     hermes.stop().unwrap();
     let chan = hermes
         .create_channel_between(

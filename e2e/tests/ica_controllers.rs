@@ -840,26 +840,15 @@ fn simd_controller_unordered_proto3json() {
 /// chimerad writes in FinalizeBlock back to Terra.
 #[test]
 fn terra_ica_through_hermes() {
-    use chimera_e2e::devnet::{open_transfer_path, StepRunner};
+    use chimera_e2e::devnet::{open_transfer_path, PlainSteps};
     use chimera_e2e::hermes::Hermes;
-
-    struct Steps;
-    impl StepRunner for Steps {
-        fn step<T, E: std::fmt::Display>(
-            &mut self,
-            hermes: &mut Hermes,
-            name: &str,
-            f: impl FnOnce(&mut Hermes) -> Result<T, E>,
-        ) -> anyhow::Result<T> {
-            f(hermes).map_err(|e| anyhow::anyhow!("{name}: {e}"))
-        }
-    }
 
     chimera_e2e::bins::find_binary("hermes").unwrap_or_else(|e| panic!("{e}"));
     let (_terra_net, _chimera_net, tc, cc) = terra_and_chimera();
     let mut hermes = Hermes::new(vec![tc.clone(), cc.clone()]).expect("hermes set-up");
     hermes.complete_handshakes().unwrap();
-    let path = open_transfer_path(&mut Steps, &mut hermes, &tc.id, &cc.id, |_, _, _| Ok(())).expect("path");
+    let path =
+        open_transfer_path(&mut PlainSteps, &mut hermes, &tc.id, &cc.id, |_, _, _| Ok(())).expect("path");
     let users = tempfile::tempdir().unwrap();
     let terra_user = user_chain(&tc, keys::USER_MNEMONIC, keys::TERRA_COIN_TYPE, users.path());
     let a = register(
