@@ -141,6 +141,17 @@ impl ChimeraRelayer {
         )
     }
 
+    /// [`run`](Self::run) of a command that prints one JSON line (`chimera
+    /// create ...`), parsed.
+    fn run_json(&self, args: &[&str]) -> Result<Value, RelayerError> {
+        let out = self.run(args)?;
+        serde_json::from_str(out.trim()).map_err(|e| RelayerError::Failed {
+            args: args.join(" "),
+            status: "0".into(),
+            stderr: format!("not JSON ({e}): {out}"),
+        })
+    }
+
     /// `chimera create connection` with new clients on both chains; returns
     /// `(client on a, client on b, connection on a, connection on b)`.
     pub fn create_connection(
@@ -149,12 +160,7 @@ impl ChimeraRelayer {
         b: &str,
     ) -> Result<(String, String, String, String), RelayerError> {
         let args = ["create", "connection", "--a", a, "--b", b];
-        let out = self.run(&args)?;
-        let v: Value = serde_json::from_str(out.trim()).map_err(|e| RelayerError::Failed {
-            args: args.join(" "),
-            status: "0".into(),
-            stderr: format!("not JSON ({e}): {out}"),
-        })?;
+        let v = self.run_json(&args)?;
         let s = |p: &str| {
             v.pointer(p)
                 .and_then(Value::as_str)
@@ -310,12 +316,7 @@ impl ChimeraRelayer {
         if let Some(c) = connection_a {
             args.extend(["--connection-a", c]);
         }
-        let out = self.run(&args)?;
-        let v: Value = serde_json::from_str(out.trim()).map_err(|e| RelayerError::Failed {
-            args: args.join(" "),
-            status: "0".into(),
-            stderr: format!("not JSON ({e}): {out}"),
-        })?;
+        let v = self.run_json(&args)?;
         let s = |p: &str| {
             v.pointer(p)
                 .and_then(Value::as_str)
