@@ -612,6 +612,15 @@ struct ChimeraCli {
 }
 
 impl ChimeraCli {
+    /// The CLI with the devnet's relayer config, logging to its commands log.
+    fn of(st: &State) -> Result<ChimeraCli> {
+        Ok(ChimeraCli {
+            binary: relayer::chimera_binary(),
+            config: st.str("/relayer/config")?.into(),
+            log: st.str("/relayer/commands_log")?.into(),
+        })
+    }
+
     fn run(&self, args: &[&str], stdin: Option<&str>, show: bool) -> Result<String> {
         let shown = format!("chimera --config {} {}", self.config.display(), args.join(" "));
         let mut child = Command::new(&self.binary)
@@ -1156,11 +1165,7 @@ struct Request {
 /// The LUNC user's flow with the real `chimera` CLI: key, account, funds,
 /// request, output.
 fn user_flow(st: &mut State, p: &Progress, words: &mut Vec<String>) -> Result<Request> {
-    let cli = ChimeraCli {
-        binary: relayer::chimera_binary(),
-        config: st.str("/relayer/config")?.into(),
-        log: st.str("/relayer/commands_log")?.into(),
-    };
+    let cli = ChimeraCli::of(st)?;
     let tid = st.str("/chains/terra/chain_id")?;
     let cid = st.str("/chains/chimera/chain_id")?;
     let conn = st.str("/paths/terra/connection_id")?;
@@ -1466,11 +1471,7 @@ fn request_msg(channel: &str) -> Value {
 /// and verifies the output.
 fn contract_flow(st: &mut State, p: &Progress, words: &mut Vec<String>) -> Result<ContractRequest> {
     let terrad = terrad_of(st)?;
-    let cli = ChimeraCli {
-        binary: relayer::chimera_binary(),
-        config: st.str("/relayer/config")?.into(),
-        log: st.str("/relayer/commands_log")?.into(),
-    };
+    let cli = ChimeraCli::of(st)?;
     let tid = st.str("/chains/terra/chain_id")?;
     let cid = st.str("/chains/chimera/chain_id")?;
     let terra_grpc = st.str("/chains/terra/grpc")?;
