@@ -136,6 +136,12 @@ fn up_twice_status_and_down() {
     unsafe {
         libc::kill(-relay.pgid, libc::SIGKILL);
     }
+    // SIGKILL is not instant: wait for the group to be gone, or `status`
+    // may still see it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while chimera_e2e::process::process_group_alive(relay.pgid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let status = devnet(&dir, &["status"]);
     assert_eq!(status.status.code(), Some(1), "status: the relayer is down");
     let out = devnet(&dir, &["up"]);
