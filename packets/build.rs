@@ -8,6 +8,7 @@ fn main() -> std::io::Result<()> {
         "proto/chimera/inference/v1/tx.proto",
         "proto/chimera/inference/v1/query.proto",
         "proto/chimera/inference/v1/vote.proto",
+        "proto/chimera/fees/v1/fees.proto",
     ];
     for p in &protos {
         println!("cargo:rerun-if-changed={p}");

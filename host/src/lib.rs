@@ -41,6 +41,11 @@ pub mod inference;
 #[cfg(feature = "node")]
 pub mod ica;
 
+/// Fees: the price schedule, the split among executors, burn and
+/// community, executor faults, and the ICS-20 sends to Terra Classic.
+#[cfg(feature = "node")]
+pub mod fees;
+
 /// Running a node: `chimerad init` / `testnet` (homes, CometBFT config and
 /// genesis) and `start` (the ABCI server with CometBFT as a supervised
 /// child), kept apart from `chain` so the state machine never touches

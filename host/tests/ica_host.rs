@@ -16,7 +16,7 @@ use chimera_host::chain::genesis::AppGenesis;
 use chimera_host::ibc::context::Shared;
 use chimera_host::ica::module::IcaHostModule;
 use chimera_host::ica::store;
-use chimera_host::inference::jobs::Outcome;
+use chimera_host::inference::jobs::{Outcome, Verdict};
 use chimera_host::state::Delta;
 use chimera_packets::ica::{self, Encoding, Metadata};
 use chimera_packets::{proto, AckError, ErrorCode};
@@ -560,7 +560,7 @@ fn inference_tx_is_acknowledged_when_its_job_ends() {
             .unwrap()
             .unwrap();
         let outcome = Outcome::Result(result.clone());
-        chimera_host::inference::jobs::finish(ctx, rec, &outcome, &mut events).unwrap();
+        chimera_host::inference::jobs::finish(ctx, rec, &outcome, &Verdict::default(), &mut events).unwrap();
         chimera_host::ica::on_job_finished(ctx, "chimera-test", job, &outcome, &mut events).unwrap();
     });
     let write = events
@@ -601,7 +601,7 @@ fn inference_tx_is_acknowledged_when_its_job_ends() {
             .unwrap()
             .unwrap();
         let outcome = Outcome::Error(err.clone());
-        chimera_host::inference::jobs::finish(ctx, rec, &outcome, &mut events).unwrap();
+        chimera_host::inference::jobs::finish(ctx, rec, &outcome, &Verdict::default(), &mut events).unwrap();
         chimera_host::ica::on_job_finished(ctx, "chimera-test", job, &outcome, &mut events).unwrap();
     });
     assert_eq!(balance(&mut state, &account), 690, "refunded");

@@ -28,6 +28,13 @@ pub mod sealed;
 pub mod proto {
     #![allow(missing_docs, clippy::doc_lazy_continuation)]
     include!(concat!(env!("OUT_DIR"), "/chimera.inference.v1.rs"));
+
+    /// `chimera.fees.v1`: the fee schedule, its update message and the
+    /// totals queries (docs/tokenomics.md).
+    pub mod fees {
+        #![allow(missing_docs, clippy::doc_lazy_continuation)]
+        include!(concat!(env!("OUT_DIR"), "/chimera.fees.v1.rs"));
+    }
 }
 
 pub use ack::{Acknowledgement, InferenceResult, OutputCommitment, OutputEncoding, Quorum};

@@ -319,6 +319,11 @@ impl App {
             inference::tally::run(ctx, &self.chain_id, &reported, &mut block_events)
         })
         .map_err(|e| AppError::Consensus(format!("inference tally at height {height}: {e}")))?;
+        // Then send the burn and community parts that wait, on the interval.
+        unmetered(&mut block, height, |ctx| {
+            crate::fees::send::end_block(ctx, &self.chain_id, &mut block_events)
+        })
+        .map_err(|e| AppError::Consensus(format!("fee sends at height {height}: {e}")))?;
         let prepared = self.storage.prepare_commit(height, block.into_changes())?;
         let app_hash = prepared.app_hash();
         info!(height, txs = b.txs.len(), app_hash = %hex::encode(app_hash.0), "finalized block");

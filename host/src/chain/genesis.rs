@@ -23,6 +23,9 @@ pub struct AppGenesis {
     /// ICS-27 host parameters (`host_enabled`, `allow_messages`).
     #[serde(default)]
     pub ica_host: crate::ica::IcaHostParams,
+    /// Fee schedule, split, fault limit and Terra Classic route.
+    #[serde(default)]
+    pub fees: crate::fees::FeeParams,
 }
 
 /// An account funded at genesis.
@@ -62,6 +65,8 @@ impl AppGenesis {
             .validate()
             .map_err(|e| format!("app_state.ica_host: {e}"))?;
         self.ica_host.store(state);
+        self.fees.validate().map_err(|e| format!("app_state.fees: {e}"))?;
+        self.fees.store(state);
         unmetered(state, 0, |ctx| {
             for acc in &self.accounts {
                 let addr = Address::parse(&acc.address).map_err(|e| format!("app_state.accounts: {e}"))?;

@@ -27,6 +27,8 @@ pub enum Msg {
     Ibc(crate::ibc::IbcMsg),
     /// `chimera.inference.v1` messages (`crate::inference`).
     Inference(crate::inference::InferenceMsg),
+    /// `chimera.fees.v1.MsgUpdateParams` (`crate::fees`).
+    FeeParams(chimera_packets::proto::fees::MsgUpdateParams),
 }
 
 impl Msg {
@@ -42,6 +44,9 @@ impl Msg {
             url if crate::inference::is_inference_type_url(url) => {
                 Ok(Msg::Inference(crate::inference::InferenceMsg::decode(any)?))
             }
+            url if url == crate::fees::msgs::type_url() => {
+                Ok(Msg::FeeParams(crate::fees::msgs::decode(any)?))
+            }
             other => Err(TxError::UnknownRequest(format!(
                 "unrecognized message type: {other}"
             ))),
@@ -54,6 +59,7 @@ impl Msg {
             Msg::Send(_) => bank::MSG_SEND_TYPE_URL,
             Msg::Ibc(m) => m.type_url(),
             Msg::Inference(m) => m.type_url(),
+            Msg::FeeParams(_) => "/chimera.fees.v1.MsgUpdateParams",
         }
     }
 
@@ -64,6 +70,7 @@ impl Msg {
             // The SDK's module of `/ibc.…` type URLs, ICS-20 included.
             Msg::Ibc(_) => "ibc",
             Msg::Inference(_) => "inference",
+            Msg::FeeParams(_) => "fees",
         }
     }
 
@@ -73,6 +80,7 @@ impl Msg {
             Msg::Send(m) => bank::send_signer(m),
             Msg::Ibc(m) => m.signer(),
             Msg::Inference(m) => m.signer(),
+            Msg::FeeParams(m) => crate::fees::msgs::signer(m),
         }
     }
 
@@ -93,6 +101,7 @@ impl Msg {
             }),
             Msg::Ibc(m) => crate::ibc::exec(ctx, m, chain_id, events),
             Msg::Inference(m) => crate::inference::msgs::exec(ctx, m, signer, chain_id, events),
+            Msg::FeeParams(m) => crate::fees::msgs::exec(ctx, m, signer, events),
         }
     }
 }

@@ -104,6 +104,16 @@ impl IbcMsg {
         })
     }
 
+    /// An ICS-20 transfer a module sends itself (the fees module's burn
+    /// and community sends), with no tx around it.
+    pub fn transfer(raw: RawMsgTransfer) -> IbcMsg {
+        IbcMsg {
+            type_url: MSG_TRANSFER_TYPE_URL,
+            signer: raw.sender.clone(),
+            kind: Kind::Transfer(raw),
+        }
+    }
+
     /// The type URL (also the `message.action` attribute).
     pub fn type_url(&self) -> &'static str {
         self.type_url

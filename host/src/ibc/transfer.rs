@@ -176,6 +176,15 @@ impl Transfer {
         Ok(())
     }
 
+    /// Tells the fees module how one of its sends ended (a no-op for any
+    /// other packet). A storage or gas fault is kept in `Shared::fault`
+    /// and fails the message.
+    fn fees_outcome(&self, packet: &Packet, delivered: bool) {
+        let channel = packet.chan_id_on_a.to_string();
+        let sequence = packet.seq_on_a.value();
+        let _ = self.with(|c| crate::fees::send::on_transfer_outcome(c, &channel, sequence, delivered));
+    }
+
     fn move_coins(&mut self, from: &Address, to: &Address, coin: &PrefixedCoin) -> Result<(), HostError> {
         let coins = [(bank_denom(&coin.denom), amount(coin)?)];
         let mut s = self.shared.borrow_mut();
@@ -469,6 +478,11 @@ impl Module for Transfer {
         relayer: &Signer,
     ) -> (ModuleExtras, Result<(), ChannelError>) {
         let (extras, r) = cb::on_acknowledgement_packet_execute(self, packet, acknowledgement, relayer);
+        if r.is_ok() {
+            let delivered = serde_json::from_slice::<AcknowledgementStatus>(acknowledgement.as_ref())
+                .is_ok_and(|a| a.is_successful());
+            self.fees_outcome(packet, delivered);
+        }
         (extras, r.map_err(app_err))
     }
 
@@ -482,6 +496,9 @@ impl Module for Transfer {
         relayer: &Signer,
     ) -> (ModuleExtras, Result<(), ChannelError>) {
         let (extras, r) = cb::on_timeout_packet_execute(self, packet, relayer);
+        if r.is_ok() {
+            self.fees_outcome(packet, false);
+        }
         (extras, r.map_err(app_err))
     }
 }

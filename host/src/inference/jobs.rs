@@ -134,13 +134,24 @@ pub enum Outcome {
     Error(AckError),
 }
 
-/// Records a job's outcome, settles its escrowed fee (paid out on a
-/// result, refunded on an error), emits `inference_result`, and returns the
-/// job as finished (its acknowledgement, if any, is the caller's to write).
+/// Who made a result: the validators whose reports agreed with it (paid)
+/// and those whose results disagreed (a fault each). Empty for errors:
+/// a failure report is no fault, and nobody is paid.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub agreeing: Vec<Vec<u8>>,
+    pub disagreeing: Vec<Vec<u8>>,
+}
+
+/// Records a job's outcome, settles its escrowed fee (divided by
+/// `crate::fees` on a result, refunded on an error), emits
+/// `inference_result`, and returns the job as finished (its
+/// acknowledgement, if any, is the caller's to write).
 pub fn finish(
     ctx: &mut Ctx,
     mut job: StoredJob,
     outcome: &Outcome,
+    verdict: &Verdict,
     events: &mut Vec<Event>,
 ) -> Result<StoredJob, TxError> {
     let mut rec = job.record();
@@ -167,14 +178,24 @@ pub fn finish(
             attrs.push(("error", e.to_text()).index());
         }
     }
-    if !job.escrow.is_empty() {
-        let fee = bank::validate_coins(&job.escrow)?;
-        let to = match outcome {
-            Outcome::Result(_) => requester::payout_account(),
-            Outcome::Error(_) => Address::parse(&rec.requester)
-                .map_err(|e| TxError::Internal(format!("stored requester: {e}")))?,
-        };
-        bank::send(ctx, &requester::escrow_account(), &to, &fee, events)?;
+    let fee = bank::validate_coins(&job.escrow)?;
+    match outcome {
+        Outcome::Result(_) => crate::fees::settle::pay(
+            ctx,
+            rec.id,
+            &requester::escrow_account(),
+            &fee,
+            &verdict.agreeing,
+            &verdict.disagreeing,
+            events,
+        )?,
+        Outcome::Error(_) if !fee.is_empty() => {
+            let to = Address::parse(&rec.requester)
+                .map_err(|e| TxError::Internal(format!("stored requester: {e}")))?;
+            bank::send(ctx, &requester::escrow_account(), &to, &fee, events)?;
+            crate::fees::settle::record_refund(ctx, &fee)?;
+        }
+        Outcome::Error(_) => {}
     }
     job.job = Some(rec);
     store::finish_job(ctx, &job)?;

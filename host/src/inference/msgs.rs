@@ -9,6 +9,7 @@ use ::ibc::core::host::types::identifiers::{ChannelId, PortId};
 use ::ibc::core::host::types::path::{ChannelEndPath, SeqSendPath};
 use ::ibc::core::host::ValidationContext;
 use chimera_packets::{proto, InferencePacketData, Limits, PORT_ID};
+use ibc_proto::cosmos::base::v1beta1::Coin;
 use ibc_proto::google::protobuf::Any;
 use ibc_proto::ibc::core::channel::v1::Packet as RawPacket;
 use ibc_proto::ibc::core::client::v1::Height as RawHeight;
@@ -100,7 +101,7 @@ pub fn exec(
     match msg {
         InferenceMsg::Run(m) => run_inference(ctx, m, signer, events),
         InferenceMsg::Request(m) => request_inference(ctx, m, signer, chain_id, events),
-        InferenceMsg::RegisterExecutorKey(m) => register_executor_key(ctx, m, signer),
+        InferenceMsg::RegisterExecutorKey(m) => register_executor_key(ctx, m, signer, events),
     }
 }
 
@@ -122,12 +123,19 @@ fn run_inference(
     let params = InferenceParams::load(ctx.state)?;
     let data = InferencePacketData::from_msg(m).map_err(refused)?;
     data.validate(&params.limits()).map_err(refused)?;
-    let fee = crate::chain::bank::validate_coins(&m.fee)?;
+    let fees = crate::fees::FeeParams::load(ctx.state)?;
+    let fee = crate::fees::settle::charge(&fees, &data.model, &m.fee)?;
     if !fee.is_empty() {
         crate::chain::bank::send(ctx, signer, &requester::escrow_account(), &fee, events)?;
     }
     let origin = Origin::Local {
-        escrow: m.fee.clone(),
+        escrow: fee
+            .iter()
+            .map(|(denom, amount)| Coin {
+                denom: denom.clone(),
+                amount: amount.to_string(),
+            })
+            .collect(),
     };
     let job_id = jobs::admit(ctx, &params, &data, origin, events)?.map_err(refused)?;
     Ok(response(&proto::MsgRunInferenceResponse {
@@ -215,6 +223,7 @@ fn register_executor_key(
     ctx: &mut Ctx,
     m: &proto::MsgRegisterExecutorKey,
     operator: &Address,
+    events: &mut Vec<Event>,
 ) -> Result<Any, TxError> {
     let key: [u8; 32] = m.x25519_public_key.as_slice().try_into().map_err(|_| {
         refused(format!(
@@ -228,5 +237,6 @@ fn register_executor_key(
     let validator = store::operator_validator(ctx, operator.as_bytes())?
         .ok_or_else(|| TxError::Unauthorized(format!("{operator} is not a validator operator")))?;
     store::put_executor_key(ctx, &validator, &key)?;
+    crate::fees::settle::reinstate(ctx, &validator, events)?;
     Ok(response(&proto::MsgRegisterExecutorKeyResponse {}))
 }

@@ -362,6 +362,25 @@ pub fn operator_validator(ctx: &mut Ctx, operator: &[u8]) -> Result<Option<Vec<u
     ctx.get(&join(&[OPERATOR, operator]))
 }
 
+/// The operator account of `validator` (the first in key order should a
+/// validator have several): where its executor earnings go.
+pub fn operator_of(ctx: &mut Ctx, validator: &[u8]) -> Result<Option<Vec<u8>>, TxError> {
+    Ok(ctx
+        .prefix(OPERATOR)?
+        .into_iter()
+        .find(|(_, v)| v == validator)
+        .map(|(k, _)| k[OPERATOR.len()..].to_vec()))
+}
+
+/// [`operator_of`] from a committed snapshot, for queries.
+pub fn operator_of_committed(snap: &Snapshot, validator: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+    Ok(snap
+        .prefix(OPERATOR)?
+        .into_iter()
+        .find(|(_, v)| v == validator)
+        .map(|(k, _)| k[OPERATOR.len()..].to_vec()))
+}
+
 pub fn put_executor_key(ctx: &mut Ctx, validator: &[u8], key: &[u8; 32]) -> Result<(), TxError> {
     ctx.put(join(&[EXECUTOR_KEY, validator]), key.to_vec())
 }

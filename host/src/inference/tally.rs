@@ -16,7 +16,7 @@ use chimera_packets::{
 use tendermint::abci::Event;
 use tracing::info;
 
-use super::jobs::{self, Outcome};
+use super::jobs::{self, Outcome, Verdict};
 use super::module::ibc_ack;
 use super::params::InferenceParams;
 use super::store::{self, StoredJob, ValidatorRecord};
@@ -31,6 +31,11 @@ use crate::executor::sketch::{agree, Sketch, SketchRule, SketchSpec};
 pub fn record_reports(ctx: &mut Ctx, signed: &[SignedReports]) -> Result<Vec<u64>, TxError> {
     let mut touched = Vec::new();
     for s in signed {
+        // An excluded executor (too many faults, `crate::fees`) gets no
+        // work: its reports are not recorded until it re-registers.
+        if crate::fees::store::is_excluded(ctx, &s.validator)? {
+            continue;
+        }
         for r in &s.extension.reports {
             let Some(job) = store::get_job(ctx, r.job_id)? else {
                 continue;
@@ -107,7 +112,7 @@ fn power(validators: &[ValidatorRecord], addr: &[u8]) -> u64 {
 /// The decision on a job, if any yet.
 pub enum Decision {
     Pending,
-    Done(Outcome),
+    Done(Outcome, Verdict),
 }
 
 /// Decides an unsealed job from its reports at `height`.
@@ -165,21 +170,30 @@ pub fn decide(
                 .sum();
             best = best.max(agreeing);
             if params.is_quorum(agreeing, total) {
-                return Decision::Done(Outcome::Result(InferenceResult {
-                    job_id: rec.id,
-                    model_hash: c.model_hash,
-                    output: c.output.clone(),
-                    quorum: Quorum {
-                        height,
-                        agreeing_power: agreeing,
-                        total_power: total,
-                    },
-                }));
+                let (agree_with, differ): (Vec<_>, Vec<_>) =
+                    candidates.iter().partition(|o| agree(spec, &c.sketch, &o.sketch));
+                let verdict = Verdict {
+                    agreeing: sorted(agree_with.iter().map(|o| o.validator.to_vec())),
+                    disagreeing: sorted(differ.iter().map(|o| o.validator.to_vec())),
+                };
+                return Decision::Done(
+                    Outcome::Result(InferenceResult {
+                        job_id: rec.id,
+                        model_hash: c.model_hash,
+                        output: c.output.clone(),
+                        quorum: Quorum {
+                            height,
+                            agreeing_power: agreeing,
+                            total_power: total,
+                        },
+                    }),
+                    verdict,
+                );
             }
         }
     }
     if let Some(e) = failure_quorum(params, &mut failures, total) {
-        return Decision::Done(Outcome::Error(e));
+        return Decision::Done(Outcome::Error(e), Verdict::default());
     }
     if spec.is_none() {
         return no_quorum(format!(
@@ -202,8 +216,38 @@ pub fn decide(
     )
 }
 
+fn sorted(addrs: impl Iterator<Item = Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = addrs.collect();
+    v.sort();
+    v
+}
+
+/// A sealed result's verdict: the reference and those who reported
+/// agreeing with it, against those who reported disagreeing.
+fn sealed_verdict(
+    reference: &[u8],
+    reference_addr: &[u8],
+    agreements: &[(Vec<u8>, proto::AgreementReport)],
+) -> Verdict {
+    let about = || {
+        agreements
+            .iter()
+            .filter(move |(v, a)| a.reference == reference && v.as_slice() != reference_addr)
+    };
+    Verdict {
+        agreeing: sorted(
+            std::iter::once(reference_addr.to_vec())
+                .chain(about().filter(|(_, a)| a.agrees).map(|(v, _)| v.clone())),
+        ),
+        disagreeing: sorted(about().filter(|(_, a)| !a.agrees).map(|(v, _)| v.clone())),
+    }
+}
+
 fn no_quorum(why: String) -> Decision {
-    Decision::Done(Outcome::Error(AckError::new(ErrorCode::NoQuorum, why)))
+    Decision::Done(
+        Outcome::Error(AckError::new(ErrorCode::NoQuorum, why)),
+        Verdict::default(),
+    )
 }
 
 /// A job without a quorum yet: `no_quorum` when everyone has answered
@@ -330,22 +374,26 @@ pub fn decide_sealed(
         if let Some(R::Result(x)) = &r.outcome {
             if let Some((model_hash, output)) = commitment_of(x, registered) {
                 if params.is_quorum(agreeing, total) {
-                    return Decision::Done(Outcome::Result(InferenceResult {
-                        job_id: rec.id,
-                        model_hash,
-                        output,
-                        quorum: Quorum {
-                            height,
-                            agreeing_power: agreeing,
-                            total_power: total,
-                        },
-                    }));
+                    let verdict = sealed_verdict(&job.reference, addr, agreements);
+                    return Decision::Done(
+                        Outcome::Result(InferenceResult {
+                            job_id: rec.id,
+                            model_hash,
+                            output,
+                            quorum: Quorum {
+                                height,
+                                agreeing_power: agreeing,
+                                total_power: total,
+                            },
+                        }),
+                        verdict,
+                    );
                 }
             }
         }
     }
     if let Some(e) = failure_quorum(params, &mut failures, total) {
-        return Decision::Done(Outcome::Error(e));
+        return Decision::Done(Outcome::Error(e), Verdict::default());
     }
     undecided(
         settled >= total,
@@ -408,7 +456,7 @@ pub fn run(ctx: &mut Ctx, chain_id: &str, ids: &[u64], events: &mut Vec<Event>) 
         } else {
             decide(&params, &job, model.as_ref(), &reports, &validators, ctx.height)
         };
-        let Decision::Done(outcome) = decision else {
+        let Decision::Done(outcome, verdict) = decision else {
             continue;
         };
         // Re-read: a reference fixed above is part of the record.
@@ -426,7 +474,7 @@ pub fn run(ctx: &mut Ctx, chain_id: &str, ids: &[u64], events: &mut Vec<Event>) 
             ),
             Outcome::Error(e) => info!(job = id, error = %e, "job failed"),
         }
-        let job = jobs::finish(ctx, job, &outcome, events)?;
+        let job = jobs::finish(ctx, job, &outcome, &verdict, events)?;
         if !job.packet.is_empty() {
             write_ack(ctx, chain_id, &job, &outcome, events)?;
         }
@@ -550,7 +598,7 @@ mod tests {
             result(3, 7, 0xa3),
             result(4, 3, 0xff),
         ];
-        let Decision::Done(Outcome::Result(r)) = decide_at(&[10, 20, 10, 10], &reports, 5) else {
+        let Decision::Done(Outcome::Result(r), _) = decide_at(&[10, 20, 10, 10], &reports, 5) else {
             panic!("expected a result");
         };
         assert_eq!(r.output.sha256, [0xa2; 32]);
@@ -563,7 +611,7 @@ mod tests {
     #[test]
     fn ties_in_power_go_to_the_lower_address() {
         let reports = [result(3, 7, 0xa3), result(2, 7, 0xa2), result(4, 7, 0xa4)];
-        let Decision::Done(Outcome::Result(r)) = decide_at(&[10, 10, 10, 10], &reports, 5) else {
+        let Decision::Done(Outcome::Result(r), _) = decide_at(&[10, 10, 10, 10], &reports, 5) else {
             panic!("expected a result");
         };
         assert_eq!(r.output.sha256, [0xa2; 32]);
@@ -576,7 +624,7 @@ mod tests {
             decide_at(&[10, 10, 10, 10], &reports, 5),
             Decision::Pending
         ));
-        let Decision::Done(Outcome::Error(e)) = decide_at(&[10, 10, 10, 10], &reports, 100) else {
+        let Decision::Done(Outcome::Error(e), _) = decide_at(&[10, 10, 10, 10], &reports, 100) else {
             panic!("expected no_quorum at the deadline");
         };
         assert_eq!(e.code, ErrorCode::NoQuorum);
@@ -586,7 +634,7 @@ mod tests {
     #[test]
     fn a_split_with_everyone_reported_fails_at_once() {
         let reports = [result(1, 7, 1), result(2, 7, 2), result(3, 1, 3), result(4, 1, 4)];
-        let Decision::Done(Outcome::Error(e)) = decide_at(&[10, 10, 10, 10], &reports, 5) else {
+        let Decision::Done(Outcome::Error(e), _) = decide_at(&[10, 10, 10, 10], &reports, 5) else {
             panic!("expected a split");
         };
         assert_eq!(e.code, ErrorCode::NoQuorum);
@@ -596,7 +644,7 @@ mod tests {
     #[test]
     fn a_quorum_of_failures_is_an_execution_error() {
         let reports = [failure(1), failure(2), failure(3), result(4, 7, 4)];
-        let Decision::Done(Outcome::Error(e)) = decide_at(&[10, 10, 10, 10], &reports, 5) else {
+        let Decision::Done(Outcome::Error(e), _) = decide_at(&[10, 10, 10, 10], &reports, 5) else {
             panic!("expected execution_failed");
         };
         assert_eq!(e.code, ErrorCode::ExecutionFailed);
@@ -616,7 +664,7 @@ mod tests {
 
     #[test]
     fn one_validator_decides_alone() {
-        let Decision::Done(Outcome::Result(r)) = decide_at(&[10], &[result(1, 7, 1)], 2) else {
+        let Decision::Done(Outcome::Result(r), _) = decide_at(&[10], &[result(1, 7, 1)], 2) else {
             panic!("expected a result");
         };
         assert_eq!(r.quorum.agreeing_power, 10);
@@ -677,7 +725,7 @@ mod tests {
             agreement(3, 1, true),
             agreement(4, 1, false),
         ];
-        let Decision::Done(Outcome::Result(r)) =
+        let Decision::Done(Outcome::Result(r), _) =
             decide_sealed(&p, &j, Some(&model()), &reports, &agreements, &vals, 5)
         else {
             panic!("expected a result");
@@ -692,7 +740,7 @@ mod tests {
             agreement(4, 1, false),
             agreement(2, 9, true),
         ];
-        let Decision::Done(Outcome::Error(e)) =
+        let Decision::Done(Outcome::Error(e), _) =
             decide_sealed(&p, &j, Some(&model()), &reports, &agreements, &vals, 5)
         else {
             panic!("expected a split");

@@ -139,6 +139,15 @@ impl Worker {
                 return;
             }
         };
+        // An excluded executor (`crate::fees`: too many faults) gets no
+        // work until its operator re-registers the key: its reports would
+        // not be recorded, so running jobs would only burn its GPU.
+        let pending =
+            if crate::fees::store::is_excluded_committed(snap, &self.config.validator).unwrap_or(false) {
+                Vec::new()
+            } else {
+                pending
+            };
         let mut inner = self.lock();
         inner.running.retain(|id, r| {
             let keep = pending.binary_search(id).is_ok();

@@ -51,6 +51,11 @@ pub struct InitArgs {
     /// Replace an existing node in --home (its keys and state are deleted).
     #[arg(long)]
     pub overwrite: bool,
+    /// The validator's operator account (chimera1…): receives its
+    /// executor earnings and may re-register its executor key after
+    /// faults. Without one, its share of fees goes to the community.
+    #[arg(long, value_name = "ADDRESS")]
+    pub operator: Option<String>,
 }
 
 /// `chimerad testnet`.
@@ -81,6 +86,10 @@ pub struct TestnetArgs {
     /// Replace existing node homes in --output-dir.
     #[arg(long)]
     pub overwrite: bool,
+    /// Operator account of node i, for the i-th --operator (see `init
+    /// --operator`); repeat up to once per validator.
+    #[arg(long = "operator", value_name = "ADDRESS")]
+    pub operators: Vec<String>,
 }
 
 /// `chimerad start`.
@@ -129,6 +138,7 @@ pub fn run_init(a: InitArgs) -> i32 {
             timeout_commit: a.timeout_commit,
             cometbft: a.cometbft,
             overwrite: a.overwrite,
+            operator: a.operator,
         };
         let r = init::init(&opts)?;
         println!(
@@ -156,6 +166,7 @@ pub fn run_testnet(a: TestnetArgs) -> i32 {
             timeout_commit: a.timeout_commit,
             cometbft: a.cometbft,
             overwrite: a.overwrite,
+            operators: a.operators,
         };
         let reports = testnet::testnet(&opts)?;
         for (i, r) in reports.iter().enumerate() {

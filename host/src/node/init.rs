@@ -50,6 +50,8 @@ pub struct InitOptions {
     pub cometbft: PathBuf,
     /// Replace an existing node in `home`.
     pub overwrite: bool,
+    /// The validator's operator account (`inference.operators`).
+    pub operator: Option<String>,
 }
 
 /// What `init` created, for the summary it prints and for `testnet`.
@@ -194,6 +196,7 @@ pub fn app_state(accounts: &[GenesisAccount]) -> NodeResult<Value> {
             ..Default::default()
         },
         ica_host: Default::default(),
+        fees: Default::default(),
     };
     serde_json::to_value(&genesis)
         .context("encoding app_state")
@@ -283,6 +286,29 @@ pub fn set_executor_keys(genesis: &mut Value, keys: &[GenesisExecutorKey]) -> No
     Ok(())
 }
 
+/// Sets `app_state.inference.operators` from (operator address, validator
+/// address hex) pairs; a bad address is a usage error.
+pub fn set_operators(genesis: &mut Value, operators: &[(String, String)]) -> NodeResult<()> {
+    for (op, _) in operators {
+        crate::chain::address::Address::parse(op)
+            .map_err(|e| NodeError::usage(format!("--operator: {e}")))?;
+    }
+    let inference = genesis
+        .pointer_mut("/app_state/inference")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| anyhow::anyhow!("genesis.json has no app_state.inference"))?;
+    inference.insert(
+        "operators".into(),
+        Value::Array(
+            operators
+                .iter()
+                .map(|(op, v)| serde_json::json!({ "operator": op, "validator": v }))
+                .collect(),
+        ),
+    );
+    Ok(())
+}
+
 /// The paths inside a home that `init` creates; their presence means the
 /// home already holds a node.
 pub fn node_markers(home: &Path) -> [PathBuf; 3] {
@@ -339,6 +365,9 @@ pub fn init(opts: &InitOptions) -> NodeResult<InitReport> {
     let executor_key = write_executor_key(home, &cmt_home)?;
     let mut genesis = cometbft::read_genesis(&cmt_home)?;
     cometbft::patch_genesis(&mut genesis, &opts.chain_id, app_state)?;
+    if let Some(op) = &opts.operator {
+        set_operators(&mut genesis, &[(op.clone(), executor_key.validator.clone())])?;
+    }
     set_executor_keys(&mut genesis, &[executor_key])?;
     cometbft::write_genesis(&cmt_home, &genesis)?;
 

@@ -44,6 +44,8 @@ pub struct TestnetOptions {
     pub accounts: Vec<GenesisAccount>,
     /// `[consensus] timeout_commit` (Go duration).
     pub timeout_commit: String,
+    /// Operator accounts of the first nodes, in node order.
+    pub operators: Vec<String>,
     /// The `cometbft` binary.
     pub cometbft: PathBuf,
     /// Replace existing node homes in the output directory.
@@ -113,6 +115,7 @@ pub fn testnet(opts: &TestnetOptions) -> NodeResult<Vec<InitReport>> {
             timeout_commit: opts.timeout_commit.clone(),
             cometbft: opts.cometbft.clone(),
             overwrite: opts.overwrite,
+            operator: None,
         })?;
         reports.push(report);
     }
@@ -129,6 +132,20 @@ pub fn testnet(opts: &TestnetOptions) -> NodeResult<Vec<InitReport>> {
         .iter()
         .map(|r| init::executor_key_entry(&r.home, &r.cometbft_home))
         .collect::<NodeResult<Vec<_>>>()?;
+    if opts.operators.len() > opts.validators {
+        return Err(NodeError::usage(format!(
+            "{} --operator values for {} validators",
+            opts.operators.len(),
+            opts.validators
+        )));
+    }
+    let operators: Vec<(String, String)> = opts
+        .operators
+        .iter()
+        .zip(&keys)
+        .map(|(op, k)| (op.clone(), k.validator.clone()))
+        .collect();
+    init::set_operators(&mut genesis, &operators)?;
     init::set_executor_keys(&mut genesis, &keys)?;
     for r in &reports {
         cometbft::write_genesis(&r.cometbft_home, &genesis)?;
