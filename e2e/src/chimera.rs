@@ -145,6 +145,9 @@ pub struct ChimeraNetConfig {
     ///
     /// Why: the devnet keeps its chain in a known place across runs.
     pub root: Option<PathBuf>,
+    /// Operator accounts (bech32) of the first validators, in node order,
+    /// passed as `--operator`: they receive the executors' fee shares.
+    pub operators: Vec<String>,
 }
 
 /// A [`ChimeraNetConfig::node_env`] hook: node index in, `(name, value)`
@@ -168,6 +171,7 @@ impl Default for ChimeraNetConfig {
             prepare_node: None,
             node_env: None,
             root: None,
+            operators: Vec::new(),
         }
     }
 }
@@ -320,6 +324,22 @@ fn pick_port_block(n: usize) -> Result<u16, ChimeraError> {
         context: format!("finding {n} free blocks of {PORT_STRIDE} loopback ports"),
         source: std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "no free block found"),
     })
+}
+
+/// Edits node `home`'s genesis (`cometbft/config/genesis.json`) with `f`,
+/// for a [`ChimeraNetConfig::prepare_node`] hook: every node must make the
+/// same edit, or their app hashes differ.
+///
+/// Why: tests set module parameters (`app_state.fees`, …) that `chimerad
+/// init`/`testnet` leave at their defaults.
+pub fn edit_genesis(home: &Path, f: impl FnOnce(&mut serde_json::Value)) -> Result<(), String> {
+    let path = home.join("cometbft/config/genesis.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut genesis: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    f(&mut genesis);
+    let out = serde_json::to_string_pretty(&genesis).expect("JSON serializes");
+    std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Finds the `chimerad` to test: `$CHIMERAD` if set; else the one cargo
@@ -639,6 +659,10 @@ impl ChimeraNet {
         for (addr, coins) in &config.accounts {
             args.push("--account".into());
             args.push(format!("{addr}={coins}"));
+        }
+        for op in &config.operators {
+            args.push("--operator".into());
+            args.push(op.clone());
         }
         run_logged(&chimerad, &args, &root.path().join(SETUP_LOG))?;
 
