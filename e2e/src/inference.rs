@@ -553,6 +553,14 @@ pub fn events_between(addr: SocketAddr, from: u64, to: u64, kind: &str) -> Vec<(
 
 // ------------------------------------------------------------------- blobs
 
+/// A chimerad module account's address (the SDK's `NewModuleAddress`:
+/// SHA-256 of the name, first 20 bytes), e.g. `fees/community`.
+pub fn module_address(name: &str) -> String {
+    cosmrs::AccountId::new(chimera::CHIMERA_PREFIX, &sha256(name.as_bytes())[..20])
+        .expect("20 bytes")
+        .to_string()
+}
+
 /// SHA-256 of `bytes`.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     let d = Sha256::digest(bytes);

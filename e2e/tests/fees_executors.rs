@@ -92,11 +92,6 @@ fn supply(net: &ChimeraNet) -> u128 {
         .unwrap()
 }
 
-fn module_address(name: &str) -> cosmrs::AccountId {
-    let sha = inference::sha256(name.as_bytes());
-    cosmrs::AccountId::new("chimera", &sha[..20]).unwrap()
-}
-
 fn balance(net: &ChimeraNet, who: &str) -> u128 {
     net.balance(0, &who.parse().unwrap(), "uchim").unwrap()
 }
@@ -120,7 +115,7 @@ fn agreeing_executors_are_paid_and_a_wrong_one_is_excluded() {
         started.elapsed()
     );
 
-    let community = module_address("fees/community").to_string();
+    let community = inference::module_address("fees/community");
     let supply_before = supply(&net);
     // Pool 700 over 3 agreeing executors: 233 each; the 1 left over is
     // burned with the 200 burn part; 100 to the community.

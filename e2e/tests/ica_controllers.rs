@@ -897,3 +897,180 @@ fn terra_ica_through_hermes() {
     let problems: Vec<String> = hermes.log_lines_with("ERROR").into_iter().take(5).collect();
     assert!(problems.is_empty(), "Hermes errors: {problems:#?}");
 }
+
+/// Genesis of the fees test: the user's chimera account is the fee
+/// authority (it sets the prices and the route once the channel exists).
+fn fees_authority_genesis(_: usize, home: &std::path::Path) -> Result<(), String> {
+    let authority = chimera::chimera_address(keys::USER_MNEMONIC).map_err(|e| e.to_string())?;
+    chimera::edit_genesis(home, |g| {
+        g["app_state"]["fees"] = serde_json::json!({ "authority": authority.to_string() });
+    })
+}
+
+/// Terra Classic's burn address: the `burn` module account, whose balance
+/// x/treasury burns at the end of every block.
+const TERRA_BURN_ADDRESS: &str = "terra1sk06e3dyexuq4shw77y3dsv480xv42mq73anxu";
+
+#[test]
+fn lunc_pays_the_executor_and_burns_on_terra() {
+    chimera_e2e::relayer::chimera_binary();
+    let started = Instant::now();
+    let operator = cosmrs::AccountId::new("chimera", &[0x42; 20])
+        .unwrap()
+        .to_string();
+    let mut config = chimera_e2e::devnet::chimera_config("chimera-fees-terra");
+    config.operators = vec![operator.clone()];
+    config.prepare_node = Some(fees_authority_genesis);
+    let (_terra_net, _chimera_net) =
+        chimera_e2e::devnet::start_terra_and_chimera(chimera_e2e::devnet::terra_config(), config)
+            .expect("localnets");
+    let (tc, cc) = (
+        HermesChain::terra(&_terra_net),
+        HermesChain::chimera(&_chimera_net).expect("chimerad ports"),
+    );
+    let users = tempfile::tempdir().unwrap();
+    let Linked {
+        relayer,
+        controller: terra_user,
+        host: chimera_user,
+        chan_x: chan_t,
+        chan_c,
+        conn_x: conn_t,
+        conn_c,
+    } = link(&tc, keys::TERRA_COIN_TYPE, &cc, users.path());
+    let lunc_path = format!("transfer/{chan_c}/{}", terra::DENOM);
+    let voucher = ibc_denom(&lunc_path);
+    let burn_hash = sha256(b"burn");
+    assert_eq!(
+        cosmrs::AccountId::new("terra", &burn_hash[..20])
+            .unwrap()
+            .to_string(),
+        TERRA_BURN_ADDRESS,
+        "the burn module account"
+    );
+    let community = keys::terra_address(RECIPIENT_MNEMONIC).unwrap().to_string();
+
+    // The authority prices every model in LUNC and names the route home.
+    let params = chimera_packets::proto::fees::Params {
+        authority: chimera_user.address.clone(),
+        prices: vec![chimera_packets::proto::fees::Price {
+            model: "*".into(),
+            denom: lunc_path.clone(),
+            amount: FEE.to_string(),
+        }],
+        executor_bps: 7000,
+        burn_bps: 2000,
+        community_bps: 1000,
+        fault_limit: 3,
+        route: Some(chimera_packets::proto::fees::Route {
+            channel: chan_c.clone(),
+            burn_address: TERRA_BURN_ADDRESS.into(),
+            community_address: community.clone(),
+            send_interval_blocks: 10,
+            timeout_seconds: 600,
+        }),
+    };
+    let update = any(&chimera_packets::proto::fees::MsgUpdateParams {
+        authority: chimera_user.address.clone(),
+        params: Some(params),
+    });
+    rt().block_on(chimera_user.send(vec![update]))
+        .expect("MsgUpdateParams");
+
+    let host_bal =
+        |addr: &str, denom: &str| rt().block_on(bank::balance(&cc.grpc_addr, addr, denom)).unwrap();
+    let terra_bal = |addr: &str| {
+        rt().block_on(bank::balance(&tc.grpc_addr, addr, terra::DENOM))
+            .unwrap()
+    };
+    let a = register(&terra_user, &conn_t, &conn_c, Encoding::Proto3, None, &[&relayer]);
+    fund(
+        &terra_user,
+        &chan_t,
+        terra::DENOM,
+        FUND,
+        &a.address,
+        "uluna reaches the interchain account",
+        &[&relayer],
+        &|addr| host_bal(addr, &voucher),
+    );
+    let community_before = terra_bal(&community);
+    eprintln!("[ok] priced, registered and funded ({:.1?})", started.elapsed());
+
+    // Too little: ibc-go's error ack with the SDK's insufficient-fee code,
+    // nothing taken.
+    let seq = send_tx(
+        &terra_user,
+        &a,
+        &[run_msg(
+            &a.address,
+            "digits-ddpm",
+            b"7".to_vec(),
+            InputEncoding::Text,
+            1,
+            FEE - 1,
+            &voucher,
+        )],
+        WAIT,
+    );
+    let ack = wait_ack(&terra_user, &a, seq, &[&relayer], "a request offering too little");
+    assert_eq!(error_code(&ack), 13, "insufficient fee");
+    assert_eq!(host_bal(&a.address, &voucher), FUND);
+
+    // The price, offered twice over: exactly the price is charged.
+    let seq = send_tx(
+        &terra_user,
+        &a,
+        &[run_msg(
+            &a.address,
+            "digits-ddpm",
+            b"7".to_vec(),
+            InputEncoding::Text,
+            1,
+            2 * FEE,
+            &voucher,
+        )],
+        WAIT,
+    );
+    let ack = wait_ack(&terra_user, &a, seq, &[&relayer], "a paid request");
+    ica::run_inference_response_from_ack(&ack).expect("a result ack");
+    assert_eq!(host_bal(&a.address, &voucher), FUND - FEE);
+    // 70% to the one agreeing executor's operator, 20% burned, 10% to the
+    // community, all in LUNC.
+    let (to_executor, to_burn, to_community) = (FEE * 7 / 10, FEE * 2 / 10, FEE / 10);
+    assert_eq!(host_bal(&operator, &voucher), to_executor);
+    eprintln!("[ok] executor paid {to_executor} ({:.1?})", started.elapsed());
+
+    // Within the send interval the parts go home over ICS-20: the community
+    // address receives its part; the burn part reaches the burn account
+    // (and x/treasury burns it: the account stays empty).
+    wait_until("the community part reaches Terra", WAIT, &[&relayer], || {
+        terra_bal(&community) == community_before + to_community
+    });
+    let burn_recv = format!(
+        "fungible_token_packet.receiver='{TERRA_BURN_ADDRESS}' AND fungible_token_packet.amount='{to_burn}'"
+    );
+    wait_until("the burn part is received on Terra", WAIT, &[&relayer], || {
+        !rt()
+            .block_on(terra_user.search_events(&burn_recv))
+            .unwrap()
+            .is_empty()
+    });
+    assert_eq!(terra_bal(TERRA_BURN_ADDRESS), 0, "x/treasury burned what arrived");
+    // Nothing waits on the host any more.
+    assert_eq!(
+        host_bal(&chimera_e2e::inference::module_address("fees/burn"), &voucher),
+        0
+    );
+    assert_eq!(
+        host_bal(
+            &chimera_e2e::inference::module_address("fees/community"),
+            &voucher
+        ),
+        0
+    );
+    eprintln!(
+        "[ok] {to_burn} uluna burned on Terra, {to_community} to the community ({:.1?})",
+        started.elapsed()
+    );
+}
