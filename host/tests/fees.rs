@@ -364,6 +364,42 @@ fn only_the_authority_updates_the_schedule() {
     assert!(e.to_string().contains("costs 2000uchim"), "{e}");
 }
 
+#[test]
+fn a_contract_route_executor_part_pays_the_jobs_agreeing_executors_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = opened(&dir, fee_params());
+    let pool = fee_store::pool_account();
+    // Job 77 came in as a packet and agreed by validators 0, 1 and 3 (no
+    // operator); the Terra contract sends 700 uluna for it, then again.
+    with_ctx(&mut state, |ctx| {
+        fee_store::put_job_executors(ctx, 77, &[validator(0), validator(1), validator(3)])
+    });
+    let memo = fees::settle::remote_memo(77);
+    assert_eq!(memo, r#"{"chimera_fees":{"job_id":"77"}}"#);
+    for _ in 0..2 {
+        let mut events = Vec::new();
+        with_ctx(&mut state, |ctx| {
+            bank::mint(ctx, &pool, &lunc(), 700)?;
+            fees::settle::pay_remote(ctx, &memo, &lunc(), 700, &mut events)
+        });
+        assert!(events.iter().any(|e| e.kind == "fees_paid"));
+    }
+    // First: 233 each to operators 0 and 1, 1 dust burned, 233 (validator
+    // 3's) to the community. Second: the job was paid, all 700 to the
+    // community.
+    assert_eq!(balance(&mut state, &operator(0), &lunc()), 233);
+    assert_eq!(balance(&mut state, &operator(1), &lunc()), 233);
+    assert_eq!(balance(&mut state, &fee_store::burn_account(), &lunc()), 1);
+    assert_eq!(
+        balance(&mut state, &fee_store::community_account(), &lunc()),
+        233 + 700
+    );
+    assert_eq!(balance(&mut state, &pool, &lunc()), 0);
+    let t = with_ctx(&mut state, |ctx| fee_store::totals(ctx, &lunc()));
+    assert_eq!((t.collected, t.paid_to_executors), (1400, 466));
+    assert_eq!(earned(&mut state, 0, &lunc()), 233);
+}
+
 mod conservation {
     use super::*;
     use proptest::prelude::*;

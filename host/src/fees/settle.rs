@@ -142,6 +142,94 @@ pub fn pay(
     Ok(())
 }
 
+/// The memo the requester contract puts on the ICS-20 transfer of a job's
+/// executor part: `{"chimera_fees":{"job_id":"N"}}`.
+pub fn remote_memo(job_id: u64) -> String {
+    format!("{{\"chimera_fees\":{{\"job_id\":\"{job_id}\"}}}}")
+}
+
+fn job_of_memo(memo: &str) -> Option<u64> {
+    let v: serde_json::Value = serde_json::from_str(memo).ok()?;
+    v.get("chimera_fees")?.get("job_id")?.as_str()?.parse().ok()
+}
+
+/// Coins that reached the fees pool over ICS-20 (already in
+/// [`store::pool_account`]): the executor part of a contract-route job,
+/// named by the memo ([`remote_memo`]). They are shared equally by the
+/// job's agreeing executors with an operator; the indivisible dust is
+/// burned, the shares of executors without an operator and anything for
+/// an unknown or already paid job go to the community.
+pub fn pay_remote(
+    ctx: &mut Ctx,
+    memo: &str,
+    denom: &str,
+    amount: u128,
+    events: &mut Vec<Event>,
+) -> Result<(), TxError> {
+    let pool = store::pool_account();
+    let job = job_of_memo(memo);
+    let agreeing = match job {
+        Some(id) => store::take_job_executors(ctx, id)?,
+        None => Vec::new(),
+    };
+    let mut payees = Vec::new();
+    for v in &agreeing {
+        if let Some(a) = payee(ctx, v)? {
+            payees.push((v.clone(), a));
+        }
+    }
+    let n = agreeing.len() as u128;
+    let per = if n == 0 { 0 } else { amount / n };
+    let dust = if n == 0 { 0 } else { amount % n };
+    for (v, to) in &payees {
+        if per > 0 {
+            bank::send(ctx, &pool, to, &[(denom.to_string(), per)], events)?;
+        }
+        let mut rec = store::executor(ctx, v)?;
+        store::add_earning(&mut rec, denom, per)?;
+        rec.jobs_paid += 1;
+        store::put_executor(ctx, &rec)?;
+    }
+    let paid = per * payees.len() as u128;
+    let community = amount - paid - dust;
+    if dust > 0 {
+        bank::send(
+            ctx,
+            &pool,
+            &store::burn_account(),
+            &[(denom.to_string(), dust)],
+            events,
+        )?;
+    }
+    if community > 0 {
+        bank::send(
+            ctx,
+            &pool,
+            &community_account(),
+            &[(denom.to_string(), community)],
+            events,
+        )?;
+    }
+    store::update_totals(ctx, denom, |t| {
+        t.collected += amount;
+        t.paid_to_executors += paid;
+    })?;
+    events.push(Event::new(
+        "fees_paid",
+        [
+            ("job_id", job.map(|j| j.to_string()).unwrap_or_default()).index(),
+            ("denom", denom.to_string()).index(),
+            ("amount", amount.to_string()).index(),
+            ("executors", payees.len().to_string()).index(),
+            ("per_executor", per.to_string()).index(),
+            ("burn", dust.to_string()).index(),
+            ("community", community.to_string()).index(),
+            ("route", "remote".to_string()).index(),
+        ],
+    ));
+    Ok(())
+}
+
 /// Counts one fault of `validator`; at the limit it is excluded from work.
 fn fault(
     ctx: &mut Ctx,

@@ -28,6 +28,34 @@ pub fn community_account() -> crate::chain::address::Address {
     crate::chain::address::Address::module("fees/community")
 }
 
+/// The account the Terra Classic requester contract sends executor parts
+/// to (ICS-20, memo naming the job): `settle::pay_remote` shares them out.
+pub fn pool_account() -> crate::chain::address::Address {
+    crate::chain::address::Address::module("fees/pool")
+}
+
+const JOB_EXECUTORS: &[u8] = b"fees/job_executors/";
+
+/// Records who agreed on packet-route job `job`, for paying them when the
+/// requester chain sends the executor part (`settle::pay_remote`).
+pub fn put_job_executors(ctx: &mut Ctx, job: u64, agreeing: &[Vec<u8>]) -> Result<(), TxError> {
+    if agreeing.is_empty() {
+        return Ok(());
+    }
+    ctx.put([JOB_EXECUTORS, &job.to_be_bytes()].concat(), agreeing.concat())
+}
+
+/// Takes the agreeing validators of `job` (each 20 bytes); a job is paid
+/// once: the record is removed.
+pub fn take_job_executors(ctx: &mut Ctx, job: u64) -> Result<Vec<Vec<u8>>, TxError> {
+    let key = [JOB_EXECUTORS, &job.to_be_bytes()].concat();
+    let Some(b) = ctx.get(&key)? else {
+        return Ok(Vec::new());
+    };
+    ctx.delete(key)?;
+    Ok(b.chunks(20).map(<[u8]>::to_vec).collect())
+}
+
 /// One denom's totals as integers (the stored form is [`pb::Total`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Totals {

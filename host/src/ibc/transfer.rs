@@ -18,7 +18,10 @@
 use ::ibc::apps::transfer::context::{TokenTransferExecutionContext, TokenTransferValidationContext};
 use ::ibc::apps::transfer::module as cb;
 use ::ibc::apps::transfer::types::error::TokenTransferError;
-use ::ibc::apps::transfer::types::{Memo, PrefixedCoin, PrefixedDenom, VERSION};
+use ::ibc::apps::transfer::types::packet::PacketData;
+use ::ibc::apps::transfer::types::{
+    is_receiver_chain_source, Memo, PrefixedCoin, PrefixedDenom, TracePrefix, VERSION,
+};
 use ::ibc::core::channel::types::acknowledgement::{Acknowledgement, AcknowledgementStatus};
 use ::ibc::core::channel::types::channel::{Counterparty, Order};
 use ::ibc::core::channel::types::error::ChannelError;
@@ -174,6 +177,41 @@ impl Transfer {
             )));
         }
         Ok(())
+    }
+
+    /// Hands coins received by the fees pool (the executor part of a
+    /// contract-route fee, `crate::fees::settle::pay_remote`) to the fees
+    /// module, with the bank denom they arrived as. A storage or gas fault
+    /// is kept in `Shared::fault` and fails the message.
+    fn fees_received(&self, packet: &Packet) {
+        let Ok(data) = serde_json::from_slice::<PacketData>(&packet.data) else {
+            return;
+        };
+        if data.receiver.as_ref() != crate::fees::store::pool_account().to_string() {
+            return;
+        }
+        let mut denom = data.token.denom.clone();
+        if is_receiver_chain_source(packet.port_id_on_a.clone(), packet.chan_id_on_a.clone(), &denom) {
+            denom.remove_trace_prefix(&TracePrefix::new(
+                packet.port_id_on_a.clone(),
+                packet.chan_id_on_a.clone(),
+            ));
+        } else {
+            denom.add_trace_prefix(TracePrefix::new(
+                packet.port_id_on_b.clone(),
+                packet.chan_id_on_b.clone(),
+            ));
+        }
+        let Ok(amount) = data.token.amount.to_string().parse::<u128>() else {
+            return;
+        };
+        let memo = data.memo.as_ref().to_string();
+        let mut s = self.shared.borrow_mut();
+        let mut events = Vec::new();
+        let _ = s.with_ctx(|c| {
+            crate::fees::settle::pay_remote(c, &memo, &bank_denom(&denom), amount, &mut events)
+        });
+        s.events.extend(events);
     }
 
     /// Tells the fees module how one of its sends ended (a no-op for any
@@ -457,6 +495,9 @@ impl Module for Transfer {
         let (extras, ack) = cb::on_recv_packet_execute(self, packet);
         let ok =
             serde_json::from_slice::<AcknowledgementStatus>(ack.as_ref()).is_ok_and(|a| a.is_successful());
+        if ok {
+            self.fees_received(packet);
+        }
         self.shared.borrow_mut().end_nested(ok);
         let ack = if ok { ack } else { escaped_error_ack(&ack) };
         (extras, Some(ack))

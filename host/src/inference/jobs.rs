@@ -179,6 +179,10 @@ pub fn finish(
         }
     }
     let fee = bank::validate_coins(&job.escrow)?;
+    if matches!(outcome, Outcome::Result(_)) && !job.packet.is_empty() {
+        // The requester chain pays the executors later (`fees::settle::pay_remote`).
+        crate::fees::store::put_job_executors(ctx, rec.id, &verdict.agreeing)?;
+    }
     match outcome {
         Outcome::Result(_) => crate::fees::settle::pay(
             ctx,
