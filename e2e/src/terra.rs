@@ -52,6 +52,16 @@ pub const DEFAULT_SELF_DELEGATION: u128 = 100_000_000_000;
 /// value is a localnet choice, not mainnet's.
 pub const DEFAULT_MIN_GAS_PRICES: &str = "0.015uluna";
 
+/// Governance voting period of the localnet (`app_state.gov.params.voting_period`;
+/// the SDK default is two days).
+///
+/// Why: the only way to pin wasm code on Terra Classic v3.4 is a passed
+/// `MsgPinCodes` proposal (`crate::wasm::pin_code`); with one validator
+/// voting yes at once, a few seconds is enough and keeps the test short.
+/// Long enough for the vote to land after the proposal's block (blocks are
+/// 500 ms).
+pub const GOV_VOTING_PERIOD: &str = "6s";
+
 /// Name of terrad's log file in its home directory
 /// (`<binary>.log` for any [`SdkDaemon`]).
 pub const LOG_FILE: &str = "terrad.log";
@@ -750,6 +760,7 @@ impl<'a, D: SdkDaemon> Setup<'a, D> {
             None,
         )?;
         self.run(&["collect-gentxs"], None)?;
+        self.set_gov_voting_period(GOV_VOTING_PERIOD)?;
         self.run(&["validate-genesis"], None)?;
         self.check_genesis_denoms()?;
         Ok((accounts[0].1.clone(), accounts))
@@ -802,6 +813,19 @@ impl<'a, D: SdkDaemon> Setup<'a, D> {
         app["auth"]["accounts"] = accounts.into();
         app["bank"]["balances"] = bank.into();
         app["bank"]["supply"] = supply.into();
+        self.write_genesis(&genesis)
+    }
+
+    /// Sets `app_state.gov.params.voting_period` (gov v1, SDK 0.47): see
+    /// [`GOV_VOTING_PERIOD`].
+    fn set_gov_voting_period(&self, period: &str) -> Result<(), SdkError> {
+        let mut genesis = self.read_genesis()?;
+        let slot = genesis
+            .pointer_mut("/app_state/gov/params/voting_period")
+            .ok_or_else(|| {
+                SdkError::Genesis("genesis.json has no app_state.gov.params.voting_period".into())
+            })?;
+        *slot = period.into();
         self.write_genesis(&genesis)
     }
 

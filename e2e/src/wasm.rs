@@ -208,10 +208,36 @@ fn tx_result(hash: &str, v: &Value) -> TxResult {
 /// `terrad tx <args> --from <from> --gas auto ... -y -o json`, then waits
 /// for the tx in a block; fails with the chain's log when the tx does.
 pub fn tx(t: &impl TerradRunner, from: &str, args: &[&str]) -> Result<TxResult> {
+    tx_with(t, from, args, &TX_FLAGS)
+}
+
+/// [`tx`] with a fixed gas limit instead of `--gas auto`.
+///
+/// Why: terrad's simulation underestimates some txs by more than
+/// `--gas-adjustment 1.4` covers (a gov tx of [`pin_code`] with `--gas
+/// auto`: 46,020 wanted, 47,306 used, out of gas).
+pub fn tx_fixed_gas(t: &impl TerradRunner, from: &str, args: &[&str], gas: u64) -> Result<TxResult> {
+    let gas = gas.to_string();
+    tx_with(
+        t,
+        from,
+        args,
+        &[
+            "--gas",
+            &gas,
+            "--gas-prices",
+            GAS_PRICES,
+            "--keyring-backend",
+            "test",
+        ],
+    )
+}
+
+fn tx_with(t: &impl TerradRunner, from: &str, args: &[&str], flags: &[&str]) -> Result<TxResult> {
     let mut all: Vec<&str> = vec!["tx"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--from", from]);
-    all.extend_from_slice(&TX_FLAGS);
+    all.extend_from_slice(flags);
     all.extend_from_slice(&["--broadcast-mode", "sync", "-y", "-o", "json"]);
     let out = t.run_terrad(&all)?;
     let v: Value =
@@ -316,4 +342,110 @@ pub fn query(t: &impl TerradRunner, contract: &str, msg: &Value) -> Result<Value
     ])?;
     let v: Value = serde_json::from_str(json_tail(&out))?;
     Ok(v["data"].clone())
+}
+
+/// `terrad q wasm pinned`: the code ids pinned in wasmd's in-memory cache.
+pub fn pinned_codes(t: &impl TerradRunner) -> Result<Vec<u64>> {
+    let out = t.run_terrad(&["q", "wasm", "pinned", "-o", "json"])?;
+    let v: Value = serde_json::from_str(json_tail(&out))?;
+    Ok(v["code_ids"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| c.as_u64().or_else(|| c.as_str().and_then(|s| s.parse().ok())))
+        .collect())
+}
+
+/// Pins code `code_id` on Terra Classic v3.4 the only way it allows: by
+/// governance. Submits a gov v1 proposal (`terrad tx gov submit-proposal
+/// proposal.json`) whose one message is `/cosmwasm.wasm.v1.MsgPinCodes`
+/// with `authority` the gov module account (`terrad q auth module-account
+/// gov`), deposit twice `min_deposit`, votes yes from the same key, waits
+/// until the proposal is `PROPOSAL_STATUS_PASSED` and checks `terrad q
+/// wasm pinned` lists the code. Returns the proposal id.
+///
+/// `from` must hold the voting power that passes it alone: the localnet's
+/// `validator` key. The localnet's voting period is
+/// [`crate::terra::GOV_VOTING_PERIOD`].
+///
+/// Why: pinned code skips wasmd's per-call instance cost (60,000 gas on
+/// Terra Classic's wasmd v0.46 fork), so gas measurements of a contract
+/// call must say which case they are (docs/benchmarks.md, issue 9).
+pub fn pin_code(t: &impl TerradRunner, from: &str, code_id: u64) -> Result<u64> {
+    let out = t.run_terrad(&["q", "auth", "module-account", "gov", "-o", "json"])?;
+    let v: Value = serde_json::from_str(json_tail(&out))?;
+    let gov = v
+        .pointer("/account/base_account/address")
+        .or_else(|| v.pointer("/account/value/address"))
+        .and_then(Value::as_str)
+        .with_context(|| format!("no gov module address in {v}"))?
+        .to_string();
+
+    let out = t.run_terrad(&["q", "gov", "params", "-o", "json"])?;
+    let v: Value = serde_json::from_str(json_tail(&out))?;
+    let min = v
+        .pointer("/params/min_deposit/0")
+        .or_else(|| v.pointer("/deposit_params/min_deposit/0"))
+        .with_context(|| format!("no min_deposit in {v}"))?;
+    let amount: u128 = min["amount"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .with_context(|| format!("min_deposit {min}"))?;
+    let deposit = format!("{}{}", 2 * amount, min["denom"].as_str().unwrap_or("uluna"));
+
+    let proposal = serde_json::json!({
+        "messages": [{
+            "@type": "/cosmwasm.wasm.v1.MsgPinCodes",
+            "authority": gov,
+            "code_ids": [code_id.to_string()],
+        }],
+        "metadata": "",
+        "deposit": deposit,
+        "title": format!("Pin code {code_id}"),
+        "summary": format!("Pin wasm code {code_id} (chimera-e2e gas measurement)"),
+    });
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("proposal.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(&proposal)?)?;
+    let submitted = tx_fixed_gas(
+        t,
+        from,
+        &["gov", "submit-proposal", file.to_str().context("proposal path")?],
+        1_000_000,
+    )?;
+    let id: u64 = submitted
+        .attr("submit_proposal", "proposal_id")
+        .context("submit_proposal.proposal_id")?
+        .parse()?;
+    let id_s = id.to_string();
+    tx_fixed_gas(t, from, &["gov", "vote", &id_s, "yes"], 300_000)?;
+
+    let start = Instant::now();
+    loop {
+        let out = t.run_terrad(&["q", "gov", "proposal", &id_s, "-o", "json"])?;
+        let v: Value = serde_json::from_str(json_tail(&out))?;
+        let status = v
+            .get("proposal")
+            .unwrap_or(&v)
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        match status.as_str() {
+            "PROPOSAL_STATUS_PASSED" => break,
+            "PROPOSAL_STATUS_REJECTED" | "PROPOSAL_STATUS_FAILED" => {
+                bail!("proposal {id} to pin code {code_id} ended {status}: {v}")
+            }
+            _ if start.elapsed() > Duration::from_secs(90) => {
+                bail!("proposal {id} to pin code {code_id} still {status} after 90 s: {v}")
+            }
+            _ => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+    let pinned = pinned_codes(t)?;
+    if !pinned.contains(&code_id) {
+        bail!("proposal {id} passed but `terrad q wasm pinned` lists {pinned:?}, not {code_id}");
+    }
+    Ok(id)
 }

@@ -6,7 +6,9 @@
 //! (fee escrowed in uluna) answered: the contract records the result and
 //! pays the fee out, the output is fetched from chimerad and verified. A
 //! request that times out is refunded. Gas of a request and of its
-//! acknowledgement on Terra is printed beside an ICS-20 transfer's.
+//! acknowledgement on Terra is printed beside an ICS-20 transfer's, with the
+//! contract's code unpinned and then pinned by a governance proposal
+//! (`MsgPinCodes`, the only way Terra Classic v3.4 pins code).
 
 use std::time::{Duration, Instant};
 
@@ -38,8 +40,8 @@ fn payout_address() -> String {
 }
 
 /// Stores and instantiates the contract with terrad, as a LUNC user would;
-/// returns its address.
-fn deploy(terra_net: &terra::TerraLocalnet, wasm_file: &std::path::Path, payout: &str) -> String {
+/// returns its code id and address.
+fn deploy(terra_net: &terra::TerraLocalnet, wasm_file: &std::path::Path, payout: &str) -> (u64, String) {
     let (code, stored) = wasm::store(terra_net, "user", wasm_file).expect("terrad tx wasm store");
     let admin = terra_net
         .account_address("user")
@@ -59,7 +61,7 @@ fn deploy(terra_net: &terra::TerraLocalnet, wasm_file: &std::path::Path, payout:
         std::fs::metadata(wasm_file).unwrap().len(),
         stored.gas_used,
     );
-    contract
+    (code, contract)
 }
 
 /// Executes a `digits-ddpm` "7" request (the fee must then wait in the
@@ -109,7 +111,7 @@ fn terra_contract_requests_inference_from_chimera() {
         .expect("transfer channel");
 
     let payout = payout_address();
-    let contract = deploy(&terra_net, &wasm_file, &payout);
+    let (code, contract) = deploy(&terra_net, &wasm_file, &payout);
 
     // The chimera-inference-1 channel from the contract's port.
     let port = format!("wasm.{contract}");
@@ -163,54 +165,29 @@ fn terra_contract_requests_inference_from_chimera() {
     .unwrap();
     assert!(listed.to_string().contains(sha), "{listed}");
 
-    // Gas on Terra: the request and the relayer's tx carrying its
-    // acknowledgement (with its client update), beside an ICS-20 transfer
+    // Gas on Terra, the code not pinned: the request above and the
+    // relayer's tx carrying its acknowledgement, beside an ICS-20 transfer
     // and its acknowledgement's tx.
     let receiver = chimera_e2e::chimera::chimera_address(keys::USER_MNEMONIC)
         .unwrap()
         .to_string();
-    let ics20 = wasm::tx(
-        &terra_net,
-        "user",
-        &[
-            "ibc-transfer",
-            "transfer",
-            "transfer",
-            &chan_t,
-            &receiver,
-            "1uluna",
-        ],
-    )
-    .expect("ICS-20 transfer");
     let transfers_settled = || {
         rt().block_on(terra_user.packet_commitments("transfer", &chan_t))
             .unwrap()
             .is_empty()
     };
-    wait_until(
-        "the ICS-20 transfer is acknowledged",
-        WAIT,
-        &[&relayer],
-        transfers_settled,
+    // The first of each pays one-off costs (the payout address's and the
+    // transfer escrow's accounts are created), so the comparison below
+    // uses later ones.
+    let first = measure_gas(
+        &terra_net,
+        &relayer,
+        (&sent, &record),
+        (&chan_w, &chan_t),
+        &receiver,
+        &transfers_settled,
     );
-    let ack_gas = |channel: &str| {
-        let txs = wasm::txs_with_event(
-            &terra_net,
-            &format!("acknowledge_packet.packet_src_channel={channel}"),
-        )
-        .unwrap();
-        txs.last().map(|t| t.gas_used).expect("the ack's tx")
-    };
-    let (ack_contract, ack_ics20) = (ack_gas(&chan_w), ack_gas(&chan_t));
-    eprintln!(
-        "[ok] gas on Terra: request_inference {} vs ICS-20 transfer {} ({:.2}x); relayer tx with the ack: contract {} vs ICS-20 {} ({:.2}x)",
-        sent.gas_used,
-        ics20.gas_used,
-        sent.gas_used as f64 / ics20.gas_used as f64,
-        ack_contract,
-        ack_ics20,
-        ack_contract as f64 / ack_ics20 as f64
-    );
+    first.print("code not pinned, first of each on a fresh chain");
 
     // An ICS-20 transfer chimerad refuses (a receiver that is not an
     // address): its error ack must be JSON Terra's ibc-go can read, so the
@@ -232,7 +209,7 @@ fn terra_contract_requests_inference_from_chimera() {
         "the refused transfer's error ack is taken by Terra",
         WAIT,
         &[&relayer],
-        transfers_settled,
+        &transfers_settled,
     );
 
     // A request that times out: refunded, recorded as timed out.
@@ -253,7 +230,136 @@ fn terra_contract_requests_inference_from_chimera() {
         r["status"] == "timed_out"
     });
     assert_eq!(lunc(&contract), 0, "the escrow went back");
+
+    // A later request and transfer, the code not pinned; then the same with
+    // the code pinned (wasmd then skips the 60,000-gas instance cost of an
+    // `execute`) by a governance proposal the validator passes.
+    let (_, record, sent) = request_and_wait(&terra_net, &tc.grpc_addr, &contract, &chan_w, &[&relayer]);
+    let unpinned = measure_gas(
+        &terra_net,
+        &relayer,
+        (&sent, &record),
+        (&chan_w, &chan_t),
+        &receiver,
+        &transfers_settled,
+    );
+    unpinned.print("code not pinned");
+    let proposal = wasm::pin_code(&terra_net, "validator", code).expect("pin the code by governance");
+    eprintln!("[ok] code {code} pinned by proposal {proposal}");
+    let (_, record, sent) = request_and_wait(&terra_net, &tc.grpc_addr, &contract, &chan_w, &[&relayer]);
+    let pinned = measure_gas(
+        &terra_net,
+        &relayer,
+        (&sent, &record),
+        (&chan_w, &chan_t),
+        &receiver,
+        &transfers_settled,
+    );
+    pinned.print(&format!("code {code} pinned"));
+    let ack = ack_tx(&terra_net, &chan_w, record["sequence"].as_u64());
+    eprintln!("[ok] events: request tx: {}", event_kinds(&sent));
+    eprintln!("[ok] events: relayer tx with its ack: {}", event_kinds(&ack));
+    assert!(
+        pinned.request < unpinned.request,
+        "pinning lowers the request's gas: {unpinned:?} -> {pinned:?}"
+    );
     eprintln!("contract test took {:.1?}", started.elapsed());
+}
+
+/// Gas used on Terra by a request and by the relayer's tx carrying its
+/// acknowledgement (with its client update), and the same for an ICS-20
+/// transfer on the same chain.
+#[derive(Debug, Clone, Copy)]
+struct Gas {
+    request: u64,
+    ics20: u64,
+    request_ack: u64,
+    ics20_ack: u64,
+}
+
+impl Gas {
+    fn print(&self, case: &str) {
+        eprintln!(
+            "[ok] gas on Terra ({case}): request_inference {} vs ICS-20 transfer {} ({:.2}x); relayer tx with the ack: contract {} vs ICS-20 {} ({:.2}x)",
+            self.request,
+            self.ics20,
+            self.request as f64 / self.ics20 as f64,
+            self.request_ack,
+            self.ics20_ack,
+            self.request_ack as f64 / self.ics20_ack as f64
+        );
+    }
+}
+
+/// The gas of the relayer's tx that acknowledged packet `sequence` sent on
+/// our `channel` (the latest such tx when the sequence is not known).
+fn ack_gas(terra_net: &terra::TerraLocalnet, channel: &str, sequence: Option<u64>) -> u64 {
+    ack_tx(terra_net, channel, sequence).gas_used
+}
+
+/// The relayer's tx that acknowledged packet `sequence` sent on our
+/// `channel` (the latest such tx when the sequence is not known).
+fn ack_tx(terra_net: &terra::TerraLocalnet, channel: &str, sequence: Option<u64>) -> wasm::TxResult {
+    let mut query = format!("acknowledge_packet.packet_src_channel={channel}");
+    if let Some(s) = sequence {
+        query.push_str(&format!("&acknowledge_packet.packet_sequence={s}"));
+    }
+    let txs = wasm::txs_with_event(terra_net, &query).unwrap();
+    txs.last()
+        .cloned()
+        .unwrap_or_else(|| panic!("no tx with {query}"))
+}
+
+/// `type×count` of a tx's events, in order of first appearance: what a tx
+/// did, for reading its gas.
+fn event_kinds(tx: &wasm::TxResult) -> String {
+    let mut kinds: Vec<(String, usize)> = Vec::new();
+    for e in &tx.events {
+        let k = e["type"].as_str().unwrap_or("?").to_string();
+        match kinds.iter_mut().find(|(n, _)| *n == k) {
+            Some((_, c)) => *c += 1,
+            None => kinds.push((k, 1)),
+        }
+    }
+    kinds
+        .iter()
+        .map(|(k, c)| if *c == 1 { k.clone() } else { format!("{k}x{c}") })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Takes the gas of an answered request (its tx and its record), then sends
+/// one ICS-20 transfer of 1uluna on `chan_t` and waits for its
+/// acknowledgement.
+fn measure_gas(
+    terra_net: &terra::TerraLocalnet,
+    relayer: &ChimeraRelayer,
+    (sent, record): (&wasm::TxResult, &Value),
+    (chan_w, chan_t): (&str, &str),
+    receiver: &str,
+    transfers_settled: &dyn Fn() -> bool,
+) -> Gas {
+    let ics20 = wasm::tx(
+        terra_net,
+        "user",
+        &["ibc-transfer", "transfer", "transfer", chan_t, receiver, "1uluna"],
+    )
+    .expect("ICS-20 transfer");
+    wait_until(
+        "the ICS-20 transfer is acknowledged",
+        WAIT,
+        &[relayer],
+        transfers_settled,
+    );
+    let ics20_sequence = ics20
+        .attr("send_packet", "packet_sequence")
+        .and_then(|s| s.parse().ok());
+    Gas {
+        request: sent.gas_used,
+        ics20: ics20.gas_used,
+        request_ack: ack_gas(terra_net, chan_w, record["sequence"].as_u64()),
+        ics20_ack: ack_gas(terra_net, chan_t, ics20_sequence),
+    }
 }
 
 /// The contract's channel opened and relayed by Hermes 1.11 instead:
@@ -267,7 +373,7 @@ fn terra_contract_through_hermes() {
     let wasm_file = wasm::requester_wasm().expect("the contract's wasm");
     chimera_e2e::bins::find_binary("hermes").unwrap_or_else(|e| panic!("{e}"));
     let (terra_net, _chimera_net, tc, cc) = terra_and_chimera();
-    let contract = deploy(&terra_net, &wasm_file, &payout_address());
+    let (_, contract) = deploy(&terra_net, &wasm_file, &payout_address());
     // wasmd drops the `message` events of a contract's sub-messages, so a
     // packet a contract sends has no `message.module = 'ibc_channel'`, the
     // query Hermes's websocket (push) mode subscribes with: Hermes must

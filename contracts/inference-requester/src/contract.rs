@@ -14,8 +14,7 @@ use crate::msg::{
     RequestsResponse,
 };
 use crate::state::{
-    ChannelState, Config, Request, RequestStatus, CHANNELS, CONFIG, NEXT_REQUEST_ID, REQUESTS,
-    REQUESTS_BY_REQUESTER,
+    ChannelState, Config, Record, CHANNELS, CONFIG, NEXT_REQUEST_ID, REQUESTS, REQUESTS_BY_REQUESTER,
 };
 
 /// The fee denom: LUNC.
@@ -297,23 +296,22 @@ fn request_inference(
     }
 
     let timeout = env.block.time.plus_seconds(timeout_seconds);
-    let request = Request {
-        id,
+    let record = Record {
         requester: info.sender.clone(),
         channel_id: channel.channel_id.clone(),
         model: packet.model.clone(),
-        fee: fee.clone(),
+        fee: fee.amount,
         created_height: env.block.height,
-        timeout,
+        timeout: timeout.nanos(),
         callback: args.callback,
-        status: RequestStatus::Pending,
         sequence: None,
         outcome: None,
         fee_paid_to: None,
         callback_error: None,
     };
-    REQUESTS.save(deps.storage, id, &request)?;
-    REQUESTS_BY_REQUESTER.save(deps.storage, (&info.sender, id), &Empty {})?;
+    REQUESTS.save(deps.storage, id, &record)?;
+    let requester = deps.api.addr_canonicalize(info.sender.as_str())?;
+    REQUESTS_BY_REQUESTER.save(deps.storage, (requester.as_slice(), id), &Empty {})?;
     NEXT_REQUEST_ID.save(deps.storage, &(id + 1))?;
 
     Ok(Response::new()
@@ -326,8 +324,8 @@ fn request_inference(
         .add_attribute("action", "request_inference")
         .add_attribute("request_id", id.to_string())
         .add_attribute("requester", info.sender)
-        .add_attribute("channel", request.channel_id)
-        .add_attribute("model", request.model)
+        .add_attribute("channel", record.channel_id)
+        .add_attribute("model", record.model)
         .add_attribute("fee", fee.to_string())
         .add_attribute("timeout", timeout.nanos().to_string()))
 }
@@ -343,9 +341,9 @@ pub fn reply(deps: DepsMut, _env: Env, msg: Reply) -> Result<Response, ContractE
     let id = msg.id;
     let mut text = error;
     truncate(&mut text, 512);
-    if let Some(mut request) = REQUESTS.may_load(deps.storage, id)? {
-        request.callback_error = Some(text.clone());
-        REQUESTS.save(deps.storage, id, &request)?;
+    if let Some(mut record) = REQUESTS.may_load(deps.storage, id)? {
+        record.callback_error = Some(text.clone());
+        REQUESTS.save(deps.storage, id, &record)?;
     }
     Ok(Response::new()
         .add_attribute("action", "callback_failed")
@@ -370,7 +368,8 @@ pub fn query(deps: Deps, _env: Env, msg: QueryMsg) -> Result<Binary, ContractErr
         QueryMsg::Request { id } => to_json_binary(
             &REQUESTS
                 .may_load(deps.storage, id)?
-                .ok_or(ContractError::RequestNotFound(id))?,
+                .ok_or(ContractError::RequestNotFound(id))?
+                .to_request(id, DENOM),
         )?,
         QueryMsg::RequestsByRequester {
             requester,
@@ -401,11 +400,12 @@ fn requests_by_requester(
 ) -> StdResult<RequestsResponse> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT) as usize;
     let max = start_after.map(Bound::exclusive);
+    let requester = deps.api.addr_canonicalize(requester.as_str())?;
     let requests = REQUESTS_BY_REQUESTER
-        .prefix(&requester)
+        .prefix(requester.as_slice())
         .keys(deps.storage, None, max, Order::Descending)
         .take(limit)
-        .map(|id| id.and_then(|id| REQUESTS.load(deps.storage, id)))
+        .map(|id| id.and_then(|id| Ok(REQUESTS.load(deps.storage, id)?.to_request(id, DENOM))))
         .collect::<StdResult<_>>()?;
     Ok(RequestsResponse { requests })
 }

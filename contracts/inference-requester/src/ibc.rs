@@ -7,18 +7,17 @@
 
 use chimera_packets::{Acknowledgement, ErrorCode, InferencePacketData, CHANNEL_VERSION, PORT_ID};
 use cosmwasm_std::{
-    to_json_binary, BankMsg, DepsMut, Env, Ibc3ChannelOpenResponse, IbcBasicResponse, IbcChannel,
-    IbcChannelCloseMsg, IbcChannelConnectMsg, IbcChannelOpenMsg, IbcChannelOpenResponse, IbcOrder, IbcPacket,
-    IbcPacketAckMsg, IbcPacketReceiveMsg, IbcPacketTimeoutMsg, IbcReceiveResponse, Never, SubMsg, Uint64,
-    WasmMsg,
+    to_json_binary, BankMsg, Binary, Coin, DepsMut, Env, Ibc3ChannelOpenResponse, IbcBasicResponse,
+    IbcChannel, IbcChannelCloseMsg, IbcChannelConnectMsg, IbcChannelOpenMsg, IbcChannelOpenResponse,
+    IbcOrder, IbcPacket, IbcPacketAckMsg, IbcPacketReceiveMsg, IbcPacketTimeoutMsg, IbcReceiveResponse,
+    Never, SubMsg, WasmMsg,
 };
 
 use crate::contract::{id_from_memo, truncate};
 use crate::error::ContractError;
 use crate::msg::CallbackMsg;
 use crate::state::{
-    ChannelInfo, ChannelState, ErrorRecord, Outcome, QuorumRecord, RequestStatus, ResultRecord, CHANNELS,
-    CONFIG, REQUESTS,
+    ChannelInfo, ChannelState, Outcome, RequestStatus, StoredOutcome, CHANNELS, CONFIG, REQUESTS,
 };
 
 /// Longest error text kept from an acknowledgement.
@@ -176,38 +175,34 @@ fn request_id_of(packet: &IbcPacket) -> Option<u64> {
     id_from_memo(&data.memo)
 }
 
-fn outcome_of_ack(bytes: &[u8]) -> Outcome {
+fn outcome_of_ack(bytes: &[u8]) -> StoredOutcome {
     match Acknowledgement::from_bytes(bytes) {
-        Ok(Acknowledgement::Result(r)) => Outcome::Result(ResultRecord {
-            job_id: Uint64::new(r.job_id),
-            output_sha256: hex::encode(r.output.sha256),
-            output_size: Uint64::new(r.output.size),
+        Ok(Acknowledgement::Result(r)) => StoredOutcome::Result {
+            job_id: r.job_id,
+            output_sha256: Binary::from(r.output.sha256.to_vec()),
+            output_size: r.output.size,
             output_encoding: r.output.encoding.name().to_string(),
-            model_hash: hex::encode(r.model_hash),
-            quorum: QuorumRecord {
-                height: Uint64::new(r.quorum.height),
-                agreeing_power: Uint64::new(r.quorum.agreeing_power),
-                total_power: Uint64::new(r.quorum.total_power),
-            },
-        }),
-        Ok(Acknowledgement::Error(e)) => Outcome::Error(ErrorRecord {
+            model_hash: Binary::from(r.model_hash.to_vec()),
+            height: r.quorum.height,
+            agreeing_power: r.quorum.agreeing_power,
+            total_power: r.quorum.total_power,
+        },
+        Ok(Acknowledgement::Error(e)) => StoredOutcome::Error {
             code: Some(e.code.code()),
-            name: Some(e.code.name().to_string()),
             text: {
                 let mut t = e.detail;
                 truncate(&mut t, MAX_ERROR_TEXT);
                 t
             },
-        }),
-        Err(e) => Outcome::Error(ErrorRecord {
+        },
+        Err(e) => StoredOutcome::Error {
             code: None,
-            name: None,
             text: {
                 let mut t = e.to_string();
                 truncate(&mut t, MAX_ERROR_TEXT);
                 t
             },
-        }),
+        },
     }
 }
 
@@ -219,7 +214,7 @@ fn outcome_of_ack(bytes: &[u8]) -> Outcome {
 fn settle(
     deps: DepsMut,
     packet: &IbcPacket,
-    outcome: Outcome,
+    stored: StoredOutcome,
     action: &str,
 ) -> Result<IbcBasicResponse, ContractError> {
     let base = IbcBasicResponse::new()
@@ -229,23 +224,23 @@ fn settle(
     let Some(id) = request_id_of(packet) else {
         return Ok(base.add_attribute("ignored", "not a request of this contract"));
     };
-    let Some(mut request) = REQUESTS.may_load(deps.storage, id)? else {
+    let Some(mut record) = REQUESTS.may_load(deps.storage, id)? else {
         return Ok(base.add_attribute("ignored", format!("request {id} not found")));
     };
-    if request.status != RequestStatus::Pending || request.channel_id != packet.src.channel_id {
+    if record.outcome.is_some() || record.channel_id != packet.src.channel_id {
         return Ok(base.add_attribute("ignored", format!("request {id} is not pending on this channel")));
     }
     let config = CONFIG.load(deps.storage)?;
-    let (status, to) = match outcome {
-        Outcome::Result(_) => (RequestStatus::Succeeded, config.payout_address),
-        Outcome::Error(_) => (RequestStatus::Failed, request.requester.clone()),
-        Outcome::Timeout {} => (RequestStatus::TimedOut, request.requester.clone()),
+    let status = stored.status();
+    let to = match status {
+        RequestStatus::Succeeded => config.payout_address,
+        _ => record.requester.clone(),
     };
-    request.status = status;
-    request.sequence = Some(packet.sequence);
-    request.outcome = Some(outcome.clone());
-    request.fee_paid_to = Some(to.clone());
-    REQUESTS.save(deps.storage, id, &request)?;
+    let outcome = stored.to_outcome();
+    record.sequence = Some(packet.sequence);
+    record.outcome = Some(stored);
+    record.fee_paid_to = (to != record.requester).then(|| to.clone());
+    REQUESTS.save(deps.storage, id, &record)?;
 
     let mut res = base
         .add_attribute("request_id", id.to_string())
@@ -261,7 +256,10 @@ fn settle(
         .add_attribute("fee_paid_to", to.as_str())
         .add_message(BankMsg::Send {
             to_address: to.into_string(),
-            amount: vec![request.fee.clone()],
+            amount: vec![Coin {
+                denom: config.denom,
+                amount: record.fee,
+            }],
         });
     if let Outcome::Result(r) = &outcome {
         res = res
@@ -271,9 +269,9 @@ fn settle(
     if let Outcome::Error(e) = &outcome {
         res = res.add_attribute("error_code", e.code.map(|c| c.to_string()).unwrap_or_default());
     }
-    if request.callback {
+    if record.callback {
         let callback = WasmMsg::Execute {
-            contract_addr: request.requester.into_string(),
+            contract_addr: record.requester.into_string(),
             msg: to_json_binary(&CallbackMsg::InferenceCallback {
                 request_id: id,
                 outcome,
@@ -305,5 +303,5 @@ pub fn ibc_packet_timeout(
     _env: Env,
     msg: IbcPacketTimeoutMsg,
 ) -> Result<IbcBasicResponse, ContractError> {
-    settle(deps, &msg.packet, Outcome::Timeout {}, "timeout")
+    settle(deps, &msg.packet, StoredOutcome::Timeout {}, "timeout")
 }

@@ -1,6 +1,14 @@
-//! What the contract stores. The stored types are also the query answers.
+//! What the contract stores. `Config` and `ChannelInfo` are stored as they
+//! are answered; a request is stored compactly as a [`Record`] (one-letter
+//! keys, nothing that can be derived, absent rather than `null`) and
+//! answered as a [`Request`].
+//!
+//! Why compact: every stored byte costs 30 gas to write (and 3 to read) on
+//! Terra, keys included, and each request is written twice (request,
+//! outcome); `docs/benchmarks.md`, "The Terra Classic requester contract".
 
-use cosmwasm_std::{Addr, Coin, Empty, Timestamp, Uint64};
+use chimera_packets::ErrorCode;
+use cosmwasm_std::{Addr, Binary, Coin, Empty, Timestamp, Uint128, Uint64};
 use cw_storage_plus::{Item, Map};
 use serde::{Deserialize, Serialize};
 
@@ -107,8 +115,10 @@ pub struct QuorumRecord {
 pub struct ErrorRecord {
     /// The protocol's stable error code (§7); absent when the
     /// acknowledgement was not a Chimera error (then `text` says why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<u32>,
-    /// The code's name, e.g. `unknown_model`.
+    /// The code's name, e.g. `unknown_model`; absent with `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The detail of a Chimera error, or why the acknowledgement was
     /// unreadable.
@@ -137,23 +147,185 @@ pub struct Request {
     pub callback: bool,
     /// Where it stands.
     pub status: RequestStatus,
-    /// The packet sequence, known once the outcome arrives.
+    /// The packet sequence, known once the outcome arrives (absent before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<u64>,
-    /// The outcome, once known.
+    /// The outcome, once known (absent before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
     /// Who received the escrowed fee: the payout address on a result, the
-    /// requester on an error or timeout.
+    /// requester on an error or timeout (absent while pending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee_paid_to: Option<Addr>,
-    /// Why the callback failed, if it did (the outcome stands anyway).
+    /// Why the callback failed, if it did (the outcome stands anyway;
+    /// absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_error: Option<String>,
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One request as stored under its id: a [`Request`] less what can be
+/// derived (the id is the key; the fee's denom is always `uluna`; the status
+/// follows from the outcome; `fee_paid_to` is kept only when it is not the
+/// requester), with one-letter keys, numbers as JSON numbers, the two
+/// SHA-256s as 32 bytes (base64) and nothing written while absent.
+/// [`Record::to_request`] gives back the [`Request`] in full.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    #[serde(rename = "r")]
+    pub requester: Addr,
+    #[serde(rename = "c")]
+    pub channel_id: String,
+    #[serde(rename = "m")]
+    pub model: String,
+    /// The escrowed fee in `uluna`.
+    #[serde(rename = "f")]
+    pub fee: Uint128,
+    #[serde(rename = "h")]
+    pub created_height: u64,
+    /// The packet timeout in Unix nanoseconds.
+    #[serde(rename = "t")]
+    pub timeout: u64,
+    #[serde(rename = "b", default, skip_serializing_if = "is_false")]
+    pub callback: bool,
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    /// `None` while pending.
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<StoredOutcome>,
+    /// Who received the fee, when not the requester (a result's payout
+    /// address, unless that is the requester).
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub fee_paid_to: Option<Addr>,
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub callback_error: Option<String>,
+}
+
+/// An [`Outcome`] as stored in a [`Record`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum StoredOutcome {
+    /// A [`ResultRecord`]; the hashes as bytes.
+    #[serde(rename = "r")]
+    Result {
+        #[serde(rename = "j")]
+        job_id: u64,
+        #[serde(rename = "o")]
+        output_sha256: Binary,
+        #[serde(rename = "z")]
+        output_size: u64,
+        #[serde(rename = "n")]
+        output_encoding: String,
+        #[serde(rename = "k")]
+        model_hash: Binary,
+        #[serde(rename = "h")]
+        height: u64,
+        #[serde(rename = "a")]
+        agreeing_power: u64,
+        #[serde(rename = "w")]
+        total_power: u64,
+    },
+    /// An [`ErrorRecord`]; its name follows from its code.
+    #[serde(rename = "e")]
+    Error {
+        #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+        code: Option<u32>,
+        #[serde(rename = "t")]
+        text: String,
+    },
+    #[serde(rename = "t")]
+    Timeout {},
+}
+
+impl StoredOutcome {
+    /// The outcome as answered and as sent to callbacks.
+    pub fn to_outcome(&self) -> Outcome {
+        match self {
+            StoredOutcome::Result {
+                job_id,
+                output_sha256,
+                output_size,
+                output_encoding,
+                model_hash,
+                height,
+                agreeing_power,
+                total_power,
+            } => Outcome::Result(ResultRecord {
+                job_id: Uint64::new(*job_id),
+                output_sha256: hex::encode(output_sha256),
+                output_size: Uint64::new(*output_size),
+                output_encoding: output_encoding.clone(),
+                model_hash: hex::encode(model_hash),
+                quorum: QuorumRecord {
+                    height: Uint64::new(*height),
+                    agreeing_power: Uint64::new(*agreeing_power),
+                    total_power: Uint64::new(*total_power),
+                },
+            }),
+            StoredOutcome::Error { code, text } => Outcome::Error(ErrorRecord {
+                code: *code,
+                name: code.and_then(ErrorCode::from_code).map(|c| c.name().to_string()),
+                text: text.clone(),
+            }),
+            StoredOutcome::Timeout {} => Outcome::Timeout {},
+        }
+    }
+
+    /// The status a request with this outcome has.
+    pub fn status(&self) -> RequestStatus {
+        match self {
+            StoredOutcome::Result { .. } => RequestStatus::Succeeded,
+            StoredOutcome::Error { .. } => RequestStatus::Failed,
+            StoredOutcome::Timeout {} => RequestStatus::TimedOut,
+        }
+    }
+}
+
+impl Record {
+    /// Where the request stands.
+    pub fn status(&self) -> RequestStatus {
+        self.outcome
+            .as_ref()
+            .map_or(RequestStatus::Pending, StoredOutcome::status)
+    }
+
+    /// The request `id` as the queries answer it.
+    pub fn to_request(&self, id: u64, denom: &str) -> Request {
+        Request {
+            id,
+            requester: self.requester.clone(),
+            channel_id: self.channel_id.clone(),
+            model: self.model.clone(),
+            fee: Coin {
+                denom: denom.to_string(),
+                amount: self.fee,
+            },
+            created_height: self.created_height,
+            timeout: Timestamp::from_nanos(self.timeout),
+            callback: self.callback,
+            status: self.status(),
+            sequence: self.sequence,
+            outcome: self.outcome.as_ref().map(StoredOutcome::to_outcome),
+            fee_paid_to: self
+                .outcome
+                .as_ref()
+                .map(|_| self.fee_paid_to.clone().unwrap_or_else(|| self.requester.clone())),
+            callback_error: self.callback_error.clone(),
+        }
+    }
+}
+
+// Keys: the ones written on every request are one letter (each key byte
+// costs 30 gas per write); the ones only read there keep their names.
 pub const CONFIG: Item<Config> = Item::new("config");
-/// The id the next request gets.
-pub const NEXT_REQUEST_ID: Item<u64> = Item::new("next_request_id");
 /// Channels by our channel id.
 pub const CHANNELS: Map<&str, ChannelInfo> = Map::new("channels");
+/// The id the next request gets.
+pub const NEXT_REQUEST_ID: Item<u64> = Item::new("n");
 /// Requests by id.
-pub const REQUESTS: Map<u64, Request> = Map::new("requests");
-/// Index: (requester, id) for `requests_by_requester`.
-pub const REQUESTS_BY_REQUESTER: Map<(&Addr, u64), Empty> = Map::new("requests_by_requester");
+pub const REQUESTS: Map<u64, Record> = Map::new("r");
+/// Index for `requests_by_requester`: (the requester's canonical address,
+/// 20 or 32 bytes rather than its 44- or 64-character bech32, id).
+pub const REQUESTS_BY_REQUESTER: Map<(&[u8], u64), Empty> = Map::new("q");

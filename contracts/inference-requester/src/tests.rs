@@ -33,7 +33,7 @@ use crate::msg::{
 };
 use crate::state::{
     ChannelInfo, ChannelState, Config, ErrorRecord, Outcome, QuorumRecord, Request, RequestStatus,
-    ResultRecord,
+    ResultRecord, REQUESTS, REQUESTS_BY_REQUESTER,
 };
 
 type Deps = OwnedDeps<MockStorage, MockApi, MockQuerier>;
@@ -1358,10 +1358,89 @@ fn request_json_shape() {
                 r#""callback":false,"status":"succeeded","sequence":1,"outcome":{{"result":{{"job_id":"7","#,
                 r#""output_sha256":"{d0}","output_size":"9","output_encoding":"png","model_hash":"{c7}","#,
                 r#""quorum":{{"height":"1234","agreeing_power":"30","total_power":"40"}}}}}},"#,
-                r#""fee_paid_to":"terra1payout","callback_error":null}}"#
+                r#""fee_paid_to":"terra1payout"}}"#
             ),
             d0 = "d0".repeat(32),
             c7 = "c7".repeat(32)
         )
+    );
+}
+
+/// A pending request's answer leaves out what is not known yet (no `null`s).
+#[test]
+fn pending_request_json_shape() {
+    let mut deps = setup();
+    request(&mut deps, ALICE, text_request("7"), 1000).unwrap();
+    let json = query(deps.as_ref(), mock_env(), QueryMsg::Request { id: 1 }).unwrap();
+    assert_eq!(
+        std::str::from_utf8(&json).unwrap(),
+        concat!(
+            r#"{"id":1,"requester":"terra1alice","channel_id":"channel-0","model":"digits-ddpm","#,
+            r#""fee":{"denom":"uluna","amount":"1000"},"created_height":12345,"timeout":"1571798019879305533","#,
+            r#""callback":false,"status":"pending"}"#
+        )
+    );
+}
+
+/// What is stored per request, byte for byte (each byte costs 30 gas per
+/// write on Terra): compact keys, nothing derivable, nothing absent.
+#[test]
+fn stored_records_are_compact() {
+    use cosmwasm_std::{Api as _, Storage as _};
+    let mut deps = setup();
+    let res = request(&mut deps, ALICE, text_request("7"), 1000).unwrap();
+    let stored =
+        |deps: &Deps, id: u64| String::from_utf8(deps.storage.get(&REQUESTS.key(id)).unwrap()).unwrap();
+    assert_eq!(
+        stored(&deps, 1),
+        r#"{"r":"terra1alice","c":"channel-0","m":"digits-ddpm","f":"1000","h":12345,"t":1571798019879305533}"#
+    );
+    // The index key: namespace, canonical requester, id; value `{}`.
+    let canonical = deps.api.addr_canonicalize(ALICE).unwrap();
+    let index_key = REQUESTS_BY_REQUESTER.key((canonical.as_slice(), 1)).to_vec();
+    assert_eq!(deps.storage.get(&index_key).unwrap(), b"{}");
+    assert_eq!(index_key.len(), 2 + 1 + 2 + canonical.len() + 8);
+
+    // A result: the hashes as bytes, the status and the requester-less
+    // payee implied.
+    let (_, data, _) = sent_packet(&res);
+    let (_, ack) = result_ack();
+    ibc_packet_ack(deps.as_mut(), mock_env(), ack_msg(&data, 1, &ack)).unwrap();
+    assert_eq!(
+        stored(&deps, 1),
+        format!(
+            concat!(
+                r#"{{"r":"terra1alice","c":"channel-0","m":"digits-ddpm","f":"1000","h":12345,"t":1571798019879305533,"#,
+                r#""s":1,"o":{{"r":{{"j":7,"o":"{d0}","z":9,"n":"png","k":"{c7}","h":1234,"a":30,"w":40}}}},"#,
+                r#""p":"terra1payout"}}"#
+            ),
+            d0 = Binary::from(vec![0xd0; 32]).to_base64(),
+            c7 = Binary::from(vec![0xc7; 32]).to_base64()
+        )
+    );
+
+    // An error: the code only (its name follows), paid back to the
+    // requester (not written).
+    let res = request(&mut deps, BOB, text_request("8"), 500).unwrap();
+    let (_, data, _) = sent_packet(&res);
+    let ack = Acknowledgement::error(ErrorCode::UnknownModel, "no such model").to_bytes();
+    ibc_packet_ack(deps.as_mut(), mock_env(), ack_msg(&data, 2, &ack)).unwrap();
+    assert_eq!(
+        stored(&deps, 2),
+        concat!(
+            r#"{"r":"terra1bob","c":"channel-0","m":"digits-ddpm","f":"500","h":12345,"t":1571798019879305533,"#,
+            r#""s":2,"o":{"e":{"c":5,"t":"no such model"}}}"#
+        )
+    );
+    let r = get_request(&deps, 2);
+    assert_eq!(r.status, RequestStatus::Failed);
+    assert_eq!(r.fee_paid_to, Some(Addr::unchecked(BOB)));
+    assert_eq!(
+        r.outcome,
+        Some(Outcome::Error(ErrorRecord {
+            code: Some(5),
+            name: Some("unknown_model".into()),
+            text: "no such model".into(),
+        }))
     );
 }
