@@ -51,6 +51,7 @@ use serde_json::{json, Value};
 use crate::bank;
 use crate::bins;
 use crate::chimera::{self, chimera_address, ChimeraNet, ChimeraNetConfig};
+use crate::fees;
 use crate::hermes::{self, ibc_denom, Ends, Hermes, HermesChain, RELAYER_MNEMONIC, TRANSFER_PORT};
 use crate::keys;
 use crate::ports;
@@ -213,6 +214,18 @@ pub const SEED: u64 = 42;
 
 /// The most a request may cost, in the account's `uluna` voucher.
 pub const FEE: u128 = 1_000;
+
+/// Blocks between the devnet's sends of burn and community parts to Terra.
+const FEE_SEND_INTERVAL: u64 = 10;
+
+/// The devnet's community address on Terra: an account nobody holds a key
+/// to (SHA-256 of a fixed name), so its balance shows exactly what fees sent.
+pub fn community_address() -> String {
+    let sha = crate::inference::sha256(b"chimera devnet community");
+    cosmrs::AccountId::new(keys::TERRA_PREFIX, &sha[..20])
+        .expect("20 bytes")
+        .to_string()
+}
 
 /// What `chimera ica fund` sends when the account holds less than [`FEE`].
 pub const FUND: u128 = 1_000_000;
@@ -805,6 +818,8 @@ fn create_infra(st: &mut State, p: &Progress) -> Result<()> {
     };
     let chimera_cfg = ChimeraNetConfig {
         root: Some(dir.join("chimera")),
+        operators: vec![fees::operator_address()],
+        prepare_node: Some(fees::authority_genesis),
         ..chimera_config(CHIMERA_CHAIN_ID)
     };
     p.line(
@@ -860,6 +875,35 @@ fn create_infra(st: &mut State, p: &Progress) -> Result<()> {
         &format!("transfer channel {chan_t} on {tid} <-> {chan_c} on {cid}"),
         Some(t.elapsed()),
     );
+    // Fees: the user, the fee authority of this devnet, prices every model
+    // in LUNC and sends burn and community parts home to Terra.
+    let t = Instant::now();
+    let authority = relayer::user_chain(
+        &cc,
+        keys::USER_MNEMONIC,
+        chimera::CHIMERA_COIN_TYPE,
+        &dir.join("relayer/authority-keys"),
+    );
+    let community = community_address();
+    relayer::rt()
+        .block_on(fees::update_params(
+            &authority,
+            fees::lunc_params(&authority.address, &chan_c, FEE, &community, FEE_SEND_INTERVAL),
+        ))
+        .context("MsgUpdateParams (the devnet's fee schedule)")?;
+    p.line(
+        "started",
+        &format!(
+            "fees: every model costs {FEE}uluna (70% executors, 20% burned on {tid}, 10% to {community}, sent every {FEE_SEND_INTERVAL} blocks)"
+        ),
+        Some(t.elapsed()),
+    );
+    st.v["fees"] = json!({
+        "authority": authority.address, "price": FEE.to_string(), "operator": fees::operator_address(),
+        "burn_address": fees::TERRA_BURN_ADDRESS, "community_address": community,
+        "send_interval_blocks": FEE_SEND_INTERVAL,
+    });
+
     let t = Instant::now();
     relayer.start(WAIT)?;
     p.line(
@@ -2021,6 +2065,7 @@ fn print_summary(
     );
     println!("    sha256     {} (verified against the ack)", req.sha256);
     print_contract(st, c);
+    print_fees(st);
     println!("  this run     {}", words.join(", "));
     println!(
         "  everything keeps running; `scripts/devnet` again makes a new request on each route, `scripts/devnet down` \
@@ -2031,6 +2076,54 @@ fn print_summary(
 }
 
 /// The summary's block for the request through the contract.
+/// Where the LUNC fees went: the executor's operator on chimerad, what
+/// waits to be sent, and what reached the community address on Terra (the
+/// burn part is burned on arrival by x/treasury).
+fn print_fees(st: &State) {
+    let s = |ptr: &str| st.str(ptr).unwrap_or_else(|_| "?".into());
+    if st.v["fees"].is_null() {
+        println!("  fees         none configured (a devnet created before fees existed)");
+        return;
+    }
+    let (cgrpc, tgrpc, voucher) = (
+        s("/chains/chimera/grpc"),
+        s("/chains/terra/grpc"),
+        s("/paths/voucher"),
+    );
+    let bal = |url: &str, addr: &str, denom: &str| {
+        relayer::rt()
+            .block_on(bank::balance(url, addr, denom))
+            .map_or("?".into(), |b| b.to_string())
+    };
+    let operator = s("/fees/operator");
+    let community = s("/fees/community_address");
+    println!(
+        "  fees         {}uluna per request (authority {}); 70% executors, 20% burn, 10% community",
+        s("/fees/price"),
+        s("/fees/authority")
+    );
+    println!(
+        "    executor   operator {operator} holds {}{voucher} on chimerad",
+        bal(&cgrpc, &operator, &voucher)
+    );
+    println!(
+        "    waiting    burn {}, community {} (sent to Terra every {} blocks)",
+        bal(&cgrpc, &crate::inference::module_address("fees/burn"), &voucher),
+        bal(
+            &cgrpc,
+            &crate::inference::module_address("fees/community"),
+            &voucher
+        ),
+        st.v["fees"]["send_interval_blocks"]
+    );
+    println!(
+        "    on Terra   community {community} holds {}uluna; burn account {} holds {}uluna (burned every block)",
+        bal(&tgrpc, &community, terra::DENOM),
+        fees::TERRA_BURN_ADDRESS,
+        bal(&tgrpc, fees::TERRA_BURN_ADDRESS, terra::DENOM)
+    );
+}
+
 fn print_contract(st: &State, c: &ContractRequest) {
     let s = |ptr: &str| st.str(ptr).unwrap_or_else(|_| "?".into());
     let (tid, cid) = (s("/chains/terra/chain_id"), s("/chains/chimera/chain_id"));

@@ -41,6 +41,7 @@ pub mod bins;
 pub mod chimera;
 pub mod devnet;
 pub mod dishonest;
+pub mod fees;
 pub mod hermes;
 pub mod home;
 pub mod http;

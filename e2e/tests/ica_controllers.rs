@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use chimera_e2e::bank;
 use chimera_e2e::chimera;
 use chimera_e2e::dishonest::DishonestBlobNode;
+use chimera_e2e::fees;
 use chimera_e2e::hermes::{ibc_denom, HermesChain, RECIPIENT_MNEMONIC};
 use chimera_e2e::inference::{executor_keys_blocking, sha256};
 use chimera_e2e::keys;
@@ -898,29 +899,14 @@ fn terra_ica_through_hermes() {
     assert!(problems.is_empty(), "Hermes errors: {problems:#?}");
 }
 
-/// Genesis of the fees test: the user's chimera account is the fee
-/// authority (it sets the prices and the route once the channel exists).
-fn fees_authority_genesis(_: usize, home: &std::path::Path) -> Result<(), String> {
-    let authority = chimera::chimera_address(keys::USER_MNEMONIC).map_err(|e| e.to_string())?;
-    chimera::edit_genesis(home, |g| {
-        g["app_state"]["fees"] = serde_json::json!({ "authority": authority.to_string() });
-    })
-}
-
-/// Terra Classic's burn address: the `burn` module account, whose balance
-/// x/treasury burns at the end of every block.
-const TERRA_BURN_ADDRESS: &str = "terra1sk06e3dyexuq4shw77y3dsv480xv42mq73anxu";
-
 #[test]
 fn lunc_pays_the_executor_and_burns_on_terra() {
     chimera_e2e::relayer::chimera_binary();
     let started = Instant::now();
-    let operator = cosmrs::AccountId::new("chimera", &[0x42; 20])
-        .unwrap()
-        .to_string();
+    let operator = fees::operator_address();
     let mut config = chimera_e2e::devnet::chimera_config("chimera-fees-terra");
     config.operators = vec![operator.clone()];
-    config.prepare_node = Some(fees_authority_genesis);
+    config.prepare_node = Some(fees::authority_genesis);
     let (_terra_net, _chimera_net) =
         chimera_e2e::devnet::start_terra_and_chimera(chimera_e2e::devnet::terra_config(), config)
             .expect("localnets");
@@ -938,43 +924,20 @@ fn lunc_pays_the_executor_and_burns_on_terra() {
         conn_x: conn_t,
         conn_c,
     } = link(&tc, keys::TERRA_COIN_TYPE, &cc, users.path());
-    let lunc_path = format!("transfer/{chan_c}/{}", terra::DENOM);
-    let voucher = ibc_denom(&lunc_path);
+    let voucher = ibc_denom(&format!("transfer/{chan_c}/{}", terra::DENOM));
     let burn_hash = sha256(b"burn");
     assert_eq!(
         cosmrs::AccountId::new("terra", &burn_hash[..20])
             .unwrap()
             .to_string(),
-        TERRA_BURN_ADDRESS,
+        fees::TERRA_BURN_ADDRESS,
         "the burn module account"
     );
     let community = keys::terra_address(RECIPIENT_MNEMONIC).unwrap().to_string();
 
     // The authority prices every model in LUNC and names the route home.
-    let params = chimera_packets::proto::fees::Params {
-        authority: chimera_user.address.clone(),
-        prices: vec![chimera_packets::proto::fees::Price {
-            model: "*".into(),
-            denom: lunc_path.clone(),
-            amount: FEE.to_string(),
-        }],
-        executor_bps: 7000,
-        burn_bps: 2000,
-        community_bps: 1000,
-        fault_limit: 3,
-        route: Some(chimera_packets::proto::fees::Route {
-            channel: chan_c.clone(),
-            burn_address: TERRA_BURN_ADDRESS.into(),
-            community_address: community.clone(),
-            send_interval_blocks: 10,
-            timeout_seconds: 600,
-        }),
-    };
-    let update = any(&chimera_packets::proto::fees::MsgUpdateParams {
-        authority: chimera_user.address.clone(),
-        params: Some(params),
-    });
-    rt().block_on(chimera_user.send(vec![update]))
+    let params = fees::lunc_params(&chimera_user.address, &chan_c, FEE, &community, 10);
+    rt().block_on(fees::update_params(&chimera_user, params))
         .expect("MsgUpdateParams");
 
     let host_bal =
@@ -1048,7 +1011,8 @@ fn lunc_pays_the_executor_and_burns_on_terra() {
         terra_bal(&community) == community_before + to_community
     });
     let burn_recv = format!(
-        "fungible_token_packet.receiver='{TERRA_BURN_ADDRESS}' AND fungible_token_packet.amount='{to_burn}'"
+        "fungible_token_packet.receiver='{}' AND fungible_token_packet.amount='{to_burn}'",
+        fees::TERRA_BURN_ADDRESS
     );
     wait_until("the burn part is received on Terra", WAIT, &[&relayer], || {
         !rt()
@@ -1056,7 +1020,11 @@ fn lunc_pays_the_executor_and_burns_on_terra() {
             .unwrap()
             .is_empty()
     });
-    assert_eq!(terra_bal(TERRA_BURN_ADDRESS), 0, "x/treasury burned what arrived");
+    assert_eq!(
+        terra_bal(fees::TERRA_BURN_ADDRESS),
+        0,
+        "x/treasury burned what arrived"
+    );
     // Nothing waits on the host any more.
     assert_eq!(
         host_bal(&chimera_e2e::inference::module_address("fees/burn"), &voucher),
