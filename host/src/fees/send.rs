@@ -28,7 +28,7 @@ use crate::ibc::msgs::IbcMsg;
 pub fn end_block(ctx: &mut Ctx, chain_id: &str, events: &mut Vec<Event>) -> Result<(), TxError> {
     let params = FeeParams::load(ctx.state)?;
     let route = &params.route;
-    if route.channel.is_empty() || ctx.height % route.send_interval_blocks != 0 {
+    if route.channel.is_empty() || !ctx.height.is_multiple_of(route.send_interval_blocks) {
         return Ok(());
     }
     let native = Params::load(ctx.state)?.fee_denom;

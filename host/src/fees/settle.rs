@@ -179,8 +179,8 @@ pub fn pay_remote(
         }
     }
     let n = agreeing.len() as u128;
-    let per = if n == 0 { 0 } else { amount / n };
-    let dust = if n == 0 { 0 } else { amount % n };
+    let per = amount.checked_div(n).unwrap_or(0);
+    let dust = amount.checked_rem(n).unwrap_or(0);
     for (v, to) in &payees {
         if per > 0 {
             bank::send(ctx, &pool, to, &[(denom.to_string(), per)], events)?;
