@@ -49,5 +49,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &["../packets/proto/chimera/inference/v1/query.proto"],
             &["../packets/proto"],
         )?;
+    // chimera.fees.v1.Query (host/src/grpc/fees), server and client, the
+    // same way: messages are `chimera_packets::proto::fees`. Built without
+    // the `node` feature too (`crate::services`), for `chimera fees`.
+    println!("cargo:rerun-if-changed=../packets/proto/chimera/fees/v1/fees.proto");
+    tonic_build::configure()
+        .extern_path(".chimera.fees.v1", "::chimera_packets::proto::fees")
+        .extern_path(".cosmos.base.v1beta1", "::ibc_proto::cosmos::base::v1beta1")
+        .build_server(true)
+        .build_client(true)
+        .compile_protos(
+            &["../packets/proto/chimera/fees/v1/fees.proto"],
+            &["../packets/proto"],
+        )?;
     Ok(())
 }

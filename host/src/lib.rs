@@ -4,7 +4,8 @@
 //!
 //! Feature `node` (default): everything a node runs, with libtorch and
 //! RocksDB. Without it (`default-features = false`) only the blob client and
-//! its types are built, so the `chimera` CLI fetches outputs without linking
+//! its types and the generated query clients of [`services`] are built, so
+//! the `chimera` CLI fetches outputs and reads fee records without linking
 //! either.
 
 /// ML inference: registry, deterministic runtime, queue and workers,
@@ -15,6 +16,10 @@ pub mod executor;
 /// The blob store: content-addressed blobs in RocksDB, gRPC BlobService
 /// and its client.
 pub mod blob;
+
+/// Generated gRPC services of chimerad's own queries that build without
+/// the node (the fees `Query` client for `chimera fees`).
+pub mod services;
 
 /// Versioned, verifiable chain state: a Jellyfish Merkle tree on RocksDB,
 /// ICS-23 proofs, write buffers.

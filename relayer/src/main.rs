@@ -4,8 +4,10 @@
 //! `relay`, `create`, `keys`, `config` and `status` run the IBC relayer
 //! (library `chimera_relayer`); `packet`, `ack` and `fetch` check packets,
 //! decode acknowledgements and download outputs with the same code the host
-//! runs; `ica` is the ICS-27 controller client (`chimera_relayer::ica`).
+//! runs; `ica` is the ICS-27 controller client (`chimera_relayer::ica`);
+//! `fees` reads the host's fee records (`chimera.fees.v1.Query`).
 
+mod fees_cli;
 mod ica_cli;
 mod ops;
 
@@ -90,6 +92,15 @@ enum Command {
     /// docs/users.md.
     #[command(subcommand)]
     Ica(Box<ica_cli::IcaCommand>),
+    /// Read the Chimera host's fee records from any node's gRPC.
+    ///
+    /// `params` (prices and the split of each fee), `totals` (collected,
+    /// paid, burned and community amounts per denom) and `executors` (each
+    /// validator's earnings, faults and exclusion). Needs no config and no
+    /// key: `chimera fees totals --node http://127.0.0.1:9090`. Add --json
+    /// for scripts. See docs/users.md.
+    #[command(subcommand)]
+    Fees(fees_cli::FeesCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -141,6 +152,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status => return ops::status(&cli.config, cli.json_logs),
         Command::Fetch { sha256, node, out } => fetch(&sha256, &node, &out)?,
         Command::Ica(cmd) => return Ok(ica_cli::run(&cli.config, cli.json_logs, *cmd)),
+        Command::Fees(cmd) => return Ok(fees_cli::run(cmd)),
         Command::Packet(PacketCommand::Check { file }) => {
             let bytes = read_input(&file)?;
             match InferencePacketData::decode_and_validate(&bytes, &Limits::default()) {

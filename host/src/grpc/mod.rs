@@ -16,7 +16,10 @@
 //!   ([`tendermint`](crate::grpc::tendermint)): node info, blocks, validators;
 //! - `chimera.inference.v1.Query` ([`inference`](crate::grpc::inference)):
 //!   jobs, models, executor keys, requests sent (its tonic server generated
-//!   by host/build.rs over `chimera_packets::proto`).
+//!   by host/build.rs over `chimera_packets::proto`);
+//! - `chimera.fees.v1.Query` ([`fees`](crate::grpc::fees)): fee parameters,
+//!   totals per denom, executors' earnings and faults (its tonic service in
+//!   [`crate::services::fees`], so clients build without the node).
 //!
 //! Queries read committed snapshots of [`Storage`](crate::state::Storage)
 //! only, never the app and its mutex, so they cannot stall consensus; what
@@ -32,6 +35,7 @@ pub mod auth;
 pub mod bank;
 pub mod comet;
 pub mod error;
+pub mod fees;
 pub mod inference;
 pub mod node;
 pub mod page;
@@ -111,6 +115,7 @@ pub async fn serve_on(
         .add_service(StakingServer::new(staking::StakingQuery(q.clone())))
         .add_service(NodeServer::new(node::NodeService(q.clone())))
         .add_service(inference::QueryServer::new(inference::InferenceQuery(q.clone())))
+        .add_service(fees::QueryServer::new(fees::FeesQuery(q.clone())))
         .add_service(TxServer::new(tx::TxService { q, rpc: rpc.clone() }))
         .add_service(TendermintServer::new(tendermint::TendermintService { rpc }))
         // The node's outputs, next to the queries that name them.
@@ -133,7 +138,7 @@ pub async fn serve_on(
 ///
 /// Served: the auth, bank, staking-params and node queries, `Simulate` and
 /// `TxDecode`/`TxEncode`, `GetNodeInfo` (application version only), and
-/// all of `chimera.inference.v1.Query`.
+/// all of `chimera.inference.v1.Query` and `chimera.fees.v1.Query`.
 /// Methods that need CometBFT's RPC are not: the ABCI handler runs inside
 /// CometBFT's call and must not call back into it.
 pub fn abci_route(
@@ -184,6 +189,7 @@ pub fn abci_route(
         _ if path.starts_with("chimera.inference.v1.Query/") => {
             inference::abci_route(&q, path, data, height)?
         }
+        _ if path.starts_with("chimera.fees.v1.Query/") => fees::abci_route(&q, path, data, height)?,
         // IBC (issue #5): the ibc.core and transfer query services.
         _ => crate::ibc::query::abci_route(&q, path, data, height)?,
     };

@@ -52,6 +52,59 @@ pub struct NodeConfig {
     /// Running inference jobs (validators).
     #[serde(default)]
     pub executor: ExecutorSection,
+    /// Prometheus metrics (`/metrics`).
+    #[serde(default)]
+    pub telemetry: TelemetrySection,
+}
+
+/// How far above a node's P2P port `chimerad init` puts its metrics
+/// listener: inside the node's block of `chimerad testnet`'s layout
+/// (`base + 10i + {0..3}` are P2P, RPC, ABCI, gRPC), and clear of
+/// CometBFT's own Prometheus default (P2P + 4, 26660).
+pub const METRICS_PORT_OFFSET: u16 = 5;
+
+/// `[telemetry]`: chimerad's Prometheus endpoint (`GET /metrics`): the
+/// blob store's `chimera_blob_*` and the fee gauges read from the latest
+/// committed state.
+///
+/// Why off when the section is missing: a config written before this
+/// section existed keeps its listeners; `chimerad init` writes it on, on
+/// loopback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetrySection {
+    /// Serve `/metrics`.
+    pub enabled: bool,
+    /// Where; keep it on loopback or behind a firewall (no authentication).
+    pub listen: SocketAddr,
+}
+
+impl Default for TelemetrySection {
+    fn default() -> Self {
+        TelemetrySection {
+            enabled: false,
+            listen: SocketAddr::from(([127, 0, 0, 1], 26656 + METRICS_PORT_OFFSET)),
+        }
+    }
+}
+
+impl TelemetrySection {
+    /// What `chimerad init` writes for a node with `ports`: on, at
+    /// 127.0.0.1:(P2P + [`METRICS_PORT_OFFSET`]); off if that port does
+    /// not exist or is one of the node's other ports.
+    pub fn beside(ports: &super::Ports) -> TelemetrySection {
+        let port = ports
+            .p2p
+            .checked_add(METRICS_PORT_OFFSET)
+            .filter(|p| ![ports.rpc, ports.abci, ports.grpc].contains(p));
+        match port {
+            Some(p) => TelemetrySection {
+                enabled: true,
+                listen: SocketAddr::from(([127, 0, 0, 1], p)),
+            },
+            None => TelemetrySection::default(),
+        }
+    }
 }
 
 /// `[executor]`: whether and how this node runs inference jobs, and where
@@ -188,6 +241,7 @@ impl NodeConfig {
             },
             log: LogConfig::default(),
             executor: ExecutorSection::default(),
+            telemetry: TelemetrySection::default(),
         }
     }
 
@@ -291,6 +345,15 @@ blob_dir = {ex_blob}
 blob_peers = {ex_peers}
 # Testing only: "wrong-results" reports results no honest node agrees with.
 fault = {ex_fault}
+
+[telemetry]
+# Serve Prometheus metrics at http://<listen>/metrics: the blob store
+# (chimera_blob_*) and fees and executor records from the latest committed
+# state (chimera_fees_*, chimera_executor_*). If the address is taken the
+# node logs an error and runs without metrics.
+enabled = {tm_enabled}
+# No authentication: keep it on loopback or behind a firewall.
+listen = {tm_listen}
 "#,
             abci = a(&self.abci_address),
             socket_line = match &self.abci_socket {
@@ -316,6 +379,8 @@ fault = {ex_fault}
             ex_queue = self.executor.queue_capacity,
             ex_blob = s(&self.executor.blob_dir),
             ex_fault = toml::Value::String(self.executor.fault.clone()),
+            tm_enabled = self.telemetry.enabled,
+            tm_listen = a(&self.telemetry.listen),
             ex_peers = toml::Value::Array(
                 self.executor
                     .blob_peers
@@ -362,6 +427,10 @@ mod tests {
         cfg.state.keep_versions = 7;
         cfg.log.format = LogFormat::Json;
         cfg.cometbft.binary = PathBuf::from("/opt/with \"quote\"/cometbft");
+        cfg.telemetry = TelemetrySection {
+            enabled: true,
+            listen: "127.0.0.1:31005".parse().unwrap(),
+        };
         let text = cfg.render();
         assert_eq!(NodeConfig::parse(&text).unwrap(), cfg);
         assert!(text.contains("abci_address = \"127.0.0.1:31000\""), "{text}");
@@ -374,6 +443,27 @@ mod tests {
         assert!(format!("{:#}", NodeConfig::parse(&extra).unwrap_err()).contains("bogus"));
         let bad = text.replace("level = \"info\"", "level = \"info,=[\"");
         assert!(NodeConfig::parse(&bad).is_err());
+    }
+
+    #[test]
+    fn telemetry_sits_beside_the_p2p_port_or_is_off() {
+        let on = TelemetrySection::beside(&super::super::Ports::default());
+        assert!(on.enabled);
+        assert_eq!(on.listen, "127.0.0.1:26661".parse().unwrap());
+        let clash = super::super::Ports {
+            grpc: 26661,
+            ..Default::default()
+        };
+        assert!(!TelemetrySection::beside(&clash).enabled);
+        let top = super::super::Ports {
+            p2p: 65533,
+            ..Default::default()
+        };
+        assert!(!TelemetrySection::beside(&top).enabled);
+        // A config without the section: off.
+        let text = NodeConfig::with_ports(1, 2).render();
+        let old = &text[..text.find("[telemetry]").unwrap()];
+        assert!(!NodeConfig::parse(old).unwrap().telemetry.enabled);
     }
 
     #[test]

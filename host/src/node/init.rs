@@ -348,7 +348,8 @@ pub fn init(opts: &InitOptions) -> NodeResult<InitReport> {
     }
     std::fs::create_dir_all(home.join("config")).with_context(|| format!("creating {}", home.display()))?;
 
-    let node_cfg = NodeConfig::with_ports(opts.ports.abci, opts.ports.grpc);
+    let mut node_cfg = NodeConfig::with_ports(opts.ports.abci, opts.ports.grpc);
+    node_cfg.telemetry = super::config::TelemetrySection::beside(&opts.ports);
     let cmt_home = home.join(&node_cfg.cometbft.home);
     cometbft::init(&binary, &cmt_home)?;
     cometbft::patch_config(

@@ -19,6 +19,7 @@ pub mod cometbft;
 pub mod config;
 pub mod init;
 pub mod start;
+pub mod telemetry;
 pub mod testnet;
 mod toml_lines;
 

@@ -252,6 +252,7 @@ async fn supervise(
         .with_context(|| format!("gRPC address {grpc_addr} (grpc_address in chimerad.toml) is not free"))?;
     let grpc_shutdown = Arc::new(tokio::sync::Notify::new());
     let notified = grpc_shutdown.clone();
+    let metrics = super::telemetry::NodeMetrics::new(storage.clone(), Some(blobs.clone()));
     let mut grpc = tokio::spawn(crate::grpc::serve(
         storage,
         Some(mempool),
@@ -262,6 +263,29 @@ async fn supervise(
         async move { notified.notified().await },
     ));
     info!(grpc = %grpc_addr, cometbft_rpc = %rpc, "gRPC server listening");
+
+    // Metrics are not worth a validator missing blocks: a taken address is
+    // logged and the node runs without them.
+    let telemetry_shutdown = Arc::new(tokio::sync::Notify::new());
+    if cfg.telemetry.enabled {
+        let addr = cfg.telemetry.listen;
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => {
+                let notified = telemetry_shutdown.clone();
+                tokio::spawn(async move {
+                    let stop = async move { notified.notified().await };
+                    if let Err(e) = super::telemetry::serve_on(listener, metrics, stop).await {
+                        error!(error = %e, "the metrics server failed");
+                    }
+                });
+                info!(metrics = %format!("http://{addr}/metrics"), "Prometheus metrics listening");
+            }
+            Err(e) => error!(
+                error = %e,
+                "[telemetry] listen = {addr} in chimerad.toml is not free; running without metrics"
+            ),
+        }
+    }
 
     let log_path = resolve(home, &cfg.cometbft.log_file);
     let mut child = if spawn {
@@ -307,6 +331,7 @@ async fn supervise(
                 stop_child(c).await;
             }
             grpc_shutdown.notify_one();
+            telemetry_shutdown.notify_one();
             server.abort();
             info!("stopped");
             Ok(())
