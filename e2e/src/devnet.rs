@@ -2122,6 +2122,15 @@ fn print_fees(st: &State) {
         fees::TERRA_BURN_ADDRESS,
         bal(&tgrpc, fees::TERRA_BURN_ADDRESS, terra::DENOM)
     );
+    // The host's own account of it: `chimera fees totals` and `executors`.
+    if let Ok(cli) = ChimeraCli::of(st) {
+        for what in ["totals", "executors"] {
+            match cli.run(&["fees", what, "--node", &cgrpc], None, false) {
+                Ok(out) => out.lines().for_each(|l| println!("    {l}")),
+                Err(e) => println!("    chimera fees {what}: {}", one_line(&e)),
+            }
+        }
+    }
 }
 
 fn print_contract(st: &State, c: &ContractRequest) {
