@@ -649,15 +649,25 @@ pub fn terra_and_chimera() -> (
     HermesChain,
     HermesChain,
 ) {
+    terra_and_chimera_with(crate::devnet::chimera_config(crate::chimera::DEFAULT_CHAIN_ID))
+}
+
+/// [`terra_and_chimera`] with chimerad built from `chimera` (operators,
+/// genesis edits).
+pub fn terra_and_chimera_with(
+    chimera: crate::chimera::ChimeraNetConfig,
+) -> (
+    crate::terra::TerraLocalnet,
+    crate::chimera::ChimeraNet,
+    HermesChain,
+    HermesChain,
+) {
     for b in ["terrad", "cometbft"] {
         crate::bins::find_binary(b).unwrap_or_else(|e| panic!("{e}"));
     }
     crate::chimera::find_chimerad().unwrap_or_else(|e| panic!("{e}"));
-    let (terra, chimera) = crate::devnet::start_terra_and_chimera(
-        crate::devnet::terra_config(),
-        crate::devnet::chimera_config(crate::chimera::DEFAULT_CHAIN_ID),
-    )
-    .expect("localnets");
+    let (terra, chimera) =
+        crate::devnet::start_terra_and_chimera(crate::devnet::terra_config(), chimera).expect("localnets");
     let (tc, cc) = (
         HermesChain::terra(&terra),
         HermesChain::chimera(&chimera).expect("chimerad ports"),

@@ -907,23 +907,11 @@ fn lunc_pays_the_executor_and_burns_on_terra() {
     let mut config = chimera_e2e::devnet::chimera_config("chimera-fees-terra");
     config.operators = vec![operator.clone()];
     config.prepare_node = Some(fees::authority_genesis);
-    let (_terra_net, _chimera_net) =
-        chimera_e2e::devnet::start_terra_and_chimera(chimera_e2e::devnet::terra_config(), config)
-            .expect("localnets");
-    let (tc, cc) = (
-        HermesChain::terra(&_terra_net),
-        HermesChain::chimera(&_chimera_net).expect("chimerad ports"),
-    );
+    let (_terra_net, _chimera_net, tc, cc) = chimera_e2e::relayer::terra_and_chimera_with(config);
     let users = tempfile::tempdir().unwrap();
-    let Linked {
-        relayer,
-        controller: terra_user,
-        host: chimera_user,
-        chan_x: chan_t,
-        chan_c,
-        conn_x: conn_t,
-        conn_c,
-    } = link(&tc, keys::TERRA_COIN_TYPE, &cc, users.path());
+    let l = link(&tc, keys::TERRA_COIN_TYPE, &cc, users.path());
+    let (relayer, terra_user, chimera_user) = (&l.relayer, &l.controller, &l.host);
+    let chan_c = l.chan_c.clone();
     let voucher = ibc_denom(&format!("transfer/{chan_c}/{}", terra::DENOM));
     let burn_hash = sha256(b"burn");
     assert_eq!(
@@ -937,7 +925,7 @@ fn lunc_pays_the_executor_and_burns_on_terra() {
 
     // The authority prices every model in LUNC and names the route home.
     let params = fees::lunc_params(&chimera_user.address, &chan_c, FEE, &community, 10);
-    rt().block_on(fees::update_params(&chimera_user, params))
+    rt().block_on(fees::update_params(chimera_user, params))
         .expect("MsgUpdateParams");
 
     let host_bal =
@@ -946,15 +934,22 @@ fn lunc_pays_the_executor_and_burns_on_terra() {
         rt().block_on(bank::balance(&tc.grpc_addr, addr, terra::DENOM))
             .unwrap()
     };
-    let a = register(&terra_user, &conn_t, &conn_c, Encoding::Proto3, None, &[&relayer]);
+    let a = register(
+        terra_user,
+        &l.conn_x,
+        &l.conn_c,
+        Encoding::Proto3,
+        None,
+        &[relayer],
+    );
     fund(
-        &terra_user,
-        &chan_t,
+        terra_user,
+        &l.chan_x,
         terra::DENOM,
         FUND,
         &a.address,
         "uluna reaches the interchain account",
-        &[&relayer],
+        &[relayer],
         &|addr| host_bal(addr, &voucher),
     );
     let community_before = terra_bal(&community);
@@ -963,7 +958,7 @@ fn lunc_pays_the_executor_and_burns_on_terra() {
     // Too little: ibc-go's error ack with the SDK's insufficient-fee code,
     // nothing taken.
     let seq = send_tx(
-        &terra_user,
+        terra_user,
         &a,
         &[run_msg(
             &a.address,
@@ -976,13 +971,13 @@ fn lunc_pays_the_executor_and_burns_on_terra() {
         )],
         WAIT,
     );
-    let ack = wait_ack(&terra_user, &a, seq, &[&relayer], "a request offering too little");
+    let ack = wait_ack(terra_user, &a, seq, &[relayer], "a request offering too little");
     assert_eq!(error_code(&ack), 13, "insufficient fee");
     assert_eq!(host_bal(&a.address, &voucher), FUND);
 
     // The price, offered twice over: exactly the price is charged.
     let seq = send_tx(
-        &terra_user,
+        terra_user,
         &a,
         &[run_msg(
             &a.address,
@@ -995,7 +990,7 @@ fn lunc_pays_the_executor_and_burns_on_terra() {
         )],
         WAIT,
     );
-    let ack = wait_ack(&terra_user, &a, seq, &[&relayer], "a paid request");
+    let ack = wait_ack(terra_user, &a, seq, &[relayer], "a paid request");
     ica::run_inference_response_from_ack(&ack).expect("a result ack");
     assert_eq!(host_bal(&a.address, &voucher), FUND - FEE);
     // 70% to the one agreeing executor's operator, 20% burned, 10% to the
@@ -1007,14 +1002,14 @@ fn lunc_pays_the_executor_and_burns_on_terra() {
     // Within the send interval the parts go home over ICS-20: the community
     // address receives its part; the burn part reaches the burn account
     // (and x/treasury burns it: the account stays empty).
-    wait_until("the community part reaches Terra", WAIT, &[&relayer], || {
+    wait_until("the community part reaches Terra", WAIT, &[relayer], || {
         terra_bal(&community) == community_before + to_community
     });
     let burn_recv = format!(
         "fungible_token_packet.receiver='{}' AND fungible_token_packet.amount='{to_burn}'",
         fees::TERRA_BURN_ADDRESS
     );
-    wait_until("the burn part is received on Terra", WAIT, &[&relayer], || {
+    wait_until("the burn part is received on Terra", WAIT, &[relayer], || {
         !rt()
             .block_on(terra_user.search_events(&burn_recv))
             .unwrap()

@@ -388,20 +388,7 @@ fn send_msg(from: &Address, to: &Address, amount: u128) -> Any {
 }
 
 fn run_msg(signer: &Address, model: &str, fee: u128) -> Any {
-    let data = chimera_packets::InferencePacketData {
-        model: model.into(),
-        input: chimera_packets::Input::Inline(b"7".to_vec()),
-        encoding: chimera_packets::InputEncoding::Text,
-        params: chimera_packets::Params {
-            seed: 42,
-            extra: Default::default(),
-        },
-        requester: signer.to_string(),
-        receiver: None,
-        memo: String::new(),
-        sealed: None,
-        output_key: None,
-    };
+    let data = chain_support::seven_request(&signer.to_string(), model);
     let fee = if fee == 0 {
         vec![]
     } else {

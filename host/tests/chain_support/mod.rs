@@ -213,3 +213,22 @@ impl GrpcServer {
         self.task.await.unwrap().unwrap();
     }
 }
+
+/// A digits-style text request ("7", seed 42) of `model` by `requester`,
+/// as the `MsgRunInference` tests send it.
+pub fn seven_request(requester: &str, model: &str) -> chimera_packets::InferencePacketData {
+    chimera_packets::InferencePacketData {
+        model: model.into(),
+        input: chimera_packets::Input::Inline(b"7".to_vec()),
+        encoding: chimera_packets::InputEncoding::Text,
+        params: chimera_packets::Params {
+            seed: 42,
+            extra: Default::default(),
+        },
+        requester: requester.into(),
+        receiver: None,
+        memo: String::new(),
+        sealed: None,
+        output_key: None,
+    }
+}
