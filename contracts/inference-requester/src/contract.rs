@@ -1,20 +1,22 @@
 //! `instantiate`, `execute`, `query` and `reply`.
 
 use chimera_packets::limits::{DEFAULT_MAX_INLINE_INPUT, MAX_PACKET_BYTES};
+use chimera_packets::packet::validate_model_id;
 use chimera_packets::{InferencePacketData, Input, Limits, ValidationError};
 use cosmwasm_std::{
-    to_json_binary, Addr, Binary, Coin, Deps, DepsMut, Empty, Env, IbcMsg, IbcTimeout, MessageInfo, Order,
-    Reply, Response, StdResult, SubMsgResult,
+    to_json_binary, Addr, Api, Binary, Coin, Deps, DepsMut, Empty, Env, IbcMsg, IbcTimeout, MessageInfo,
+    Order, Reply, Response, StdResult, Storage, SubMsgResult,
 };
 use cw_storage_plus::Bound;
 
 use crate::error::ContractError;
 use crate::msg::{
-    ChannelsResponse, Encoding, ExecuteMsg, InstantiateMsg, QueryMsg, RequestInferenceResponse,
+    ChannelsResponse, Encoding, ExecuteMsg, FeeSplitMsg, InstantiateMsg, QueryMsg, RequestInferenceResponse,
     RequestsResponse,
 };
 use crate::state::{
-    ChannelState, Config, Record, CHANNELS, CONFIG, NEXT_REQUEST_ID, REQUESTS, REQUESTS_BY_REQUESTER,
+    ChannelState, Config, FeeSplit, Price, Record, BPS, CHANNELS, CONFIG, FEE_SPLITS, NEXT_REQUEST_ID,
+    REQUESTS, REQUESTS_BY_REQUESTER,
 };
 
 /// The fee denom: LUNC.
@@ -33,6 +35,10 @@ pub const MAX_CALLBACK_GAS_LIMIT: u64 = 10_000_000;
 /// acknowledgement (which holds the original packet) finds its request: the
 /// packet sequence is not known when the packet is sent.
 pub const MEMO_PREFIX: &str = "chimera-requester:";
+/// The model id of the price that applies to every model without its own.
+pub const ANY_MODEL: &str = "*";
+/// Most entries in `prices` (each request reads them all).
+pub const MAX_PRICES: usize = 64;
 /// Page size of `requests_by_requester`.
 pub const DEFAULT_LIMIT: u32 = 10;
 pub const MAX_LIMIT: u32 = 30;
@@ -61,13 +67,127 @@ pub fn instantiate(
             msg.default_timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS),
         )?,
         callback_gas_limit: check_gas(msg.callback_gas_limit.unwrap_or(DEFAULT_CALLBACK_GAS_LIMIT))?,
+        fee_split: msg
+            .fee_split
+            .map(|m| new_fee_split(deps.api, deps.storage, m))
+            .transpose()?,
+        prices: check_prices(msg.prices.unwrap_or_default())?,
     };
     CONFIG.save(deps.storage, &config)?;
     NEXT_REQUEST_ID.save(deps.storage, &1)?;
-    Ok(Response::new()
-        .add_attribute("action", "instantiate")
+    Ok(config_attributes(
+        Response::new().add_attribute("action", "instantiate"),
+        config,
+    ))
+}
+
+fn config_attributes(res: Response, config: Config) -> Response {
+    let res = res
         .add_attribute("admin", config.admin)
-        .add_attribute("payout_address", config.payout_address))
+        .add_attribute("payout_address", config.payout_address);
+    match config.fee_split {
+        Some(s) => res.add_attribute("fee_split", s.id.to_string()),
+        None => res,
+    }
+}
+
+/// Checks a fee split and stores it under the next id.
+fn new_fee_split(
+    api: &dyn Api,
+    storage: &mut dyn Storage,
+    m: FeeSplitMsg,
+) -> Result<FeeSplit, ContractError> {
+    let sum = m.executor_bps as u64 + m.burn_bps as u64 + m.community_bps as u64;
+    if sum != BPS as u64 {
+        return Err(ContractError::FeeSplitNotWhole {
+            executor_bps: m.executor_bps,
+            burn_bps: m.burn_bps,
+            community_bps: m.community_bps,
+            sum,
+        });
+    }
+    let channel_ok = m
+        .transfer_channel
+        .strip_prefix("channel-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && n.parse::<u64>().is_ok());
+    if !channel_ok {
+        return Err(ContractError::InvalidFeeSplit(format!(
+            "transfer_channel {:?} must be a channel id, channel-N",
+            m.transfer_channel
+        )));
+    }
+    check_foreign_address(&m.host_pool)?;
+    let addr = |field: &str, a: &str| {
+        api.addr_validate(a)
+            .map_err(|e| ContractError::InvalidFeeSplit(format!("{field} {a:?}: {e}")))
+    };
+    let split = FeeSplit {
+        id: FEE_SPLITS
+            .keys(storage, None, None, Order::Descending)
+            .next()
+            .transpose()?
+            .map_or(1, |last| last + 1),
+        transfer_channel: m.transfer_channel,
+        host_pool: m.host_pool,
+        burn_address: addr("burn_address", &m.burn_address)?,
+        community_address: addr("community_address", &m.community_address)?,
+        executor_bps: m.executor_bps,
+        burn_bps: m.burn_bps,
+        community_bps: m.community_bps,
+    };
+    FEE_SPLITS.save(storage, split.id, &split)?;
+    Ok(split)
+}
+
+/// The host's pool address: another chain's, so only its form is checked
+/// (bech32, lowercase, a non-empty address).
+fn check_foreign_address(a: &str) -> Result<(), ContractError> {
+    use bech32::FromBase32 as _;
+    let bad = |why: String| ContractError::InvalidFeeSplit(format!("host_pool {a:?}: {why}"));
+    if a.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(bad("must be lowercase".into()));
+    }
+    let (_, data, variant) = bech32::decode(a).map_err(|e| bad(e.to_string()))?;
+    if variant != bech32::Variant::Bech32 {
+        return Err(bad("not bech32 (bech32m)".into()));
+    }
+    let bytes = Vec::<u8>::from_base32(&data).map_err(|e| bad(e.to_string()))?;
+    if bytes.is_empty() || bytes.len() > 255 {
+        return Err(bad(format!("{} address bytes", bytes.len())));
+    }
+    Ok(())
+}
+
+/// Checks a price list: model ids (or `*`) each at most once.
+fn check_prices(prices: Vec<Price>) -> Result<Vec<Price>, ContractError> {
+    if prices.len() > MAX_PRICES {
+        return Err(ContractError::InvalidPrices(format!(
+            "{} entries, at most {MAX_PRICES}",
+            prices.len()
+        )));
+    }
+    for (i, p) in prices.iter().enumerate() {
+        if p.model != ANY_MODEL {
+            validate_model_id(&p.model)
+                .map_err(|e| ContractError::InvalidPrices(format!("model {:?}: {e}", p.model)))?;
+        }
+        if prices[..i].iter().any(|q| q.model == p.model) {
+            return Err(ContractError::InvalidPrices(format!(
+                "model {:?} is listed twice",
+                p.model
+            )));
+        }
+    }
+    Ok(prices)
+}
+
+/// The least fee of `model`: its own price, else the `*` price, else none.
+pub fn price_of(prices: &[Price], model: &str) -> Option<u128> {
+    prices
+        .iter()
+        .find(|p| p.model == model)
+        .or_else(|| prices.iter().find(|p| p.model == ANY_MODEL))
+        .map(|p| p.amount.u128())
 }
 
 fn check_max_input(v: u64) -> Result<u64, ContractError> {
@@ -138,6 +258,8 @@ pub fn execute(
             max_input_bytes,
             default_timeout_seconds,
             callback_gas_limit,
+            fee_split,
+            prices,
         } => {
             let mut config = CONFIG.load(deps.storage)?;
             if info.sender != config.admin {
@@ -158,11 +280,19 @@ pub fn execute(
             if let Some(v) = callback_gas_limit {
                 config.callback_gas_limit = check_gas(v)?;
             }
+            if let Some(split) = fee_split {
+                config.fee_split = split
+                    .map(|m| new_fee_split(deps.api, deps.storage, m))
+                    .transpose()?;
+            }
+            if let Some(p) = prices {
+                config.prices = check_prices(p)?;
+            }
             CONFIG.save(deps.storage, &config)?;
-            Ok(Response::new()
-                .add_attribute("action", "update_config")
-                .add_attribute("admin", config.admin)
-                .add_attribute("payout_address", config.payout_address))
+            Ok(config_attributes(
+                Response::new().add_attribute("action", "update_config"),
+                config,
+            ))
         }
     }
 }
@@ -241,6 +371,15 @@ fn request_inference(
 ) -> Result<Response, ContractError> {
     let config = CONFIG.load(deps.storage)?;
     let fee = one_coin(&info.funds, &config.denom)?;
+    if let Some(price) = price_of(&config.prices, &args.model) {
+        if fee.amount.u128() < price {
+            return Err(ContractError::FeeTooLow {
+                model: args.model,
+                price,
+                got: fee.amount.u128(),
+            });
+        }
+    }
 
     let channel = CHANNELS
         .may_load(deps.storage, &args.channel)?
@@ -308,6 +447,7 @@ fn request_inference(
         outcome: None,
         fee_paid_to: None,
         callback_error: None,
+        split: None,
     };
     REQUESTS.save(deps.storage, id, &record)?;
     let requester = deps.api.addr_canonicalize(info.sender.as_str())?;
@@ -365,12 +505,13 @@ pub(crate) fn truncate(s: &mut String, max: usize) {
 #[cfg_attr(not(feature = "library"), cosmwasm_std::entry_point)]
 pub fn query(deps: Deps, _env: Env, msg: QueryMsg) -> Result<Binary, ContractError> {
     Ok(match msg {
-        QueryMsg::Request { id } => to_json_binary(
-            &REQUESTS
+        QueryMsg::Request { id } => to_json_binary(&answer(
+            deps,
+            id,
+            REQUESTS
                 .may_load(deps.storage, id)?
-                .ok_or(ContractError::RequestNotFound(id))?
-                .to_request(id, DENOM),
-        )?,
+                .ok_or(ContractError::RequestNotFound(id))?,
+        )?)?,
         QueryMsg::RequestsByRequester {
             requester,
             start_after,
@@ -391,6 +532,15 @@ pub fn query(deps: Deps, _env: Env, msg: QueryMsg) -> Result<Binary, ContractErr
     })
 }
 
+/// Request `id` as answered, with the fee split it was settled with.
+fn answer(deps: Deps, id: u64, record: Record) -> StdResult<crate::state::Request> {
+    let split = record
+        .split
+        .map(|s| FEE_SPLITS.load(deps.storage, s))
+        .transpose()?;
+    Ok(record.to_request(id, DENOM, split.as_ref()))
+}
+
 /// Newest first: ids below `start_after`, at most `limit` of them.
 fn requests_by_requester(
     deps: Deps,
@@ -405,7 +555,7 @@ fn requests_by_requester(
         .prefix(requester.as_slice())
         .keys(deps.storage, None, max, Order::Descending)
         .take(limit)
-        .map(|id| id.and_then(|id| Ok(REQUESTS.load(deps.storage, id)?.to_request(id, DENOM))))
+        .map(|id| id.and_then(|id| answer(deps, id, REQUESTS.load(deps.storage, id)?)))
         .collect::<StdResult<_>>()?;
     Ok(RequestsResponse { requests })
 }

@@ -81,6 +81,29 @@ pub enum ContractError {
     #[error("closing channel {0} from this side is not allowed")]
     ChannelCloseRefused(String),
 
+    /// The fee is below the model's price (`config.prices`).
+    #[error("fee too low: model {model} costs at least {price}uluna, got {got}uluna")]
+    FeeTooLow { model: String, price: u128, got: u128 },
+
+    /// The fee split's shares do not add up to one whole.
+    #[error(
+        "invalid fee split: executor_bps {executor_bps} + burn_bps {burn_bps} + community_bps {community_bps} = {sum}, must be 10000"
+    )]
+    FeeSplitNotWhole {
+        executor_bps: u32,
+        burn_bps: u32,
+        community_bps: u32,
+        sum: u64,
+    },
+
+    /// Another rule of the fee split or the prices is broken.
+    #[error("invalid fee split: {0}")]
+    InvalidFeeSplit(String),
+
+    /// A price entry is malformed (model id, duplicate).
+    #[error("invalid prices: {0}")]
+    InvalidPrices(String),
+
     /// No request with this id.
     #[error("request {0} not found")]
     RequestNotFound(u64),

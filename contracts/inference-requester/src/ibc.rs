@@ -7,18 +7,60 @@
 
 use chimera_packets::{Acknowledgement, ErrorCode, InferencePacketData, CHANNEL_VERSION, PORT_ID};
 use cosmwasm_std::{
-    to_json_binary, BankMsg, Binary, Coin, DepsMut, Env, Ibc3ChannelOpenResponse, IbcBasicResponse,
-    IbcChannel, IbcChannelCloseMsg, IbcChannelConnectMsg, IbcChannelOpenMsg, IbcChannelOpenResponse,
-    IbcOrder, IbcPacket, IbcPacketAckMsg, IbcPacketReceiveMsg, IbcPacketTimeoutMsg, IbcReceiveResponse,
-    Never, SubMsg, WasmMsg,
+    to_json_binary, BankMsg, Binary, Coin, CosmosMsg, DepsMut, Env, Ibc3ChannelOpenResponse,
+    IbcBasicResponse, IbcChannel, IbcChannelCloseMsg, IbcChannelConnectMsg, IbcChannelOpenMsg,
+    IbcChannelOpenResponse, IbcOrder, IbcPacket, IbcPacketAckMsg, IbcPacketReceiveMsg, IbcPacketTimeoutMsg,
+    IbcReceiveResponse, Never, SubMsg, WasmMsg,
 };
 
 use crate::contract::{id_from_memo, truncate};
 use crate::error::ContractError;
 use crate::msg::CallbackMsg;
 use crate::state::{
-    ChannelInfo, ChannelState, Outcome, RequestStatus, StoredOutcome, CHANNELS, CONFIG, REQUESTS,
+    ChannelInfo, ChannelState, FeeSplit, Outcome, RequestStatus, StoredOutcome, CHANNELS, CONFIG, REQUESTS,
 };
+
+/// The type URL of ibc-go's ICS-20 `MsgTransfer`.
+pub const MSG_TRANSFER_TYPE_URL: &str = "/ibc.applications.transfer.v1.MsgTransfer";
+
+/// The memo of the executor part's transfer, read by the host's ICS-20
+/// receive (`fees::settle::remote_memo` there): `{"chimera_fees":{"job_id":"N"}}`.
+pub fn remote_memo(job_id: u64) -> String {
+    format!("{{\"chimera_fees\":{{\"job_id\":\"{job_id}\"}}}}")
+}
+
+/// The ICS-20 transfer of `amount` of `denom` from the contract to the
+/// host's fees pool, naming job `job_id`, as a Stargate message
+/// (cosmwasm-std 1.5's `IbcMsg::Transfer` has no memo).
+pub fn executor_transfer(
+    env: &Env,
+    split: &FeeSplit,
+    denom: &str,
+    amount: u128,
+    job_id: u64,
+    timeout_seconds: u64,
+) -> CosmosMsg {
+    use ibc_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
+    use ibc_proto::ibc::applications::transfer::v1::MsgTransfer;
+    use prost::Message as _;
+    let msg = MsgTransfer {
+        source_port: "transfer".into(),
+        source_channel: split.transfer_channel.clone(),
+        token: Some(ProtoCoin {
+            denom: denom.into(),
+            amount: amount.to_string(),
+        }),
+        sender: env.contract.address.to_string(),
+        receiver: split.host_pool.clone(),
+        timeout_height: None,
+        timeout_timestamp: env.block.time.plus_seconds(timeout_seconds).nanos(),
+        memo: remote_memo(job_id),
+    };
+    CosmosMsg::Stargate {
+        type_url: MSG_TRANSFER_TYPE_URL.into(),
+        value: Binary(msg.encode_to_vec()),
+    }
+}
 
 /// Longest error text kept from an acknowledgement.
 const MAX_ERROR_TEXT: usize = 512;
@@ -207,12 +249,13 @@ fn outcome_of_ack(bytes: &[u8]) -> StoredOutcome {
 }
 
 /// Records the outcome of request `id` sent as `packet`, pays the escrowed
-/// fee out (result) or back (error, timeout), and calls the requester back
-/// if it asked. A packet that is not one of our pending requests is
+/// fee out (result: to the payout address, or divided by the fee split)
+/// or back (error, timeout), and calls the requester back if it asked. A packet that is not one of our pending requests is
 /// acknowledged without effect, never with an error (that would block the
 /// relayer's transaction forever).
 fn settle(
     deps: DepsMut,
+    env: &Env,
     packet: &IbcPacket,
     stored: StoredOutcome,
     action: &str,
@@ -232,35 +275,78 @@ fn settle(
     }
     let config = CONFIG.load(deps.storage)?;
     let status = stored.status();
-    let to = match status {
-        RequestStatus::Succeeded => config.payout_address,
-        _ => record.requester.clone(),
+    // A result's fee is divided when the contract has a split; any other
+    // outcome is refunded in full.
+    let split = match (&stored, config.fee_split) {
+        (StoredOutcome::Result { job_id, .. }, Some(split)) => Some((*job_id, split)),
+        _ => None,
     };
     let outcome = stored.to_outcome();
     record.sequence = Some(packet.sequence);
     record.outcome = Some(stored);
-    record.fee_paid_to = (to != record.requester).then(|| to.clone());
+    let mut res = base.add_attribute("request_id", id.to_string()).add_attribute(
+        "status",
+        match status {
+            RequestStatus::Succeeded => "succeeded",
+            RequestStatus::Failed => "failed",
+            RequestStatus::TimedOut => "timed_out",
+            RequestStatus::Pending => "pending",
+        },
+    );
+    let coin = |amount: u128| {
+        vec![Coin {
+            denom: config.denom.clone(),
+            amount: amount.into(),
+        }]
+    };
+    match split {
+        Some((job_id, split)) => {
+            let (executor, burn, community) = split.parts(record.fee.u128());
+            record.split = Some(split.id);
+            if burn > 0 {
+                res = res.add_message(BankMsg::Send {
+                    to_address: split.burn_address.to_string(),
+                    amount: coin(burn),
+                });
+            }
+            if community > 0 {
+                res = res.add_message(BankMsg::Send {
+                    to_address: split.community_address.to_string(),
+                    amount: coin(community),
+                });
+            }
+            if executor > 0 {
+                res = res.add_message(executor_transfer(
+                    env,
+                    &split,
+                    &config.denom,
+                    executor,
+                    job_id,
+                    config.default_timeout_seconds,
+                ));
+            }
+            res = res
+                .add_attribute("burn", burn.to_string())
+                .add_attribute("community", community.to_string())
+                .add_attribute("executor_part", executor.to_string())
+                .add_attribute("host_pool", split.host_pool);
+        }
+        None => {
+            let to = match status {
+                RequestStatus::Succeeded => config.payout_address.clone(),
+                _ => record.requester.clone(),
+            };
+            record.fee_paid_to = (to != record.requester).then(|| to.clone());
+            res = res
+                .add_attribute("fee_paid_to", to.as_str())
+                .add_message(BankMsg::Send {
+                    to_address: to.into_string(),
+                    amount: coin(record.fee.u128()),
+                });
+        }
+    }
     REQUESTS.save(deps.storage, id, &record)?;
 
-    let mut res = base
-        .add_attribute("request_id", id.to_string())
-        .add_attribute(
-            "status",
-            match status {
-                RequestStatus::Succeeded => "succeeded",
-                RequestStatus::Failed => "failed",
-                RequestStatus::TimedOut => "timed_out",
-                RequestStatus::Pending => "pending",
-            },
-        )
-        .add_attribute("fee_paid_to", to.as_str())
-        .add_message(BankMsg::Send {
-            to_address: to.into_string(),
-            amount: vec![Coin {
-                denom: config.denom,
-                amount: record.fee,
-            }],
-        });
     if let Outcome::Result(r) = &outcome {
         res = res
             .add_attribute("job_id", r.job_id.to_string())
@@ -289,19 +375,19 @@ fn settle(
 #[cfg_attr(not(feature = "library"), cosmwasm_std::entry_point)]
 pub fn ibc_packet_ack(
     deps: DepsMut,
-    _env: Env,
+    env: Env,
     msg: IbcPacketAckMsg,
 ) -> Result<IbcBasicResponse, ContractError> {
     let outcome = outcome_of_ack(msg.acknowledgement.data.as_slice());
-    settle(deps, &msg.original_packet, outcome, "acknowledge")
+    settle(deps, &env, &msg.original_packet, outcome, "acknowledge")
 }
 
 /// The packet was not received in time, or its channel closed: refund.
 #[cfg_attr(not(feature = "library"), cosmwasm_std::entry_point)]
 pub fn ibc_packet_timeout(
     deps: DepsMut,
-    _env: Env,
+    env: Env,
     msg: IbcPacketTimeoutMsg,
 ) -> Result<IbcBasicResponse, ContractError> {
-    settle(deps, &msg.packet, StoredOutcome::Timeout {}, "timeout")
+    settle(deps, &env, &msg.packet, StoredOutcome::Timeout {}, "timeout")
 }

@@ -5,7 +5,7 @@ use chimera_packets::{DType, InputEncoding, Params, SealedEnvelope};
 use cosmwasm_std::Binary;
 use serde::{Deserialize, Serialize};
 
-use crate::state::{ChannelInfo, Outcome, Request};
+use crate::state::{ChannelInfo, Outcome, Price, Request};
 
 /// `instantiate`: every field is optional.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
@@ -21,6 +21,43 @@ pub struct InstantiateMsg {
     pub default_timeout_seconds: Option<u64>,
     /// Default: 300000.
     pub callback_gas_limit: Option<u64>,
+    /// Default: none (a result's whole fee goes to `payout_address`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_split: Option<FeeSplitMsg>,
+    /// Default: none (any fee above zero).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prices: Option<Vec<Price>>,
+}
+
+/// A fee split as set by `instantiate` or `update_config` (answered by
+/// `config` as [`crate::state::FeeSplit`], numbered).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FeeSplitMsg {
+    /// Terra's end of an ICS-20 channel to the host, `channel-N`.
+    pub transfer_channel: String,
+    /// The host's `fees/pool` account, bech32 (`chimera1...`): only its
+    /// bech32 form is checked, it is not a Terra address.
+    pub host_pool: String,
+    /// A Terra address: Terra Classic's burn module account
+    /// `terra1sk06e3dyexuq4shw77y3dsv480xv42mq73anxu` burns what it holds.
+    pub burn_address: String,
+    /// A Terra address.
+    pub community_address: String,
+    /// The three shares in basis points; they add up to 10000.
+    pub executor_bps: u32,
+    pub burn_bps: u32,
+    pub community_bps: u32,
+}
+
+/// `Some(x)` for a present field, `null` included (then `Some(None)`);
+/// with `#[serde(default)]` an absent field stays `None`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// `execute`.
@@ -67,6 +104,16 @@ pub enum ExecuteMsg {
         default_timeout_seconds: Option<u64>,
         #[serde(default)]
         callback_gas_limit: Option<u64>,
+        /// A new split; `null` removes it (all to `payout_address` again).
+        #[serde(
+            default,
+            deserialize_with = "present",
+            skip_serializing_if = "Option::is_none"
+        )]
+        fee_split: Option<Option<FeeSplitMsg>>,
+        /// The new price list, replacing the old; `[]` removes every price.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prices: Option<Vec<Price>>,
     },
 }
 

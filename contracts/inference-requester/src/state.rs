@@ -28,6 +28,101 @@ pub struct Config {
     /// Gas given to a requester contract's `inference_callback`; a callback
     /// that fails or runs out of it never fails the acknowledgement.
     pub callback_gas_limit: u64,
+    /// How a result's fee is divided (`docs/tokenomics.md`, "The contract
+    /// route"); absent: all of it goes to `payout_address`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_split: Option<FeeSplit>,
+    /// The least fee per model, in `uluna`; model `*` prices every model
+    /// without its own entry. Empty: any fee above zero.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prices: Vec<Price>,
+}
+
+/// The division of a result's fee: the burn and community parts are sent on
+/// Terra, the executor part goes over ICS-20 to the host's fees pool, which
+/// shares it among the job's agreeing executors (`fees::settle::pay_remote`
+/// on the host).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FeeSplit {
+    /// The number of this split, from 1: a new one on every change, so that
+    /// a request's record names the split it was settled with (1 byte
+    /// instead of its addresses).
+    pub id: u32,
+    /// Terra's end of an ICS-20 (`transfer`) channel to the host.
+    pub transfer_channel: String,
+    /// The host's `fees/pool` module account (`chimera1...`).
+    pub host_pool: String,
+    /// Receives the burn part (Terra Classic's burn module account, whose
+    /// balance x/treasury burns every block).
+    pub burn_address: Addr,
+    /// Receives the community part.
+    pub community_address: Addr,
+    pub executor_bps: u32,
+    pub burn_bps: u32,
+    pub community_bps: u32,
+}
+
+/// Basis points in one whole.
+pub const BPS: u32 = 10_000;
+
+/// `amount × bps / 10000`, rounded down, without overflow (as the host's
+/// `fees::split`).
+fn part(amount: u128, bps: u32) -> u128 {
+    let (bps, whole) = (bps as u128, BPS as u128);
+    (amount / whole) * bps + (amount % whole) * bps / whole
+}
+
+impl FeeSplit {
+    /// One fee, divided: (executor, burn, community). The executor and
+    /// burn parts are rounded down; the community part is the rest, so the
+    /// parts always add up to `amount`.
+    pub fn parts(&self, amount: u128) -> (u128, u128, u128) {
+        let executor = part(amount, self.executor_bps);
+        let burn = part(amount, self.burn_bps);
+        (executor, burn, amount - executor - burn)
+    }
+
+    /// Where each part of `fee` went, as answered in a [`Request`].
+    pub fn paid(&self, fee: u128) -> SplitPaid {
+        let (executor, burn, community) = self.parts(fee);
+        SplitPaid {
+            split_id: self.id,
+            executor: Uint128::new(executor),
+            host_pool: self.host_pool.clone(),
+            transfer_channel: self.transfer_channel.clone(),
+            burn: Uint128::new(burn),
+            burn_address: self.burn_address.clone(),
+            community: Uint128::new(community),
+            community_address: self.community_address.clone(),
+        }
+    }
+}
+
+/// The least fee of a model.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Price {
+    /// A model id, or `*` for every model without its own entry.
+    pub model: String,
+    /// In `uluna`.
+    pub amount: Uint128,
+}
+
+/// How a succeeded request's fee was divided (a part of zero was not sent).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SplitPaid {
+    /// The [`FeeSplit::id`] it was settled with.
+    pub split_id: u32,
+    /// Sent over ICS-20 to `host_pool` on `transfer_channel`.
+    pub executor: Uint128,
+    pub host_pool: String,
+    pub transfer_channel: String,
+    /// Sent to `burn_address`.
+    pub burn: Uint128,
+    pub burn_address: Addr,
+    /// Sent to `community_address` (Terra Classic's tax on a contract's
+    /// bank send is taken out of what arrives).
+    pub community: Uint128,
+    pub community_address: Addr,
 }
 
 /// One channel to a Chimera host's `inference` port (query `channels`).
@@ -154,9 +249,14 @@ pub struct Request {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
     /// Who received the escrowed fee: the payout address on a result, the
-    /// requester on an error or timeout (absent while pending).
+    /// requester on an error or timeout (absent while pending, and when the
+    /// fee was split).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee_paid_to: Option<Addr>,
+    /// Where the parts of a result's fee went, when the contract splits
+    /// fees (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_split: Option<SplitPaid>,
     /// Why the callback failed, if it did (the outcome stands anyway;
     /// absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,7 +270,8 @@ fn is_false(b: &bool) -> bool {
 /// One request as stored under its id: a [`Request`] less what can be
 /// derived (the id is the key; the fee's denom is always `uluna`; the status
 /// follows from the outcome; `fee_paid_to` is kept only when it is not the
-/// requester), with one-letter keys, numbers as JSON numbers, the two
+/// requester; a split fee is kept as the number of its [`FeeSplit`], whose
+/// parts follow from the fee), with one-letter keys, numbers as JSON numbers, the two
 /// SHA-256s as 32 bytes (base64) and nothing written while absent.
 /// [`Record::to_request`] gives back the [`Request`] in full.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -202,6 +303,10 @@ pub struct Record {
     pub fee_paid_to: Option<Addr>,
     #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
     pub callback_error: Option<String>,
+    /// The [`FeeSplit::id`] a result's fee was divided with (then
+    /// `fee_paid_to` is absent); the split is in [`FEE_SPLITS`].
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<u32>,
 }
 
 /// An [`Outcome`] as stored in a [`Record`].
@@ -291,8 +396,9 @@ impl Record {
             .map_or(RequestStatus::Pending, StoredOutcome::status)
     }
 
-    /// The request `id` as the queries answer it.
-    pub fn to_request(&self, id: u64, denom: &str) -> Request {
+    /// The request `id` as the queries answer it; `split` is the
+    /// [`FeeSplit`] numbered [`Record::split`] (from [`FEE_SPLITS`]).
+    pub fn to_request(&self, id: u64, denom: &str, split: Option<&FeeSplit>) -> Request {
         Request {
             id,
             requester: self.requester.clone(),
@@ -311,7 +417,9 @@ impl Record {
             fee_paid_to: self
                 .outcome
                 .as_ref()
+                .filter(|_| self.split.is_none())
                 .map(|_| self.fee_paid_to.clone().unwrap_or_else(|| self.requester.clone())),
+            fee_split: split.map(|s| s.paid(self.fee.u128())),
             callback_error: self.callback_error.clone(),
         }
     }
@@ -320,6 +428,9 @@ impl Record {
 // Keys: the ones written on every request are one letter (each key byte
 // costs 30 gas per write); the ones only read there keep their names.
 pub const CONFIG: Item<Config> = Item::new("config");
+/// Every fee split the config has had, by id (written only when the config
+/// changes; read to answer a request settled with it).
+pub const FEE_SPLITS: Map<u32, FeeSplit> = Map::new("splits");
 /// Channels by our channel id.
 pub const CHANNELS: Map<&str, ChannelInfo> = Map::new("channels");
 /// The id the next request gets.

@@ -28,12 +28,12 @@ use crate::ibc::{
     ibc_packet_timeout,
 };
 use crate::msg::{
-    CallbackMsg, ChannelsResponse, Encoding, ExecuteMsg, InstantiateMsg, QueryMsg, RequestInferenceResponse,
-    RequestsResponse,
+    CallbackMsg, ChannelsResponse, Encoding, ExecuteMsg, FeeSplitMsg, InstantiateMsg, QueryMsg,
+    RequestInferenceResponse, RequestsResponse,
 };
 use crate::state::{
-    ChannelInfo, ChannelState, Config, ErrorRecord, Outcome, QuorumRecord, Request, RequestStatus,
-    ResultRecord, REQUESTS, REQUESTS_BY_REQUESTER,
+    ChannelInfo, ChannelState, Config, ErrorRecord, Outcome, Price, QuorumRecord, Request, RequestStatus,
+    ResultRecord, SplitPaid, REQUESTS, REQUESTS_BY_REQUESTER,
 };
 
 type Deps = OwnedDeps<MockStorage, MockApi, MockQuerier>;
@@ -206,6 +206,8 @@ fn instantiate_defaults() {
             max_input_bytes: 65536,
             default_timeout_seconds: 600,
             callback_gas_limit: DEFAULT_CALLBACK_GAS_LIMIT,
+            fee_split: None,
+            prices: vec![],
         }
     );
 }
@@ -219,6 +221,7 @@ fn instantiate_with_every_field_and_refuses_bad_values() {
         max_input_bytes: Some(1024),
         default_timeout_seconds: Some(120),
         callback_gas_limit: Some(500_000),
+        ..Default::default()
     };
     instantiate(deps.as_mut(), mock_env(), mock_info(ADMIN, &[]), msg).unwrap();
     let config: Config = from_json(query(deps.as_ref(), mock_env(), QueryMsg::Config {}).unwrap()).unwrap();
@@ -563,6 +566,7 @@ fn request_escrows_and_sends_the_exact_packet_bytes() {
             sequence: None,
             outcome: None,
             fee_paid_to: None,
+            fee_split: None,
             callback_error: None,
         }
     );
@@ -668,6 +672,8 @@ fn request_refuses_input_over_the_limit() {
         max_input_bytes: Some(16),
         default_timeout_seconds: None,
         callback_gas_limit: None,
+        fee_split: None,
+        prices: None,
     };
     execute(deps.as_mut(), mock_env(), mock_info(ADMIN, &[]), update).unwrap();
     request(&mut deps, ALICE, text_request(&"a".repeat(16)), 1).unwrap();
@@ -1129,6 +1135,8 @@ fn update_config_is_admin_only() {
         max_input_bytes: Some(100),
         default_timeout_seconds: Some(60),
         callback_gas_limit: Some(100_000),
+        fee_split: None,
+        prices: None,
     };
     assert_eq!(
         execute(
@@ -1157,6 +1165,8 @@ fn update_config_is_admin_only() {
             max_input_bytes: 100,
             default_timeout_seconds: 60,
             callback_gas_limit: 100_000,
+            fee_split: None,
+            prices: vec![],
         }
     );
     // The old admin no longer is one; bad values are refused.
@@ -1176,6 +1186,8 @@ fn update_config_is_admin_only() {
         max_input_bytes: Some(1 << 20),
         default_timeout_seconds: None,
         callback_gas_limit: None,
+        fee_split: None,
+        prices: None,
     };
     assert!(matches!(
         execute(deps.as_mut(), mock_env(), mock_info(BOB, &[]), bad).unwrap_err(),
@@ -1443,4 +1455,662 @@ fn stored_records_are_compact() {
             text: "no such model".into(),
         }))
     );
+}
+
+// ---------------------------------------------------------------- fee split and prices
+
+const BURN: &str = "terra1burn";
+const COMMUNITY: &str = "terra1community";
+const TRANSFER_CHANNEL: &str = "channel-5";
+
+/// A chimera bech32 address (20 bytes of `byte`): the host's pool stands in.
+fn chimera_addr(byte: u8) -> String {
+    use bech32::ToBase32 as _;
+    bech32::encode("chimera", [byte; 20].to_base32(), bech32::Variant::Bech32).unwrap()
+}
+
+fn split_msg(executor_bps: u32, burn_bps: u32, community_bps: u32) -> FeeSplitMsg {
+    FeeSplitMsg {
+        transfer_channel: TRANSFER_CHANNEL.into(),
+        host_pool: chimera_addr(1),
+        burn_address: BURN.into(),
+        community_address: COMMUNITY.into(),
+        executor_bps,
+        burn_bps,
+        community_bps,
+    }
+}
+
+fn update_msg(fee_split: Option<Option<FeeSplitMsg>>, prices: Option<Vec<Price>>) -> ExecuteMsg {
+    ExecuteMsg::UpdateConfig {
+        admin: None,
+        payout_address: None,
+        max_input_bytes: None,
+        default_timeout_seconds: None,
+        callback_gas_limit: None,
+        fee_split,
+        prices,
+    }
+}
+
+fn price(model: &str, amount: u128) -> Price {
+    Price {
+        model: model.into(),
+        amount: amount.into(),
+    }
+}
+
+/// [`setup`] with a 70/20/10 split.
+fn setup_split() -> Deps {
+    let mut deps = setup();
+    execute(
+        deps.as_mut(),
+        mock_env(),
+        mock_info(ADMIN, &[]),
+        update_msg(Some(Some(split_msg(7000, 2000, 1000))), None),
+    )
+    .unwrap();
+    deps
+}
+
+fn config_of(deps: &Deps) -> Config {
+    from_json(query(deps.as_ref(), mock_env(), QueryMsg::Config {}).unwrap()).unwrap()
+}
+
+/// Requests with `fee`, acknowledges with a result (job 7) and answers the
+/// acknowledgement's response.
+fn settle_result(deps: &mut Deps, fee: u128, sequence: u64) -> cosmwasm_std::IbcBasicResponse {
+    let res = request(deps, ALICE, text_request("7"), fee).unwrap();
+    let (_, data, _) = sent_packet(&res);
+    let (_, ack) = result_ack();
+    ibc_packet_ack(deps.as_mut(), mock_env(), ack_msg(&data, sequence, &ack)).unwrap()
+}
+
+fn attr(res: &cosmwasm_std::IbcBasicResponse, key: &str) -> Option<String> {
+    res.attributes
+        .iter()
+        .find(|a| a.key == key)
+        .map(|a| a.value.clone())
+}
+
+/// The decoded `MsgTransfer` of a Stargate message.
+fn decoded_transfer(msg: &CosmosMsg) -> ibc_proto::ibc::applications::transfer::v1::MsgTransfer {
+    use prost::Message as _;
+    match msg {
+        CosmosMsg::Stargate { type_url, value } => {
+            assert_eq!(type_url, "/ibc.applications.transfer.v1.MsgTransfer");
+            ibc_proto::ibc::applications::transfer::v1::MsgTransfer::decode(value.as_slice()).unwrap()
+        }
+        other => panic!("expected a Stargate MsgTransfer, got {other:?}"),
+    }
+}
+
+#[test]
+fn prices_refuse_a_low_fee_before_any_packet() {
+    let mut deps = setup();
+    execute(
+        deps.as_mut(),
+        mock_env(),
+        mock_info(ADMIN, &[]),
+        update_msg(None, Some(vec![price("digits-ddpm", 1000), price("*", 500)])),
+    )
+    .unwrap();
+    assert_eq!(
+        config_of(&deps).prices,
+        vec![price("digits-ddpm", 1000), price("*", 500)]
+    );
+
+    // Its own price: 999 is refused, nothing stored, no id used.
+    assert_eq!(
+        request(&mut deps, ALICE, text_request("7"), 999).unwrap_err(),
+        ContractError::FeeTooLow {
+            model: "digits-ddpm".into(),
+            price: 1000,
+            got: 999
+        }
+    );
+    assert_eq!(
+        ContractError::FeeTooLow {
+            model: "digits-ddpm".into(),
+            price: 1000,
+            got: 999
+        }
+        .to_string(),
+        "fee too low: model digits-ddpm costs at least 1000uluna, got 999uluna"
+    );
+    assert!(REQUESTS.may_load(&deps.storage, 1).unwrap().is_none());
+    // Exactly the price, and more, are taken whole.
+    let res = request(&mut deps, ALICE, text_request("7"), 1000).unwrap();
+    assert_eq!(sent_packet(&res).0, CHANNEL);
+    assert_eq!(get_request(&deps, 1).fee, coin(1000, "uluna"));
+    request(&mut deps, ALICE, text_request("7"), 5000).unwrap();
+
+    // A model without its own entry: the `*` price.
+    let other = |fee: u128| {
+        let msg = with(text_request("7"), |m| {
+            if let ExecuteMsg::RequestInference { model, .. } = m {
+                *model = "tiny-lm".into();
+            }
+        });
+        (msg, fee)
+    };
+    let (msg, fee) = other(499);
+    assert_eq!(
+        request(&mut deps, ALICE, msg, fee).unwrap_err(),
+        ContractError::FeeTooLow {
+            model: "tiny-lm".into(),
+            price: 500,
+            got: 499
+        }
+    );
+    let (msg, fee) = other(500);
+    request(&mut deps, ALICE, msg, fee).unwrap();
+    assert_eq!(get_request(&deps, 3).model, "tiny-lm");
+
+    // Without `*`, an unpriced model takes any fee; `[]` removes every price.
+    execute(
+        deps.as_mut(),
+        mock_env(),
+        mock_info(ADMIN, &[]),
+        update_msg(None, Some(vec![price("digits-ddpm", 1000)])),
+    )
+    .unwrap();
+    let (msg, fee) = other(1);
+    request(&mut deps, ALICE, msg, fee).unwrap();
+    assert!(request(&mut deps, ALICE, text_request("7"), 1).is_err());
+    execute(
+        deps.as_mut(),
+        mock_env(),
+        mock_info(ADMIN, &[]),
+        update_msg(None, Some(vec![])),
+    )
+    .unwrap();
+    assert!(config_of(&deps).prices.is_empty());
+    request(&mut deps, ALICE, text_request("7"), 1).unwrap();
+}
+
+#[test]
+fn bad_prices_are_refused() {
+    let mut deps = setup();
+    for (prices, why) in [
+        (vec![price("Digits", 1)], "model \"Digits\""),
+        (vec![price("*", 1), price("*", 2)], "listed twice"),
+        (vec![price("a", 1), price("a", 1)], "listed twice"),
+        (vec![price("", 1)], "model \"\""),
+    ] {
+        let err = execute(
+            deps.as_mut(),
+            mock_env(),
+            mock_info(ADMIN, &[]),
+            update_msg(None, Some(prices.clone())),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, ContractError::InvalidPrices(t) if t.contains(why)),
+            "{prices:?}: {err}"
+        );
+    }
+    let too_many = (0..65).map(|i| price(&format!("m{i}"), 1)).collect();
+    assert!(matches!(
+        execute(
+            deps.as_mut(),
+            mock_env(),
+            mock_info(ADMIN, &[]),
+            update_msg(None, Some(too_many))
+        )
+        .unwrap_err(),
+        ContractError::InvalidPrices(_)
+    ));
+    let msg = InstantiateMsg {
+        prices: Some(vec![price("x y", 1)]),
+        ..Default::default()
+    };
+    assert!(matches!(
+        instantiate(
+            mock_dependencies().as_mut(),
+            mock_env(),
+            mock_info(ADMIN, &[]),
+            msg
+        )
+        .unwrap_err(),
+        ContractError::InvalidPrices(_)
+    ));
+}
+
+#[test]
+fn split_divides_a_result_fee_with_rounding() {
+    let mut deps = setup_split();
+    let pool = chimera_addr(1);
+    // 1001 uluna at 70/20/10: executor floor(700.7) = 700, burn
+    // floor(200.2) = 200, community the rest, 101.
+    let res = settle_result(&mut deps, 1001, 3);
+    assert_eq!(res.messages.len(), 3);
+    assert_eq!(
+        res.messages[0],
+        SubMsg::new(BankMsg::Send {
+            to_address: BURN.into(),
+            amount: coins(200, "uluna"),
+        })
+    );
+    assert_eq!(
+        res.messages[1],
+        SubMsg::new(BankMsg::Send {
+            to_address: COMMUNITY.into(),
+            amount: coins(101, "uluna"),
+        })
+    );
+    let transfer = decoded_transfer(&res.messages[2].msg);
+    assert_eq!(res.messages[2].reply_on, ReplyOn::Never);
+    assert_eq!(transfer.token.as_ref().unwrap().amount, "700");
+    for (k, v) in [
+        ("burn", "200"),
+        ("community", "101"),
+        ("executor_part", "700"),
+        ("host_pool", pool.as_str()),
+        ("job_id", "7"),
+        ("status", "succeeded"),
+    ] {
+        assert_eq!(attr(&res, k).as_deref(), Some(v), "{k}");
+    }
+    assert_eq!(attr(&res, "fee_paid_to"), None);
+
+    let r = get_request(&deps, 1);
+    assert_eq!(r.status, RequestStatus::Succeeded);
+    assert_eq!(r.fee_paid_to, None);
+    assert_eq!(
+        r.fee_split,
+        Some(SplitPaid {
+            split_id: 1,
+            executor: 700u128.into(),
+            host_pool: pool.clone(),
+            transfer_channel: TRANSFER_CHANNEL.into(),
+            burn: 200u128.into(),
+            burn_address: Addr::unchecked(BURN),
+            community: 101u128.into(),
+            community_address: Addr::unchecked(COMMUNITY),
+        })
+    );
+
+    // Thirds of 1001: 333 (333.67), 333, and 335 for the community.
+    execute(
+        deps.as_mut(),
+        mock_env(),
+        mock_info(ADMIN, &[]),
+        update_msg(Some(Some(split_msg(3333, 3333, 3334))), None),
+    )
+    .unwrap();
+    let res = settle_result(&mut deps, 1001, 4);
+    assert_eq!(
+        (
+            attr(&res, "executor_part"),
+            attr(&res, "burn"),
+            attr(&res, "community")
+        ),
+        (Some("333".into()), Some("333".into()), Some("335".into()))
+    );
+    // The first request still shows the split it was settled with.
+    assert_eq!(get_request(&deps, 1).fee_split.unwrap().burn.u128(), 200);
+    let second = get_request(&deps, 2).fee_split.unwrap();
+    assert_eq!((second.split_id, second.community.u128()), (2, 335));
+    // Beyond u64 and near u128::MAX the parts still add up.
+    let s = config_of(&deps).fee_split.unwrap();
+    for f in [u128::MAX, u64::MAX as u128 * 3 + 7, 9_999, 10_000] {
+        let (e, b, c) = s.parts(f);
+        assert_eq!(e + b + c, f);
+        assert!(e <= f / 10_000 * 3333 + 3333 && b <= f / 10_000 * 3333 + 3333);
+    }
+}
+
+#[test]
+fn zero_parts_send_nothing() {
+    let mut deps = setup_split();
+    // 9 uluna at 70/20/10: 6, 1, 2.
+    let res = settle_result(&mut deps, 9, 1);
+    assert_eq!(res.messages.len(), 3);
+    // 1 uluna: 0, 0 and 1 for the community: one send only.
+    let res = settle_result(&mut deps, 1, 2);
+    assert_eq!(res.messages.len(), 1);
+    bank_send(&res.messages, COMMUNITY, 1);
+    assert_eq!(attr(&res, "executor_part").as_deref(), Some("0"));
+    // No burn share: burn and community parts only when non-zero.
+    execute(
+        deps.as_mut(),
+        mock_env(),
+        mock_info(ADMIN, &[]),
+        update_msg(Some(Some(split_msg(10_000, 0, 0))), None),
+    )
+    .unwrap();
+    let res = settle_result(&mut deps, 1000, 3);
+    assert_eq!(res.messages.len(), 1);
+    assert_eq!(
+        decoded_transfer(&res.messages[0].msg).token.unwrap().amount,
+        "1000"
+    );
+}
+
+#[test]
+fn executor_part_is_one_exact_ics20_transfer() {
+    use prost::Message as _;
+    let mut deps = setup_split();
+    let res = settle_result(&mut deps, 1_000_000, 9);
+    let env = mock_env();
+    let t = decoded_transfer(&res.messages[2].msg);
+    assert_eq!(t.source_port, "transfer");
+    assert_eq!(t.source_channel, TRANSFER_CHANNEL);
+    assert_eq!(
+        t.token,
+        Some(ibc_proto::cosmos::base::v1beta1::Coin {
+            denom: "uluna".into(),
+            amount: "700000".into(),
+        })
+    );
+    assert_eq!(t.sender, env.contract.address.as_str());
+    assert_eq!(t.receiver, chimera_addr(1));
+    assert_eq!(t.timeout_height, None);
+    assert_eq!(t.timeout_timestamp, env.block.time.plus_seconds(600).nanos());
+    // The host's `fees::settle::remote_memo(7)`, byte for byte.
+    assert_eq!(t.memo, r#"{"chimera_fees":{"job_id":"7"}}"#);
+    assert_eq!(crate::ibc::remote_memo(7), t.memo);
+    // Nothing but those fields is encoded: re-encoding gives the same bytes.
+    match &res.messages[2].msg {
+        CosmosMsg::Stargate { value, .. } => assert_eq!(value.as_slice(), t.encode_to_vec()),
+        _ => unreachable!(),
+    }
+    // The timeout follows `default_timeout_seconds`.
+    let update = ExecuteMsg::UpdateConfig {
+        admin: None,
+        payout_address: None,
+        max_input_bytes: None,
+        default_timeout_seconds: Some(120),
+        callback_gas_limit: None,
+        fee_split: None,
+        prices: None,
+    };
+    execute(deps.as_mut(), mock_env(), mock_info(ADMIN, &[]), update).unwrap();
+    let res = settle_result(&mut deps, 10, 10);
+    let t = decoded_transfer(&res.messages[2].msg);
+    assert_eq!(t.timeout_timestamp, env.block.time.plus_seconds(120).nanos());
+}
+
+#[test]
+fn without_a_split_the_whole_fee_goes_to_the_payout_address() {
+    // Prices alone change nothing in the settlement.
+    let mut deps = setup();
+    execute(
+        deps.as_mut(),
+        mock_env(),
+        mock_info(ADMIN, &[]),
+        update_msg(None, Some(vec![price("*", 10)])),
+    )
+    .unwrap();
+    let res = settle_result(&mut deps, 1001, 1);
+    assert_eq!(res.messages.len(), 1);
+    bank_send(&res.messages, PAYOUT, 1001);
+    assert_eq!(attr(&res, "fee_paid_to").as_deref(), Some(PAYOUT));
+    assert_eq!(attr(&res, "burn"), None);
+    let r = get_request(&deps, 1);
+    assert_eq!(
+        (r.fee_paid_to, r.fee_split),
+        (Some(Addr::unchecked(PAYOUT)), None)
+    );
+
+    // A split set, then removed with `null`: the old behaviour again.
+    execute(
+        deps.as_mut(),
+        mock_env(),
+        mock_info(ADMIN, &[]),
+        update_msg(Some(Some(split_msg(7000, 2000, 1000))), None),
+    )
+    .unwrap();
+    let _: ExecuteMsg = from_json(br#"{"update_config":{"fee_split":null}}"#).unwrap();
+    let remove: ExecuteMsg = from_json(br#"{"update_config":{"fee_split":null}}"#).unwrap();
+    assert_eq!(remove, update_msg(Some(None), None));
+    let keep: ExecuteMsg = from_json(br#"{"update_config":{}}"#).unwrap();
+    assert_eq!(keep, update_msg(None, None));
+    execute(deps.as_mut(), mock_env(), mock_info(ADMIN, &[]), keep).unwrap();
+    assert!(config_of(&deps).fee_split.is_some(), "absent keeps the split");
+    execute(deps.as_mut(), mock_env(), mock_info(ADMIN, &[]), remove).unwrap();
+    assert_eq!(config_of(&deps).fee_split, None);
+    let res = settle_result(&mut deps, 1001, 2);
+    assert_eq!(res.messages.len(), 1);
+    bank_send(&res.messages, PAYOUT, 1001);
+}
+
+#[test]
+fn errors_and_timeouts_refund_in_full_with_a_split() {
+    let mut deps = setup_split();
+    let res = request(&mut deps, ALICE, text_request("7"), 1001).unwrap();
+    let (_, data, _) = sent_packet(&res);
+    let ack = Acknowledgement::error(ErrorCode::UnknownModel, "no such model").to_bytes();
+    let res = ibc_packet_ack(deps.as_mut(), mock_env(), ack_msg(&data, 1, &ack)).unwrap();
+    assert_eq!(res.messages.len(), 1);
+    bank_send(&res.messages, ALICE, 1001);
+    let r = get_request(&deps, 1);
+    assert_eq!((r.fee_paid_to, r.fee_split), (Some(Addr::unchecked(ALICE)), None));
+
+    let res = request(&mut deps, BOB, text_request("8"), 77).unwrap();
+    let (_, data, _) = sent_packet(&res);
+    let mut msg = mock_ibc_packet_timeout(CHANNEL, &"").unwrap();
+    msg.packet = our_packet(&data, 2);
+    let res = ibc_packet_timeout(deps.as_mut(), mock_env(), msg).unwrap();
+    assert_eq!(res.messages.len(), 1);
+    bank_send(&res.messages, BOB, 77);
+}
+
+#[test]
+fn bad_split_configs_are_refused() {
+    let mut deps = setup();
+    let try_split = |deps: &mut Deps, m: FeeSplitMsg| {
+        execute(
+            deps.as_mut(),
+            mock_env(),
+            mock_info(ADMIN, &[]),
+            update_msg(Some(Some(m)), None),
+        )
+    };
+    let err = try_split(&mut deps, split_msg(7000, 2000, 500)).unwrap_err();
+    assert_eq!(
+        err,
+        ContractError::FeeSplitNotWhole {
+            executor_bps: 7000,
+            burn_bps: 2000,
+            community_bps: 500,
+            sum: 9500
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "invalid fee split: executor_bps 7000 + burn_bps 2000 + community_bps 500 = 9500, must be 10000"
+    );
+    // No overflow: u32::MAX shares add up in u64.
+    assert!(matches!(
+        try_split(&mut deps, split_msg(u32::MAX, u32::MAX, 2)).unwrap_err(),
+        ContractError::FeeSplitNotWhole {
+            sum: 8_589_934_592,
+            ..
+        }
+    ));
+    let bad = |f: fn(&mut FeeSplitMsg)| {
+        let mut m = split_msg(7000, 2000, 1000);
+        f(&mut m);
+        m
+    };
+    for (m, why) in [
+        (
+            bad(|m| m.transfer_channel = "transfer".into()),
+            "transfer_channel",
+        ),
+        (
+            bad(|m| m.transfer_channel = "channel-".into()),
+            "transfer_channel",
+        ),
+        (
+            bad(|m| m.transfer_channel = "channel-1x".into()),
+            "transfer_channel",
+        ),
+        (bad(|m| m.host_pool = String::new()), "host_pool"),
+        (bad(|m| m.host_pool = "chimera1notbech32".into()), "host_pool"),
+        (bad(|m| m.host_pool = chimera_addr(1).to_uppercase()), "host_pool"),
+        (bad(|m| m.burn_address = "TERRA1BURN".into()), "burn_address"),
+        (bad(|m| m.burn_address = "x".into()), "burn_address"),
+        (bad(|m| m.community_address = String::new()), "community_address"),
+    ] {
+        let err = try_split(&mut deps, m.clone()).unwrap_err();
+        assert!(
+            matches!(&err, ContractError::InvalidFeeSplit(t) if t.starts_with(why)),
+            "{m:?}: {err}"
+        );
+    }
+    assert_eq!(config_of(&deps).fee_split, None, "nothing was set");
+    // At instantiate too.
+    let msg = InstantiateMsg {
+        fee_split: Some(split_msg(5000, 5000, 1)),
+        ..Default::default()
+    };
+    assert!(matches!(
+        instantiate(
+            mock_dependencies().as_mut(),
+            mock_env(),
+            mock_info(ADMIN, &[]),
+            msg
+        )
+        .unwrap_err(),
+        ContractError::FeeSplitNotWhole { sum: 10_001, .. }
+    ));
+}
+
+#[test]
+fn instantiate_with_a_split_and_prices_and_config_shows_them() {
+    let mut deps = mock_dependencies();
+    let msg: InstantiateMsg = from_json(
+        format!(
+            r#"{{"payout_address":"terra1payout","fee_split":{{"transfer_channel":"channel-5","host_pool":"{}","burn_address":"terra1burn","community_address":"terra1community","executor_bps":7000,"burn_bps":2000,"community_bps":1000}},"prices":[{{"model":"digits-ddpm","amount":"1000"}},{{"model":"*","amount":"500"}}]}}"#,
+            chimera_addr(1)
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let res = instantiate(deps.as_mut(), mock_env(), mock_info(ADMIN, &[]), msg).unwrap();
+    assert!(res
+        .attributes
+        .iter()
+        .any(|a| a.key == "fee_split" && a.value == "1"));
+    let config: serde_json::Value =
+        serde_json::from_slice(&query(deps.as_ref(), mock_env(), QueryMsg::Config {}).unwrap()).unwrap();
+    assert_eq!(
+        config["fee_split"],
+        serde_json::json!({
+            "id": 1,
+            "transfer_channel": "channel-5",
+            "host_pool": chimera_addr(1),
+            "burn_address": "terra1burn",
+            "community_address": "terra1community",
+            "executor_bps": 7000,
+            "burn_bps": 2000,
+            "community_bps": 1000,
+        })
+    );
+    assert_eq!(
+        config["prices"],
+        serde_json::json!([{"model": "digits-ddpm", "amount": "1000"}, {"model": "*", "amount": "500"}])
+    );
+    // Without them the config answers neither (as before).
+    let plain = setup();
+    let config: serde_json::Value =
+        serde_json::from_slice(&query(plain.as_ref(), mock_env(), QueryMsg::Config {}).unwrap()).unwrap();
+    assert!(
+        config.get("fee_split").is_none() && config.get("prices").is_none(),
+        "{config}"
+    );
+}
+
+#[test]
+fn update_config_of_the_split_is_admin_only() {
+    let mut deps = setup();
+    for who in [ALICE, PAYOUT] {
+        assert_eq!(
+            execute(
+                deps.as_mut(),
+                mock_env(),
+                mock_info(who, &[]),
+                update_msg(Some(Some(split_msg(7000, 2000, 1000))), Some(vec![price("*", 1)])),
+            )
+            .unwrap_err(),
+            ContractError::Unauthorized
+        );
+    }
+    assert_eq!(config_of(&deps).fee_split, None);
+    assert!(config_of(&deps).prices.is_empty());
+    execute(
+        deps.as_mut(),
+        mock_env(),
+        mock_info(ADMIN, &[]),
+        update_msg(Some(Some(split_msg(7000, 2000, 1000))), None),
+    )
+    .unwrap();
+    assert_eq!(config_of(&deps).fee_split.unwrap().id, 1);
+    // Removing it is admin-only as well.
+    assert_eq!(
+        execute(
+            deps.as_mut(),
+            mock_env(),
+            mock_info(ALICE, &[]),
+            update_msg(Some(None), None)
+        )
+        .unwrap_err(),
+        ContractError::Unauthorized
+    );
+    assert!(config_of(&deps).fee_split.is_some());
+    // Each new split gets the next number, after a removal too.
+    execute(
+        deps.as_mut(),
+        mock_env(),
+        mock_info(ADMIN, &[]),
+        update_msg(Some(None), None),
+    )
+    .unwrap();
+    execute(
+        deps.as_mut(),
+        mock_env(),
+        mock_info(ADMIN, &[]),
+        update_msg(Some(Some(split_msg(6000, 3000, 1000))), None),
+    )
+    .unwrap();
+    assert_eq!(config_of(&deps).fee_split.unwrap().id, 2);
+}
+
+#[test]
+fn split_records_stay_compact() {
+    use cosmwasm_std::Storage as _;
+    let mut deps = setup_split();
+    settle_result(&mut deps, 1000, 1);
+    let stored = String::from_utf8(deps.storage.get(&REQUESTS.key(1)).unwrap()).unwrap();
+    assert_eq!(
+        stored,
+        format!(
+            concat!(
+                r#"{{"r":"terra1alice","c":"channel-0","m":"digits-ddpm","f":"1000","h":12345,"t":1571798019879305533,"#,
+                r#""s":1,"o":{{"r":{{"j":7,"o":"{d0}","z":9,"n":"png","k":"{c7}","h":1234,"a":30,"w":40}}}},"#,
+                r#""d":1}}"#
+            ),
+            d0 = Binary::from(vec![0xd0; 32]).to_base64(),
+            c7 = Binary::from(vec![0xc7; 32]).to_base64()
+        )
+    );
+    // Answered in full, in the pages of `requests_by_requester` too.
+    let page: RequestsResponse = from_json(
+        query(
+            deps.as_ref(),
+            mock_env(),
+            QueryMsg::RequestsByRequester {
+                requester: ALICE.into(),
+                start_after: None,
+                limit: None,
+            },
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(page.requests[0].fee_split.as_ref().unwrap().executor.u128(), 700);
+    assert_eq!(page.requests[0], get_request(&deps, 1));
 }
