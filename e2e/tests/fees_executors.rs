@@ -126,7 +126,8 @@ fn agreeing_executors_are_paid_and_a_wrong_one_is_excluded() {
         let found = wait_result(&net, height, id);
         // CometBFT serves a block's results before the app has committed
         // it: balances are read once the next block is there.
-        net.wait_for_height(found.height + 1, RESULT_WAIT).expect("the next block");
+        net.wait_for_height(found.height + 1, RESULT_WAIT)
+            .expect("the next block");
         let ev = &found.event;
         assert_eq!(ev.get("status"), "completed", "{ev:?}");
         assert_eq!(ev.get("agreeing_power"), "30", "{ev:?}");

@@ -5,11 +5,13 @@
 //! (library `chimera_relayer`); `packet`, `ack` and `fetch` check packets,
 //! decode acknowledgements and download outputs with the same code the host
 //! runs; `ica` is the ICS-27 controller client (`chimera_relayer::ica`);
-//! `fees` reads the host's fee records (`chimera.fees.v1.Query`).
+//! `fees` reads the host's fee records (`chimera.fees.v1.Query`); `ui`
+//! serves the web app (`ui.rs`, `relayer/web`).
 
 mod fees_cli;
 mod ica_cli;
 mod ops;
+mod ui;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -101,6 +103,18 @@ enum Command {
     /// for scripts. See docs/users.md.
     #[command(subcommand)]
     Fees(fees_cli::FeesCommand),
+    /// Serve the web app: models, jobs, outputs verified in the browser,
+    /// validators and fee totals of a Chimera host.
+    ///
+    /// Serves the built app (relayer/web/dist; `scripts/setup web` builds
+    /// it) and a read-only JSON API over chimerad's gRPC, on loopback by
+    /// default: `chimera ui --host-grpc http://127.0.0.1:9090`, then open
+    /// http://127.0.0.1:8090/. Outputs are fetched from --blob-node and
+    /// passed to the page unchecked: the page hashes them against the
+    /// commitment on chain and says "verified" or "verification failed".
+    /// Runs until SIGTERM/SIGINT (exit 0); exit 1 when it cannot start, 2 on
+    /// a usage mistake. See docs/ui.md.
+    Ui(ui::UiArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -153,6 +167,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fetch { sha256, node, out } => fetch(&sha256, &node, &out)?,
         Command::Ica(cmd) => return Ok(ica_cli::run(&cli.config, cli.json_logs, *cmd)),
         Command::Fees(cmd) => return Ok(fees_cli::run(cmd)),
+        Command::Ui(args) => return Ok(ui::run(args, cli.json_logs)),
         Command::Packet(PacketCommand::Check { file }) => {
             let bytes = read_input(&file)?;
             match InferencePacketData::decode_and_validate(&bytes, &Limits::default()) {

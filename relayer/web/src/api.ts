@@ -1,0 +1,131 @@
+// The JSON API of `chimera ui` (relayer/src/ui.rs). Every failure becomes
+// an ApiError whose message says what to do.
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+async function request(path: string): Promise<Response> {
+  let r: Response;
+  try {
+    r = await fetch(path, { cache: "no-store" });
+  } catch {
+    throw new ApiError(
+      `chimera ui at ${location.origin} is not answering: start it with \`chimera ui --host-grpc http://127.0.0.1:9090\` and reload`,
+      0,
+    );
+  }
+  if (!r.ok) {
+    let msg = `${path} answered ${r.status}`;
+    try {
+      const body = await r.json();
+      if (body && typeof body.error === "string") msg = body.error;
+    } catch {
+      /* not JSON: keep the status line */
+    }
+    throw new ApiError(msg, r.status);
+  }
+  return r;
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  return (await request(path)).json() as Promise<T>;
+}
+
+export async function getBytes(path: string): Promise<Uint8Array> {
+  return new Uint8Array(await (await request(path)).arrayBuffer());
+}
+
+export interface Info {
+  chain_id: string;
+  height: number;
+  host_grpc: string;
+  blob_node: string;
+  listen: string;
+  version: string;
+}
+
+export interface Model {
+  id: string;
+  sha256: string;
+  task: string;
+  input: "text" | "tensor";
+  output: "png" | "text" | "tensor" | "json" | "unknown";
+  max_input_bytes: number;
+  sketch: { rule: string; levels: number; tolerance: number; thumb: number };
+}
+
+export interface JobResult {
+  job_id: string;
+  model_hash: string;
+  output: { sha256: string; size: string; encoding: string };
+  quorum: { height: string; agreeing_power: string; total_power: string };
+}
+
+export interface Job {
+  id: string;
+  model: string;
+  requester: string;
+  status: "pending" | "completed" | "failed" | "unspecified";
+  created_height: string;
+  port_id: string;
+  channel_id: string;
+  sequence: string;
+  result: JobResult | null;
+  ack: string | null;
+  error_code: number;
+  error: string;
+}
+
+export interface Jobs {
+  latest_id: string;
+  scanned: number;
+  complete: boolean;
+  jobs: Job[];
+}
+
+export interface Coin {
+  denom: string;
+  amount: string;
+}
+
+export interface Executor {
+  validator: string;
+  operator: string;
+  earned: Coin[];
+  jobs_paid: string;
+  faults: string;
+  excluded: boolean;
+}
+
+export interface ExecutorKey {
+  validator: string;
+  x25519_public_key: string;
+}
+
+export interface Total {
+  denom: string;
+  collected: string;
+  paid_to_executors: string;
+  burned: string;
+  burn_pending: string;
+  burn_in_flight: string;
+  community_paid: string;
+  community_pending: string;
+  community_in_flight: string;
+  refunded: string;
+}
+
+export interface FeeParams {
+  height: number;
+  prices: { model: string; denom: string; amount: string }[];
+  executor_bps: number;
+  burn_bps: number;
+  community_bps: number;
+  fault_limit: string;
+}

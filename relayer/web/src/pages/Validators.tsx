@@ -1,0 +1,83 @@
+import type { Executor, ExecutorKey } from "../api";
+import { Empty, Mono, Show } from "../components";
+import { useJson } from "../hooks";
+
+export function Validators() {
+  const ex = useJson<{ height: number; executors: Executor[] }>("/api/executors");
+  const keys = useJson<{ keys: ExecutorKey[] }>("/api/executor-keys");
+  return (
+    <section aria-labelledby="val-h">
+      <h1 id="val-h">Validators</h1>
+      <p class="lead">Every validator runs the models as an executor; its operator account is paid its share of each fee.</p>
+      <Show v={ex} what="the executors">
+        {(d) =>
+          d.executors.length === 0 ? (
+            <Empty>This host reports no validators.</Empty>
+          ) : (
+            <table class="stack" aria-label={`Executors at height ${d.height}`}>
+              <caption>At height {d.height}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Validator</th>
+                  <th scope="col">Operator</th>
+                  <th scope="col">Earnings</th>
+                  <th scope="col">Jobs paid</th>
+                  <th scope="col">Faults</th>
+                  <th scope="col">Excluded</th>
+                </tr>
+              </thead>
+              <tbody>
+                {d.executors.map((e) => (
+                  <tr key={e.validator}>
+                    <td data-label="Validator">
+                      <Mono value={e.validator} keep={8} label="Validator consensus address" />
+                    </td>
+                    <td data-label="Operator">
+                      {e.operator ? <Mono value={e.operator} keep={12} label="Operator" /> : <em>none (its share goes to the community)</em>}
+                    </td>
+                    <td data-label="Earnings">{e.earned.length ? e.earned.map((c) => `${c.amount} ${c.denom}`).join(", ") : "0"}</td>
+                    <td data-label="Jobs paid">{e.jobs_paid}</td>
+                    <td data-label="Faults" class={e.faults !== "0" ? "warn" : ""}>
+                      {e.faults}
+                    </td>
+                    <td data-label="Excluded">{e.excluded ? <span class="status failed">excluded</span> : "no"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Show>
+      <h2 id="keys-h">Executor keys</h2>
+      <p class="lead">The X25519 keys prompts are sealed to (encrypted prompts are opened only by these executors).</p>
+      <Show v={keys} what="the executor keys">
+        {(d) =>
+          d.keys.length === 0 ? (
+            <Empty>No executor has published a sealing key yet (validators publish one with MsgRegisterExecutorKey at start).</Empty>
+          ) : (
+            <table class="stack" aria-labelledby="keys-h">
+              <thead>
+                <tr>
+                  <th scope="col">Validator</th>
+                  <th scope="col">X25519 public key</th>
+                </tr>
+              </thead>
+              <tbody>
+                {d.keys.map((k) => (
+                  <tr key={k.validator}>
+                    <td data-label="Validator">
+                      <Mono value={k.validator} keep={12} label="Validator" />
+                    </td>
+                    <td data-label="X25519 public key">
+                      <Mono value={k.x25519_public_key} keep={12} label="X25519 public key" />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Show>
+    </section>
+  );
+}
