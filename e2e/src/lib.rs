@@ -51,6 +51,7 @@ pub mod ports;
 pub mod process;
 pub mod proxy;
 pub mod relayer;
+pub mod requester;
 pub mod rpc;
 pub mod simd;
 pub mod terra;

@@ -439,3 +439,45 @@ async fn jobs_over_grpc_and_abci() {
     assert_eq!(r.height.value(), 2);
     server.stop().await;
 }
+
+/// `Query/JobReports`: a job no validator reported on yet lists none (over
+/// gRPC and ABCI); job 0 is refused and an unknown job is not found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_reports_of_a_pending_job() {
+    use chimera_packets::proto::{QueryJobReportsRequest, QueryJobReportsResponse};
+    let (alice_key, alice) = key(0x41);
+    let mut chain = Chain::start(&[&alice]);
+    let server = GrpcServer::start(chain.storage.clone(), CHAIN_ID).await;
+    let ch = server.channel().await;
+    let mut auth = AuthClient::new(ch.clone());
+    let mut q = QueryClient::new(ch.clone());
+    let a = account(&mut auth, &alice).await;
+    let results = chain.block(vec![run_tx(&alice_key, &alice, MODEL, &a, 0)]);
+    assert!(results[0].code.is_ok(), "{}", results[0].log);
+
+    let none = q
+        .job_reports(QueryJobReportsRequest { job_id: 1 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(none.reports.is_empty(), "{none:?}");
+    let e = q
+        .job_reports(QueryJobReportsRequest { job_id: 0 })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let e = q
+        .job_reports(QueryJobReportsRequest { job_id: 7 })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    assert!(e.message().contains("job 7 not found"), "{}", e.message());
+
+    let r = chain.abci(
+        "/chimera.inference.v1.Query/JobReports",
+        QueryJobReportsRequest { job_id: 1 }.encode_to_vec(),
+    );
+    assert!(r.code.is_ok(), "{}", r.log);
+    assert_eq!(QueryJobReportsResponse::decode(r.value.as_ref()).unwrap(), none);
+    server.stop().await;
+}

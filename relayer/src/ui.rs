@@ -22,7 +22,7 @@ use axum::extract::{Path as UrlPath, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use base64::Engine as _;
 use chimera_host::blob::proto::blob_service_client::BlobServiceClient;
@@ -35,6 +35,9 @@ use cosmrs::proto::cosmos::base::tendermint::v1beta1::service_client::ServiceCli
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tonic::transport::{Channel, Endpoint};
+
+#[path = "ui_terra.rs"]
+mod terra;
 
 /// Where the built web app is unless --web-dir says otherwise: the clone's
 /// `relayer/web/dist`, as `scripts/setup web` builds it.
@@ -67,6 +70,10 @@ pub struct UiArgs {
     /// clone's relayer/web/dist, which `scripts/setup web` builds.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_WEB_DIR)]
     web_dir: PathBuf,
+    /// The contract route (the Ask page): Terra Classic and the
+    /// inference-requester contract.
+    #[command(flatten)]
+    terra: terra::TerraArgs,
 }
 
 /// A usage mistake found after parsing (exit 2).
@@ -142,6 +149,8 @@ struct Ctx {
     host: Channel,
     blobs: Channel,
     listen: SocketAddr,
+    /// The contract route, with --contract.
+    terra: Option<terra::Terra>,
 }
 
 type Shared = Arc<Ctx>;
@@ -150,6 +159,7 @@ async fn serve(args: UiArgs) -> anyhow::Result<()> {
     let blob_url = args.blob_node.clone().unwrap_or_else(|| args.host_grpc.clone());
     let host = channel("--host-grpc", &args.host_grpc)?;
     let blobs = channel("--blob-node", &blob_url)?;
+    let terra = terra::Terra::from_args(&args.terra)?;
     let index = args.web_dir.join("index.html");
     if !index.is_file() {
         anyhow::bail!(
@@ -167,6 +177,7 @@ async fn serve(args: UiArgs) -> anyhow::Result<()> {
         host,
         blobs,
         listen,
+        terra,
     });
     let app = router(ctx, args.web_dir.clone());
     tracing::info!(
@@ -215,6 +226,10 @@ fn router(ctx: Shared, web_dir: PathBuf) -> Router {
         .route("/api/fees/totals", get(fee_totals))
         .route("/api/fees/params", get(fee_params))
         .route("/api/blobs/:sha256", get(blob))
+        .route("/api/ask-info", get(terra::ask_info))
+        .route("/api/requests/:id", get(terra::request))
+        .route("/terra-rpc", any(terra::rpc_proxy))
+        .route("/terra-rpc/*rest", any(terra::rpc_proxy))
         .route("/api/*rest", get(api_unknown))
         .with_state(ctx)
         .fallback(move |req: Request| static_file(web.clone(), req))
@@ -328,6 +343,7 @@ async fn info(State(ctx): State<Shared>) -> ApiResult {
         "host_grpc": ctx.host_url,
         "blob_node": ctx.blob_url,
         "listen": ctx.listen.to_string(),
+        "contract": ctx.terra.as_ref().map(|t| t.contract.clone()),
         "version": env!("CARGO_PKG_VERSION"),
     })))
 }

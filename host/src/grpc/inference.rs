@@ -149,6 +149,47 @@ pub fn requests(_: &QueryCtx, snap: &Snapshot, req: QueryRequestsRequest) -> QRe
     })
 }
 
+/// `Query/JobReports`: the validators' committed reports of one job, by
+/// validator address. `agrees` says whether a result's output commitment
+/// is the one the quorum settled on (never while the job is pending), or
+/// is an agreement report's own bit. A sealed job's second-round reports
+/// are stored apart and not listed yet.
+pub fn job_reports(
+    _: &QueryCtx,
+    snap: &Snapshot,
+    req: QueryJobReportsRequest,
+) -> QResult<QueryJobReportsResponse> {
+    use job_report::Outcome as R;
+    if req.job_id == 0 {
+        return Err(QueryError::invalid("job_id must be set (job ids start at 1)"));
+    }
+    let j = store::job_committed(snap, req.job_id)?
+        .ok_or_else(|| QueryError::not_found(format!("job {} not found", req.job_id)))?;
+    let agreed = j.record().result.and_then(|r| r.output).map(|o| o.sha256);
+    let reports = store::reports_committed(snap, req.job_id)?
+        .into_iter()
+        .map(|(validator, r)| {
+            let (outcome, sha, agrees) = match r.outcome {
+                Some(R::Result(e)) => {
+                    let sha = e.output.map(|o| o.sha256).unwrap_or_default();
+                    let agrees = agreed.as_ref().is_some_and(|a| *a == sha);
+                    ("result", sha, agrees)
+                }
+                Some(R::Failure(_)) => ("failure", Vec::new(), false),
+                Some(R::Agreement(a)) => ("agreement", Vec::new(), a.agrees),
+                None => ("none", Vec::new(), false),
+            };
+            JobReportView {
+                validator,
+                outcome: outcome.into(),
+                output_sha256: sha,
+                agrees,
+            }
+        })
+        .collect();
+    Ok(QueryJobReportsResponse { reports })
+}
+
 /// Answers `chimera.inference.v1.Query/<method>` from `abci_query` bytes;
 /// None for any other path.
 pub fn abci_route(q: &QueryCtx, path: &str, data: &[u8], height: u64) -> Option<QResult<Vec<u8>>> {
@@ -162,6 +203,7 @@ pub fn abci_route(q: &QueryCtx, path: &str, data: &[u8], height: u64) -> Option<
         "ExecutorKeys" => abci(q, data, height, executor_keys),
         "Request" => abci(q, data, height, request),
         "Requests" => abci(q, data, height, requests),
+        "JobReports" => abci(q, data, height, job_reports),
         _ => return None,
     })
 }
@@ -179,5 +221,6 @@ state_service! {
         executor_keys(QueryExecutorKeysRequest) -> QueryExecutorKeysResponse = executor_keys;
         request(QueryRequestRequest) -> QueryRequestResponse = request;
         requests(QueryRequestsRequest) -> QueryRequestsResponse = requests;
+        job_reports(QueryJobReportsRequest) -> QueryJobReportsResponse = job_reports;
     }
 }

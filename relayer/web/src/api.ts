@@ -48,6 +48,8 @@ export interface Info {
   blob_node: string;
   listen: string;
   version: string;
+  /** The requester contract when the Ask page is on (`--contract`). */
+  contract?: string | null;
 }
 
 export interface Model {
@@ -128,4 +130,76 @@ export interface FeeParams {
   burn_bps: number;
   community_bps: number;
   fault_limit: string;
+}
+
+export interface AskModel extends Model {
+  /** The contract's least fee in uluna; null: any fee above zero. */
+  price_uluna: string | null;
+}
+
+export interface AskInfo {
+  models: AskModel[];
+  config: { denom: string; max_input_bytes: number; default_timeout_seconds: number; prices?: { model: string; amount: string }[] | null };
+  channel: string | null;
+  channel_error: string | null;
+  contract: string;
+  terra: {
+    chain_id: string;
+    rpc: string;
+    rpc_proxy: string;
+    denom: string;
+    prefix: string;
+    coin_type: number;
+    gas_price: string;
+    gas_adjustment: number;
+  };
+  host_chain_id: string;
+  devnet_mnemonic: string | null;
+}
+
+export interface ReportView {
+  validator: string;
+  outcome: "result" | "failure" | "agreement" | "none";
+  output_sha256: string;
+  agrees: boolean;
+  /** The chimerad block that recorded it (null: read from state, height unknown). */
+  height: number | null;
+  time_ms: number | null;
+}
+
+export interface ContractRecord {
+  id: number;
+  requester: string;
+  channel_id: string;
+  model: string;
+  fee: Coin;
+  created_height: number;
+  /** The packet's timeout, nanoseconds since the epoch (a decimal string). */
+  timeout: string;
+  status: "pending" | "succeeded" | "failed" | "timed_out";
+  sequence?: number;
+  outcome?: {
+    result?: { job_id: string; output_sha256: string; output_size: string; output_encoding: string };
+    error?: { code?: number; message?: string; [k: string]: unknown };
+    timeout?: Record<string, never>;
+  };
+}
+
+export interface TerraTx {
+  hash: string;
+  height: number;
+  time_ms: number | null;
+}
+
+export interface RequestAnswer {
+  id: string;
+  contract: string;
+  record: ContractRecord;
+  terra: {
+    tx: TerraTx | null;
+    packet: { sequence: number; source_channel: string; destination_channel: string } | null;
+    ack: (TerraTx & { kind: string }) | null;
+  };
+  job: (Job & { created_time_ms?: number | null; quorum_time_ms?: number | null }) | null;
+  reports: ReportView[] | null;
 }

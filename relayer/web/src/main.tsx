@@ -1,18 +1,21 @@
 // The Chimera web app (first slice): models, jobs, outputs verified in the
 // browser, validators and fee totals, read through `chimera ui`'s JSON API.
-// Hash routes: #/models, #/jobs?model=&requester=&status=, #/jobs/ID,
+// Hash routes: #/ask, #/requests/ID (the contract route), #/models, #/jobs?model=&requester=&status=, #/jobs/ID,
 // #/validators, #/tokenomics.
 import { render } from "preact";
 import type { Info } from "./api";
 import { useJson, useRoute } from "./hooks";
+import { Ask } from "./pages/Ask";
 import { Job } from "./pages/Job";
 import { Jobs } from "./pages/Jobs";
 import { Models } from "./pages/Models";
+import { Request } from "./pages/Request";
 import { Tokenomics } from "./pages/Tokenomics";
 import { Validators } from "./pages/Validators";
 import "./style.css";
 
 const NAV: [string, string][] = [
+  ["ask", "Ask"],
   ["models", "Models"],
   ["jobs", "Jobs"],
   ["validators", "Validators"],
@@ -41,7 +44,9 @@ function App() {
   const { parts, query } = useRoute();
   const page = parts[0] ?? "models";
   let body;
-  if (page === "jobs" && parts[1]) body = <Job id={parts[1]} />;
+  if (page === "ask") body = <Ask />;
+  else if (page === "requests" && parts[1]) body = <Request id={parts[1]} />;
+  else if (page === "jobs" && parts[1]) body = <Job id={parts[1]} />;
   else if (page === "jobs") body = <Jobs query={query} />;
   else if (page === "validators") body = <Validators />;
   else if (page === "tokenomics") body = <Tokenomics />;

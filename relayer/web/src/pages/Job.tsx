@@ -80,7 +80,7 @@ function Output({ bytes, c, job }: { bytes: Uint8Array; c: Commitment; job: JobT
   }
 }
 
-function Verified({ job }: { job: JobT }) {
+export function Verified({ job }: { job: JobT }) {
   const [check, setCheck] = useState<Check>({ state: "loading" });
   useEffect(() => {
     let live = true;

@@ -1,0 +1,112 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { getJson, type RequestAnswer } from "../api";
+import { ErrorBox, Loading, Mono } from "../components";
+import { noteSeen, recordMatchesJob, type Step, timelineOf } from "../lib/timeline";
+import { Verified } from "./Job";
+
+function StepItem({ s }: { s: Step }) {
+  return (
+    <li class={`step ${s.state}`} data-step={s.key} data-state={s.state}>
+      <span class="dot" aria-hidden="true" />
+      <div>
+        <strong>{s.title}</strong>
+        {s.height !== undefined && (
+          <span class="meta">
+            {" "}
+            · {s.chain === "terra" ? "Terra" : "chimerad"} height {s.height}
+          </span>
+        )}
+        {s.seconds !== undefined && <span class="meta"> · +{s.seconds.toFixed(1)} s</span>}
+        <div class="detail">{s.detail}</div>
+      </div>
+    </li>
+  );
+}
+
+export function Request({ id }: { id: string }) {
+  const [answer, setAnswer] = useState<RequestAnswer | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [seen, setSeen] = useState<Record<string, number>>({});
+  const start = useRef(Date.now());
+  const [tick, setTick] = useState(0);
+  const tl = answer ? timelineOf(answer, seen, start.current) : null;
+  useEffect(() => {
+    let live = true;
+    getJson<RequestAnswer>(`/api/requests/${encodeURIComponent(id)}`).then(
+      (a) => {
+        if (!live) return;
+        setAnswer(a);
+        setSeen((s) => noteSeen(s, a, Date.now()));
+        setError(null);
+      },
+      (e: Error) => live && setError(e.message),
+    );
+    return () => {
+      live = false;
+    };
+  }, [id, tick]);
+  const finished = tl?.finished ?? false;
+  useEffect(() => {
+    if (finished) return;
+    const t = setTimeout(() => setTick((x) => x + 1), 1000);
+    return () => clearTimeout(t);
+  }, [finished, tick]);
+  const timeoutMs = answer ? Number(BigInt(answer.record.timeout || "0") / 1_000_000n) : 0;
+  const overdue = answer?.record.status === "pending" && timeoutMs > 0 && Date.now() > timeoutMs + 30_000;
+  const mismatch = answer ? recordMatchesJob(answer) : null;
+  return (
+    <section aria-labelledby="req-h">
+      <h1 id="req-h">Request #{id}</h1>
+      {!answer && !error && <Loading what={`request ${id}`} />}
+      {error && <ErrorBox message={error} />}
+      {answer && tl && (
+        <>
+          <dl class="facts" aria-label={`Facts of request ${id}`}>
+            <dt>Status</dt>
+            <dd>
+              <span class={`status ${tl.outcome}`} data-testid="request-status">
+                {tl.outcome.replace("_", " ")}
+              </span>
+            </dd>
+            <dt>Model</dt>
+            <dd>{answer.record.model}</dd>
+            <dt>Requester</dt>
+            <dd>
+              <Mono value={answer.record.requester} keep={12} label="Requester" />
+            </dd>
+            <dt>Fee</dt>
+            <dd>
+              {answer.record.fee.amount} {answer.record.fee.denom}
+            </dd>
+            {answer.terra.tx && (
+              <>
+                <dt>Terra tx</dt>
+                <dd>
+                  <Mono value={answer.terra.tx.hash} keep={10} label="Terra tx hash" />
+                </dd>
+              </>
+            )}
+          </dl>
+          <h2>Timeline</h2>
+          <ol class="timeline" aria-label="The request's timeline" aria-live="polite" data-finished={String(tl.finished)}>
+            {tl.steps.map((s) => (
+              <StepItem key={s.key} s={s} />
+            ))}
+          </ol>
+          {overdue && (
+            <div class="error" role="alert">
+              <strong>Timed out?</strong> The packet's timeout passed more than 30 s ago and the contract still says pending: is a relayer
+              (`chimera relay`) running between Terra and chimerad? When it relays the timeout, the fee is refunded.
+            </div>
+          )}
+          {tl.outcome === "timed_out" && <p role="status">The request timed out before chimerad received it; the fee went back to the requester.</p>}
+          {tl.outcome === "failed" && (
+            <p role="status">The host answered with an error: {JSON.stringify(answer.record.outcome?.error)}. The fee went back to the requester.</p>
+          )}
+          {mismatch && <ErrorBox message={mismatch} />}
+          {tl.outcome === "succeeded" && answer.job && !mismatch && <Verified job={answer.job} />}
+        </>
+      )}
+    </section>
+  );
+}
