@@ -613,6 +613,365 @@ func (m *QueryExecutorKeysResponse) GetKeys() []*ExecutorKey {
 	return nil
 }
 
+type QueryRequestRequest struct {
+	SourceChannel string `protobuf:"bytes,1,opt,name=source_channel,json=sourceChannel,proto3" json:"source_channel,omitempty"`
+	Sequence      uint64 `protobuf:"varint,2,opt,name=sequence,proto3" json:"sequence,omitempty"`
+}
+
+func (m *QueryRequestRequest) Reset()         { *m = QueryRequestRequest{} }
+func (m *QueryRequestRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryRequestRequest) ProtoMessage()    {}
+func (*QueryRequestRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_666613da75bf0d5e, []int{13}
+}
+func (m *QueryRequestRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryRequestRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryRequestRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryRequestRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryRequestRequest.Merge(m, src)
+}
+func (m *QueryRequestRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryRequestRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryRequestRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryRequestRequest proto.InternalMessageInfo
+
+func (m *QueryRequestRequest) GetSourceChannel() string {
+	if m != nil {
+		return m.SourceChannel
+	}
+	return ""
+}
+
+func (m *QueryRequestRequest) GetSequence() uint64 {
+	if m != nil {
+		return m.Sequence
+	}
+	return 0
+}
+
+type QueryRequestResponse struct {
+	Request *InferenceRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+}
+
+func (m *QueryRequestResponse) Reset()         { *m = QueryRequestResponse{} }
+func (m *QueryRequestResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryRequestResponse) ProtoMessage()    {}
+func (*QueryRequestResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_666613da75bf0d5e, []int{14}
+}
+func (m *QueryRequestResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryRequestResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryRequestResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryRequestResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryRequestResponse.Merge(m, src)
+}
+func (m *QueryRequestResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryRequestResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryRequestResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryRequestResponse proto.InternalMessageInfo
+
+func (m *QueryRequestResponse) GetRequest() *InferenceRequest {
+	if m != nil {
+		return m.Request
+	}
+	return nil
+}
+
+type QueryRequestsRequest struct {
+	Sender     string       `protobuf:"bytes,1,opt,name=sender,proto3" json:"sender,omitempty"`
+	Pagination *PageRequest `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryRequestsRequest) Reset()         { *m = QueryRequestsRequest{} }
+func (m *QueryRequestsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryRequestsRequest) ProtoMessage()    {}
+func (*QueryRequestsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_666613da75bf0d5e, []int{15}
+}
+func (m *QueryRequestsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryRequestsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryRequestsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryRequestsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryRequestsRequest.Merge(m, src)
+}
+func (m *QueryRequestsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryRequestsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryRequestsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryRequestsRequest proto.InternalMessageInfo
+
+func (m *QueryRequestsRequest) GetSender() string {
+	if m != nil {
+		return m.Sender
+	}
+	return ""
+}
+
+func (m *QueryRequestsRequest) GetPagination() *PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryRequestsResponse struct {
+	Requests   []*InferenceRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	Pagination *PageResponse       `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryRequestsResponse) Reset()         { *m = QueryRequestsResponse{} }
+func (m *QueryRequestsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryRequestsResponse) ProtoMessage()    {}
+func (*QueryRequestsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_666613da75bf0d5e, []int{16}
+}
+func (m *QueryRequestsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryRequestsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryRequestsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryRequestsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryRequestsResponse.Merge(m, src)
+}
+func (m *QueryRequestsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryRequestsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryRequestsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryRequestsResponse proto.InternalMessageInfo
+
+func (m *QueryRequestsResponse) GetRequests() []*InferenceRequest {
+	if m != nil {
+		return m.Requests
+	}
+	return nil
+}
+
+func (m *QueryRequestsResponse) GetPagination() *PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryJobReportsRequest struct {
+	JobId uint64 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+}
+
+func (m *QueryJobReportsRequest) Reset()         { *m = QueryJobReportsRequest{} }
+func (m *QueryJobReportsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryJobReportsRequest) ProtoMessage()    {}
+func (*QueryJobReportsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_666613da75bf0d5e, []int{17}
+}
+func (m *QueryJobReportsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryJobReportsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryJobReportsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryJobReportsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryJobReportsRequest.Merge(m, src)
+}
+func (m *QueryJobReportsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryJobReportsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryJobReportsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryJobReportsRequest proto.InternalMessageInfo
+
+func (m *QueryJobReportsRequest) GetJobId() uint64 {
+	if m != nil {
+		return m.JobId
+	}
+	return 0
+}
+
+// JobReportView is one validator's committed report of a job.
+type JobReportView struct {
+	Validator    []byte `protobuf:"bytes,1,opt,name=validator,proto3" json:"validator,omitempty"`
+	Outcome      string `protobuf:"bytes,2,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	OutputSha256 []byte `protobuf:"bytes,3,opt,name=output_sha256,json=outputSha256,proto3" json:"output_sha256,omitempty"`
+	// result: its output commitment is the one the quorum settled on (false
+	// while the job is pending); agreement: its agreement bit; failure: false.
+	Agrees bool `protobuf:"varint,4,opt,name=agrees,proto3" json:"agrees,omitempty"`
+}
+
+func (m *JobReportView) Reset()         { *m = JobReportView{} }
+func (m *JobReportView) String() string { return proto.CompactTextString(m) }
+func (*JobReportView) ProtoMessage()    {}
+func (*JobReportView) Descriptor() ([]byte, []int) {
+	return fileDescriptor_666613da75bf0d5e, []int{18}
+}
+func (m *JobReportView) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *JobReportView) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_JobReportView.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *JobReportView) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_JobReportView.Merge(m, src)
+}
+func (m *JobReportView) XXX_Size() int {
+	return m.Size()
+}
+func (m *JobReportView) XXX_DiscardUnknown() {
+	xxx_messageInfo_JobReportView.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_JobReportView proto.InternalMessageInfo
+
+func (m *JobReportView) GetValidator() []byte {
+	if m != nil {
+		return m.Validator
+	}
+	return nil
+}
+
+func (m *JobReportView) GetOutcome() string {
+	if m != nil {
+		return m.Outcome
+	}
+	return ""
+}
+
+func (m *JobReportView) GetOutputSha256() []byte {
+	if m != nil {
+		return m.OutputSha256
+	}
+	return nil
+}
+
+func (m *JobReportView) GetAgrees() bool {
+	if m != nil {
+		return m.Agrees
+	}
+	return false
+}
+
+type QueryJobReportsResponse struct {
+	Reports []*JobReportView `protobuf:"bytes,1,rep,name=reports,proto3" json:"reports,omitempty"`
+}
+
+func (m *QueryJobReportsResponse) Reset()         { *m = QueryJobReportsResponse{} }
+func (m *QueryJobReportsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryJobReportsResponse) ProtoMessage()    {}
+func (*QueryJobReportsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_666613da75bf0d5e, []int{19}
+}
+func (m *QueryJobReportsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryJobReportsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryJobReportsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryJobReportsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryJobReportsResponse.Merge(m, src)
+}
+func (m *QueryJobReportsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryJobReportsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryJobReportsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryJobReportsResponse proto.InternalMessageInfo
+
+func (m *QueryJobReportsResponse) GetReports() []*JobReportView {
+	if m != nil {
+		return m.Reports
+	}
+	return nil
+}
+
 func init() {
 	proto.RegisterType((*PageRequest)(nil), "chimera.inference.v1.PageRequest")
 	proto.RegisterType((*PageResponse)(nil), "chimera.inference.v1.PageResponse")
@@ -627,48 +986,71 @@ func init() {
 	proto.RegisterType((*ExecutorKey)(nil), "chimera.inference.v1.ExecutorKey")
 	proto.RegisterType((*QueryExecutorKeysRequest)(nil), "chimera.inference.v1.QueryExecutorKeysRequest")
 	proto.RegisterType((*QueryExecutorKeysResponse)(nil), "chimera.inference.v1.QueryExecutorKeysResponse")
+	proto.RegisterType((*QueryRequestRequest)(nil), "chimera.inference.v1.QueryRequestRequest")
+	proto.RegisterType((*QueryRequestResponse)(nil), "chimera.inference.v1.QueryRequestResponse")
+	proto.RegisterType((*QueryRequestsRequest)(nil), "chimera.inference.v1.QueryRequestsRequest")
+	proto.RegisterType((*QueryRequestsResponse)(nil), "chimera.inference.v1.QueryRequestsResponse")
+	proto.RegisterType((*QueryJobReportsRequest)(nil), "chimera.inference.v1.QueryJobReportsRequest")
+	proto.RegisterType((*JobReportView)(nil), "chimera.inference.v1.JobReportView")
+	proto.RegisterType((*QueryJobReportsResponse)(nil), "chimera.inference.v1.QueryJobReportsResponse")
 }
 
 func init() { proto.RegisterFile("chimera/inference/v1/query.proto", fileDescriptor_666613da75bf0d5e) }
 
 var fileDescriptor_666613da75bf0d5e = []byte{
-	// 567 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x8c, 0x94, 0xdf, 0x8e, 0xd2, 0x40,
-	0x14, 0xc6, 0x29, 0xff, 0x94, 0x03, 0xba, 0xbb, 0x23, 0x26, 0x50, 0x4d, 0x83, 0x63, 0x54, 0x56,
-	0x63, 0x09, 0x6c, 0xb8, 0xf0, 0xca, 0xb8, 0x89, 0x31, 0xb2, 0x31, 0x59, 0x1b, 0x93, 0x4d, 0x4c,
-	0x0c, 0x69, 0x61, 0x5c, 0x87, 0x85, 0x4e, 0xb7, 0x2d, 0x84, 0xbe, 0x80, 0xd7, 0x3e, 0x96, 0x97,
-	0x7b, 0xe9, 0xa5, 0x81, 0x17, 0x31, 0x9d, 0x99, 0x96, 0xae, 0xe9, 0xb6, 0x7b, 0xd7, 0x4e, 0x7f,
-	0xdf, 0x77, 0xbe, 0x73, 0xe6, 0x00, 0x74, 0x26, 0x3f, 0xe8, 0x82, 0xb8, 0x66, 0x8f, 0xda, 0xdf,
-	0x89, 0x4b, 0xec, 0x09, 0xe9, 0xad, 0xfa, 0xbd, 0xcb, 0x25, 0x71, 0x03, 0xdd, 0x71, 0x99, 0xcf,
-	0x50, 0x53, 0x12, 0x7a, 0x4c, 0xe8, 0xab, 0xbe, 0x9a, 0xae, 0xf3, 0x03, 0x87, 0x78, 0x42, 0x87,
-	0x87, 0x50, 0x3f, 0x35, 0xcf, 0x89, 0x41, 0x2e, 0x97, 0xc4, 0xf3, 0xd1, 0x3e, 0x94, 0x2e, 0x48,
-	0xd0, 0x52, 0x3a, 0x4a, 0xb7, 0x61, 0x84, 0x8f, 0xa8, 0x09, 0x95, 0x39, 0x5d, 0x50, 0xbf, 0x55,
-	0xec, 0x28, 0xdd, 0x7b, 0x86, 0x78, 0xc1, 0x87, 0xd0, 0x10, 0x32, 0xcf, 0x61, 0xb6, 0x47, 0x50,
-	0x1b, 0xee, 0xda, 0x64, 0xed, 0x8f, 0x77, 0xe2, 0x3b, 0xe1, 0xfb, 0x09, 0x09, 0x70, 0x17, 0xf6,
-	0x3e, 0x87, 0x41, 0x47, 0xcc, 0x8a, 0xaa, 0x3c, 0x84, 0xea, 0x8c, 0x59, 0x63, 0x3a, 0xe5, 0x6c,
-	0xd9, 0xa8, 0xcc, 0x98, 0xf5, 0x71, 0x8a, 0xdf, 0xc2, 0xfe, 0x8e, 0x94, 0xc6, 0xaf, 0xa0, 0x34,
-	0x63, 0x16, 0xe7, 0xea, 0x83, 0xb6, 0x9e, 0xd6, 0xa5, 0x1e, 0xf2, 0x21, 0x85, 0xbd, 0x9d, 0x81,
-	0x17, 0xd5, 0x7a, 0x0c, 0x35, 0x57, 0x3c, 0x12, 0x97, 0xdb, 0xd4, 0x8c, 0xdd, 0x01, 0x7a, 0x07,
-	0xe0, 0x98, 0xe7, 0xd4, 0x36, 0x7d, 0xca, 0x6c, 0xde, 0x62, 0x7d, 0xf0, 0x24, 0xbd, 0x4a, 0x62,
-	0x4c, 0x46, 0x42, 0x84, 0x7f, 0x2a, 0x70, 0x90, 0xa8, 0x2a, 0x73, 0xbf, 0x86, 0xf2, 0x8c, 0x59,
-	0x5e, 0x4b, 0xe9, 0x94, 0xb2, 0x83, 0x73, 0x0c, 0x1d, 0xa7, 0xe4, 0xc0, 0x59, 0x39, 0x44, 0x99,
-	0x6b, 0x41, 0x9e, 0xca, 0x1c, 0x9f, 0xd8, 0x94, 0xcc, 0xa3, 0xf6, 0xef, 0x43, 0x51, 0x8e, 0xb9,
-	0x66, 0x14, 0xe9, 0x14, 0x7f, 0x00, 0x94, 0x84, 0x64, 0xda, 0x3e, 0x54, 0x16, 0xe1, 0x81, 0x9c,
-	0xf3, 0xa3, 0xf4, 0xca, 0x42, 0x23, 0x48, 0xdc, 0x4c, 0x1a, 0x45, 0xd3, 0xc6, 0x23, 0x78, 0x70,
-	0xed, 0x54, 0xfa, 0x1f, 0x41, 0x95, 0xab, 0xa2, 0x79, 0x64, 0x16, 0x90, 0x28, 0x3e, 0x83, 0xfa,
-	0xfb, 0x35, 0x99, 0x2c, 0x7d, 0xe6, 0x9e, 0x90, 0x20, 0xbc, 0xc8, 0x95, 0x39, 0xa7, 0x53, 0xd3,
-	0x67, 0xf1, 0x45, 0xc6, 0x07, 0xe8, 0x25, 0x1c, 0xac, 0x07, 0xc3, 0x61, 0xff, 0xcd, 0xd8, 0x59,
-	0x5a, 0x73, 0x3a, 0xe1, 0x9b, 0x58, 0xe4, 0x9b, 0xb8, 0x27, 0x3e, 0x9c, 0xf2, 0xf3, 0x70, 0x23,
-	0x55, 0x68, 0xf1, 0x90, 0x09, 0xf7, 0xb8, 0x01, 0x03, 0xda, 0x29, 0xdf, 0x64, 0x1b, 0x43, 0x28,
-	0x5f, 0x90, 0x20, 0x6a, 0xe2, 0x86, 0x3d, 0x49, 0x28, 0x0d, 0x8e, 0x0f, 0x36, 0x25, 0xa8, 0x70,
-	0x53, 0xf4, 0x05, 0x4a, 0x23, 0x66, 0xa1, 0x67, 0xe9, 0xca, 0xff, 0x7e, 0x26, 0xea, 0xf3, 0x3c,
-	0x4c, 0xc6, 0x3a, 0x83, 0x72, 0xb8, 0x7b, 0x28, 0x87, 0x8f, 0x7a, 0x54, 0x5f, 0xe4, 0x72, 0xd2,
-	0xf8, 0x2b, 0x54, 0xf8, 0x95, 0xa0, 0x2c, 0x45, 0x72, 0xdd, 0xd4, 0x6e, 0x3e, 0x28, 0xbd, 0xbf,
-	0x41, 0x55, 0x2c, 0x09, 0xca, 0xd5, 0xc4, 0xc1, 0x0f, 0x6f, 0x41, 0x4a, 0x7b, 0x06, 0x8d, 0xe4,
-	0x15, 0x22, 0x3d, 0x43, 0x9a, 0xb2, 0x07, 0x6a, 0xef, 0xd6, 0xbc, 0x28, 0x78, 0xdc, 0xfa, 0xbd,
-	0xd1, 0x94, 0xab, 0x8d, 0xa6, 0xfc, 0xdd, 0x68, 0xca, 0xaf, 0xad, 0x56, 0xb8, 0xda, 0x6a, 0x85,
-	0x3f, 0x5b, 0xad, 0x60, 0x55, 0xf9, 0x3f, 0xed, 0xd1, 0xbf, 0x00, 0x00, 0x00, 0xff, 0xff, 0x27,
-	0x47, 0xba, 0xf4, 0xc5, 0x05, 0x00, 0x00,
+	// 826 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x56, 0x4b, 0x4f, 0xdb, 0x4a,
+	0x14, 0xc6, 0x79, 0xe7, 0x24, 0xe1, 0x31, 0x37, 0x70, 0x8d, 0xef, 0x55, 0x94, 0x6b, 0x04, 0x37,
+	0x40, 0x49, 0x94, 0xa0, 0x54, 0xea, 0xa2, 0x6a, 0x4b, 0x55, 0x55, 0x80, 0x2a, 0x51, 0xb7, 0x2a,
+	0xa8, 0x52, 0x95, 0xda, 0xce, 0x14, 0x1c, 0x12, 0x4f, 0xf0, 0x83, 0x92, 0x7d, 0xd5, 0x75, 0x17,
+	0xdd, 0xf7, 0xef, 0x74, 0xc9, 0xb2, 0xcb, 0x0a, 0xfe, 0x48, 0xe5, 0xf1, 0x8c, 0xe3, 0x80, 0x49,
+	0xb2, 0x60, 0x97, 0x39, 0xfe, 0xbe, 0x73, 0xbe, 0xf3, 0x04, 0x28, 0xeb, 0x27, 0x46, 0x0f, 0x5b,
+	0x6a, 0xcd, 0x30, 0x3f, 0x61, 0x0b, 0x9b, 0x3a, 0xae, 0x9d, 0xd7, 0x6b, 0x67, 0x2e, 0xb6, 0x06,
+	0xd5, 0xbe, 0x45, 0x1c, 0x82, 0x8a, 0x0c, 0x51, 0x0d, 0x10, 0xd5, 0xf3, 0xba, 0x14, 0xcd, 0x73,
+	0x06, 0x7d, 0x6c, 0xfb, 0x3c, 0xb9, 0x09, 0xb9, 0x03, 0xf5, 0x18, 0x2b, 0xf8, 0xcc, 0xc5, 0xb6,
+	0x83, 0xe6, 0x21, 0x7e, 0x8a, 0x07, 0xa2, 0x50, 0x16, 0x2a, 0x79, 0xc5, 0xfb, 0x89, 0x8a, 0x90,
+	0xec, 0x1a, 0x3d, 0xc3, 0x11, 0x63, 0x65, 0xa1, 0x52, 0x50, 0xfc, 0x87, 0xbc, 0x0e, 0x79, 0x9f,
+	0x66, 0xf7, 0x89, 0x69, 0x63, 0xb4, 0x0c, 0x19, 0x13, 0x5f, 0x38, 0xad, 0x21, 0x39, 0xed, 0xbd,
+	0xf7, 0xf1, 0x40, 0xae, 0xc0, 0xdc, 0x6b, 0x4f, 0xe8, 0x1e, 0xd1, 0x78, 0x94, 0x45, 0x48, 0x75,
+	0x88, 0xd6, 0x32, 0xda, 0x14, 0x9b, 0x50, 0x92, 0x1d, 0xa2, 0xed, 0xb6, 0xe5, 0x27, 0x30, 0x3f,
+	0x44, 0x32, 0xc7, 0x9b, 0x10, 0xef, 0x10, 0x8d, 0xe2, 0x72, 0x8d, 0xe5, 0x6a, 0x54, 0x96, 0x55,
+	0x0f, 0xef, 0xa1, 0x64, 0x7b, 0xe8, 0xc0, 0xe6, 0xb1, 0xfe, 0x85, 0xac, 0xe5, 0xff, 0xc4, 0x16,
+	0x75, 0x93, 0x55, 0x86, 0x06, 0xf4, 0x0c, 0xa0, 0xaf, 0x1e, 0x1b, 0xa6, 0xea, 0x18, 0xc4, 0xa4,
+	0x29, 0xe6, 0x1a, 0xff, 0x45, 0x47, 0x09, 0x95, 0x49, 0x09, 0x91, 0xe4, 0xaf, 0x02, 0x2c, 0x84,
+	0xa2, 0x32, 0xdd, 0x5b, 0x90, 0xe8, 0x10, 0xcd, 0x16, 0x85, 0x72, 0x7c, 0xbc, 0x70, 0x0a, 0x43,
+	0x3b, 0x11, 0x3a, 0xe4, 0x71, 0x3a, 0xfc, 0x30, 0x23, 0x42, 0x56, 0x98, 0x8e, 0x57, 0xa4, 0x8d,
+	0xbb, 0x3c, 0xfd, 0x59, 0x88, 0xb1, 0x32, 0x67, 0x95, 0x98, 0xd1, 0x96, 0x5f, 0x02, 0x0a, 0x83,
+	0x98, 0xda, 0x3a, 0x24, 0x7b, 0x9e, 0x81, 0xd5, 0xf9, 0x9f, 0xe8, 0xc8, 0x3e, 0xc7, 0x47, 0xca,
+	0xc5, 0xb0, 0x23, 0x5e, 0x6d, 0x79, 0x0f, 0xfe, 0x1a, 0xb1, 0x32, 0xff, 0xdb, 0x90, 0xa2, 0x2c,
+	0x5e, 0x8f, 0xb1, 0x01, 0x18, 0x54, 0x3e, 0x84, 0xdc, 0x8b, 0x0b, 0xac, 0xbb, 0x0e, 0xb1, 0xf6,
+	0xf1, 0xc0, 0x6b, 0xe4, 0xb9, 0xda, 0x35, 0xda, 0xaa, 0x43, 0x82, 0x46, 0x06, 0x06, 0xb4, 0x01,
+	0x0b, 0x17, 0x8d, 0x66, 0xb3, 0xfe, 0xa8, 0xd5, 0x77, 0xb5, 0xae, 0xa1, 0xd3, 0x49, 0x8c, 0xd1,
+	0x49, 0x9c, 0xf3, 0x3f, 0x1c, 0x50, 0xbb, 0x37, 0x91, 0x12, 0x88, 0x54, 0x64, 0xc8, 0x7b, 0x90,
+	0x80, 0x02, 0xcb, 0x11, 0xdf, 0x58, 0x1a, 0x4d, 0x48, 0x9c, 0xe2, 0x01, 0x4f, 0xe2, 0x8e, 0x39,
+	0x09, 0x31, 0x15, 0x0a, 0x97, 0x8f, 0x58, 0x51, 0xf8, 0xf4, 0xb0, 0xd6, 0xac, 0xc2, 0xac, 0x4d,
+	0x5c, 0x4b, 0xc7, 0x2d, 0xfd, 0x44, 0x35, 0x4d, 0x56, 0xfd, 0xac, 0x52, 0xf0, 0xad, 0xcf, 0x7d,
+	0x23, 0x92, 0x20, 0x63, 0x7b, 0x0c, 0x53, 0xc7, 0x34, 0xa1, 0x84, 0x12, 0xbc, 0xe5, 0x23, 0x28,
+	0x8e, 0x7a, 0x66, 0x42, 0x9f, 0x42, 0x9a, 0xcd, 0x38, 0xeb, 0xe8, 0x5a, 0xb4, 0xd6, 0x5d, 0xfe,
+	0xe0, 0x0e, 0x38, 0x4d, 0x3e, 0x1b, 0xf5, 0x1c, 0xac, 0xd3, 0x12, 0xa4, 0x6c, 0x6c, 0xb6, 0x83,
+	0x5d, 0x62, 0xaf, 0xfb, 0x58, 0xa4, 0x1f, 0x02, 0x2c, 0xde, 0x88, 0xc9, 0xd2, 0xd9, 0x81, 0x0c,
+	0xd3, 0xc5, 0x6b, 0x3f, 0x6d, 0x3e, 0x01, 0xef, 0x5e, 0x36, 0xac, 0x06, 0x4b, 0xc3, 0x03, 0xd5,
+	0x27, 0xd6, 0xb0, 0x2c, 0x77, 0x5c, 0xb4, 0x2f, 0x02, 0x14, 0x02, 0xf0, 0x3b, 0x03, 0x7f, 0xbe,
+	0x3d, 0xc5, 0xf9, 0xf0, 0x14, 0x8b, 0x90, 0x26, 0xae, 0xa3, 0x93, 0x9e, 0xdf, 0xea, 0xac, 0xc2,
+	0x9f, 0x68, 0x05, 0x0a, 0xc4, 0x75, 0xfa, 0xae, 0xd3, 0xb2, 0x4f, 0xd4, 0x46, 0xf3, 0xa1, 0x18,
+	0xa7, 0xdc, 0xbc, 0x6f, 0x7c, 0x43, 0x6d, 0x5e, 0x73, 0xd4, 0x63, 0x0b, 0x63, 0x5b, 0x4c, 0x94,
+	0x85, 0x4a, 0x46, 0x61, 0x2f, 0xf9, 0x08, 0xfe, 0xbe, 0xa5, 0x9b, 0x95, 0xf6, 0xb1, 0x37, 0x29,
+	0xd4, 0xc4, 0x2a, 0xbb, 0x72, 0xf7, 0xa9, 0x0a, 0xb2, 0x50, 0x38, 0xa7, 0xf1, 0x3d, 0x05, 0x49,
+	0xea, 0x1a, 0xbd, 0x85, 0xf8, 0x1e, 0xd1, 0xd0, 0x6a, 0x34, 0xfd, 0xc6, 0x5f, 0x00, 0x69, 0x6d,
+	0x12, 0x8c, 0xc9, 0x3b, 0x84, 0x84, 0x77, 0x56, 0xd1, 0x04, 0x3c, 0xef, 0x83, 0xf4, 0xff, 0x44,
+	0x1c, 0x73, 0xfc, 0x1e, 0x92, 0xf4, 0xda, 0xa0, 0x71, 0x8c, 0xf0, 0x25, 0x95, 0x2a, 0x93, 0x81,
+	0xcc, 0xf7, 0x07, 0x48, 0xf9, 0xf7, 0x0f, 0x4d, 0xe4, 0x04, 0xc2, 0xd7, 0xa7, 0x40, 0x32, 0xf7,
+	0x04, 0xf2, 0xe1, 0xeb, 0x84, 0xaa, 0x63, 0xa8, 0x11, 0x27, 0x4e, 0xaa, 0x4d, 0x8d, 0x67, 0x01,
+	0x3f, 0x42, 0x9a, 0xcf, 0xf9, 0x38, 0x99, 0xa3, 0xe7, 0x4d, 0xda, 0x98, 0x06, 0xca, 0x22, 0xe8,
+	0x90, 0xe1, 0x4b, 0x8f, 0xa6, 0xe0, 0x05, 0xa9, 0x6c, 0x4e, 0x85, 0x65, 0x41, 0x0c, 0x80, 0xe1,
+	0x02, 0xa0, 0x07, 0x93, 0x26, 0x30, 0xbc, 0xdf, 0xd2, 0xd6, 0x94, 0x68, 0x3f, 0xd4, 0x8e, 0xf8,
+	0xf3, 0xaa, 0x24, 0x5c, 0x5e, 0x95, 0x84, 0xdf, 0x57, 0x25, 0xe1, 0xdb, 0x75, 0x69, 0xe6, 0xf2,
+	0xba, 0x34, 0xf3, 0xeb, 0xba, 0x34, 0xa3, 0xa5, 0xe8, 0xbf, 0x5d, 0xdb, 0x7f, 0x02, 0x00, 0x00,
+	0xff, 0xff, 0xe0, 0x22, 0x8c, 0xf6, 0xd2, 0x09, 0x00, 0x00,
 }
 
 func (m *PageRequest) Marshal() (dAtA []byte, err error) {
@@ -1112,6 +1494,286 @@ func (m *QueryExecutorKeysResponse) MarshalToSizedBuffer(dAtA []byte) (int, erro
 	return len(dAtA) - i, nil
 }
 
+func (m *QueryRequestRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryRequestRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryRequestRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Sequence != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Sequence))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.SourceChannel) > 0 {
+		i -= len(m.SourceChannel)
+		copy(dAtA[i:], m.SourceChannel)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.SourceChannel)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryRequestResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryRequestResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryRequestResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Request != nil {
+		{
+			size, err := m.Request.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryRequestsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryRequestsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryRequestsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Sender) > 0 {
+		i -= len(m.Sender)
+		copy(dAtA[i:], m.Sender)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Sender)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryRequestsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryRequestsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryRequestsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Requests) > 0 {
+		for iNdEx := len(m.Requests) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Requests[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryJobReportsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryJobReportsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryJobReportsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.JobId != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.JobId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *JobReportView) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *JobReportView) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *JobReportView) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Agrees {
+		i--
+		if m.Agrees {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x20
+	}
+	if len(m.OutputSha256) > 0 {
+		i -= len(m.OutputSha256)
+		copy(dAtA[i:], m.OutputSha256)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.OutputSha256)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.Outcome) > 0 {
+		i -= len(m.Outcome)
+		copy(dAtA[i:], m.Outcome)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Outcome)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Validator) > 0 {
+		i -= len(m.Validator)
+		copy(dAtA[i:], m.Validator)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Validator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryJobReportsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryJobReportsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryJobReportsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Reports) > 0 {
+		for iNdEx := len(m.Reports) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Reports[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintQuery(dAtA []byte, offset int, v uint64) int {
 	offset -= sovQuery(v)
 	base := offset
@@ -1297,6 +1959,122 @@ func (m *QueryExecutorKeysResponse) Size() (n int) {
 	_ = l
 	if len(m.Keys) > 0 {
 		for _, e := range m.Keys {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *QueryRequestRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.SourceChannel)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	if m.Sequence != 0 {
+		n += 1 + sovQuery(uint64(m.Sequence))
+	}
+	return n
+}
+
+func (m *QueryRequestResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Request != nil {
+		l = m.Request.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryRequestsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Sender)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryRequestsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Requests) > 0 {
+		for _, e := range m.Requests {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryJobReportsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.JobId != 0 {
+		n += 1 + sovQuery(uint64(m.JobId))
+	}
+	return n
+}
+
+func (m *JobReportView) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Validator)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	l = len(m.Outcome)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	l = len(m.OutputSha256)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	if m.Agrees {
+		n += 2
+	}
+	return n
+}
+
+func (m *QueryJobReportsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Reports) > 0 {
+		for _, e := range m.Reports {
 			l = e.Size()
 			n += 1 + l + sovQuery(uint64(l))
 		}
@@ -2418,6 +3196,754 @@ func (m *QueryExecutorKeysResponse) Unmarshal(dAtA []byte) error {
 			}
 			m.Keys = append(m.Keys, &ExecutorKey{})
 			if err := m.Keys[len(m.Keys)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryRequestRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryRequestRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryRequestRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SourceChannel", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.SourceChannel = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Sequence", wireType)
+			}
+			m.Sequence = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Sequence |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryRequestResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryRequestResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryRequestResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Request", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Request == nil {
+				m.Request = &InferenceRequest{}
+			}
+			if err := m.Request.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryRequestsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryRequestsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryRequestsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Sender", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Sender = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryRequestsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryRequestsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryRequestsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Requests", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Requests = append(m.Requests, &InferenceRequest{})
+			if err := m.Requests[len(m.Requests)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryJobReportsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryJobReportsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryJobReportsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field JobId", wireType)
+			}
+			m.JobId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.JobId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *JobReportView) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: JobReportView: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: JobReportView: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Validator", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Validator = append(m.Validator[:0], dAtA[iNdEx:postIndex]...)
+			if m.Validator == nil {
+				m.Validator = []byte{}
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Outcome", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Outcome = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OutputSha256", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.OutputSha256 = append(m.OutputSha256[:0], dAtA[iNdEx:postIndex]...)
+			if m.OutputSha256 == nil {
+				m.OutputSha256 = []byte{}
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Agrees", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Agrees = bool(v != 0)
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryJobReportsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryJobReportsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryJobReportsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Reports", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Reports = append(m.Reports, &JobReportView{})
+			if err := m.Reports[len(m.Reports)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex
