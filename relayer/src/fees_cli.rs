@@ -211,7 +211,7 @@ fn print_out(json: bool, value: Value, text: impl FnOnce() -> String) {
     }
 }
 
-fn or_zero(s: &str) -> &str {
+pub(crate) fn or_zero(s: &str) -> &str {
     if s.is_empty() {
         "0"
     } else {
@@ -308,7 +308,7 @@ fn or_dash(s: &str) -> &str {
     }
 }
 
-fn totals_json(totals: &[pb::Total], height: u64) -> Value {
+pub(crate) fn totals_json(totals: &[pb::Total], height: u64) -> Value {
     json!({
         "height": height,
         "totals": totals.iter().map(|t| json!({

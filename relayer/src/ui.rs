@@ -12,6 +12,7 @@
 //! Exit codes: 0 stopped by SIGTERM/SIGINT, 1 cannot start (no built app,
 //! the address is taken), 2 a usage mistake. Errors are one line.
 
+use crate::fees_cli::or_zero;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
@@ -558,14 +559,6 @@ fn read_height<T>(r: &tonic::Response<T>) -> u64 {
         .unwrap_or(0)
 }
 
-fn or_zero(s: &str) -> &str {
-    if s.is_empty() {
-        "0"
-    } else {
-        s
-    }
-}
-
 async fn executors(State(ctx): State<Shared>) -> ApiResult {
     let r = FeesClient::new(ctx.host.clone())
         .executors(feespb::QueryExecutorsRequest {})
@@ -604,21 +597,7 @@ async fn fee_totals(State(ctx): State<Shared>) -> ApiResult {
         .map_err(|s| grpc_error("chimera.fees.v1.Query/Totals", &ctx.host_url, s))?;
     let height = read_height(&r);
     let totals = r.into_inner().totals;
-    Ok(Json(json!({
-        "height": height,
-        "totals": totals.iter().map(|t| json!({
-            "denom": t.denom,
-            "collected": or_zero(&t.collected),
-            "paid_to_executors": or_zero(&t.paid_to_executors),
-            "burned": or_zero(&t.burned),
-            "burn_pending": or_zero(&t.burn_pending),
-            "burn_in_flight": or_zero(&t.burn_in_flight),
-            "community_paid": or_zero(&t.community_paid),
-            "community_pending": or_zero(&t.community_pending),
-            "community_in_flight": or_zero(&t.community_in_flight),
-            "refunded": or_zero(&t.refunded),
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(crate::fees_cli::totals_json(&totals, height)))
 }
 
 async fn fee_params(State(ctx): State<Shared>) -> ApiResult {
