@@ -57,6 +57,7 @@ pub mod simd;
 pub mod terra;
 pub mod toml_config;
 pub mod wasm;
+pub mod web;
 
 pub use chimera::{ChimeraNet, ChimeraNetConfig};
 pub use process::{ManagedProcess, ProcessSpec};

@@ -17,49 +17,20 @@
 //! and the built web app with node_modules (`scripts/setup web`).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chimera_e2e::keys;
-use chimera_e2e::ports;
-use chimera_e2e::process::{ManagedProcess, ProcessSpec};
-use chimera_e2e::relayer::{chimera_binary, terra_and_chimera, ChimeraRelayer};
+use chimera_e2e::relayer::{terra_and_chimera, ChimeraRelayer};
 use chimera_e2e::wasm;
+use chimera_e2e::web;
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(180);
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("repository root")
-}
-
-fn require_browser_tools() {
-    assert!(
-        Path::new("/usr/bin/chromium").is_file(),
-        "no /usr/bin/chromium: install it with `scripts/setup apt`"
-    );
-    let web = repo().join("relayer/web");
-    for need in ["dist/index.html", "node_modules/playwright-core/package.json"] {
-        assert!(
-            web.join(need).is_file(),
-            "no relayer/web/{need}: build the web app with `scripts/setup web`"
-        );
-    }
-    assert!(
-        chimera_binary().is_file(),
-        "no chimera binary at {}: `cargo build -p chimera-relayer`",
-        chimera_binary().display()
-    );
-}
-
 #[test]
 fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
     let started = Instant::now();
-    require_browser_tools();
+    web::require_browser_tools();
     let out = tempfile::Builder::new()
         .prefix("chimera-e2e-web-ask-")
         .tempdir()
@@ -94,26 +65,21 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
     );
 
     // chimera ui with the contract route.
-    let port = ports::free_port().expect("a free port");
-    let addr: SocketAddr = ports::loopback(port);
-    let spec = ProcessSpec::new("chimera-ui", chimera_binary(), out.join("chimera-ui.log"))
-        .args([
-            "ui",
+    let (mut ui, addr) = web::start_ui(
+        "chimera-ui",
+        &out,
+        &[
             "--host-grpc",
             &cc.grpc_addr,
-            "--listen",
-            &addr.to_string(),
             "--contract",
             &contract.address,
             "--terra-rpc",
             &tc.rpc_addr,
             "--terra-grpc",
             &tc.grpc_addr,
-        ])
-        .env("CHIMERA_DEVNET_MNEMONIC", keys::USER_MNEMONIC);
-    let mut ui = ManagedProcess::spawn(spec).unwrap_or_else(|e| panic!("chimera ui: {e}"));
-    ui.wait_for_http(addr, "/api/info", Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("chimera ui: {e}\n{}", ui.log_tail(30)));
+        ],
+        &[("CHIMERA_DEVNET_MNEMONIC", keys::USER_MNEMONIC)],
+    );
     let info = chimera_e2e::http::get(addr, "/api/ask-info", Duration::from_secs(20)).unwrap();
     assert!(info.is_success(), "/api/ask-info: {}", info.body);
     assert!(
@@ -125,18 +91,11 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
     assert_eq!(missing.status, 404, "{}", missing.body);
 
     // The browser: sign, watch, verify.
-    let t = Instant::now();
-    let o = Command::new("node")
-        .arg(repo().join("relayer/web/tests/ask.mjs"))
-        .arg(format!("http://{addr}"))
-        .arg(&out)
-        .current_dir(repo())
-        .output()
-        .expect("running node");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    eprintln!("browser ({:.1}s):\n{stdout}{stderr}", t.elapsed().as_secs_f64());
-    if !o.status.success() {
+    let (ok, _, stderr) = web::run_script(
+        "ask.mjs",
+        &[&format!("http://{addr}"), &out.display().to_string()],
+    );
+    if !ok {
         // What the page was reading, and Terra's own index of the ack, to
         // tell a server bug from a chain that did not get there.
         let api = chimera_e2e::http::get(addr, "/api/requests/1", Duration::from_secs(20)).unwrap();
@@ -154,7 +113,7 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
         );
     }
     assert!(
-        o.status.success(),
+        ok,
         "browser check failed: {stderr}\nchimera ui log:\n{}\nrelayer log:\n{}",
         ui.log_tail(40),
         relayer.log_tail(40)

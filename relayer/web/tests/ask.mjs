@@ -13,8 +13,7 @@
 // Screenshots: ask, timeline-progress, request-done, request-phone. Prints
 // one line `timings {json}` (page load, submit → each step → verified).
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { open } from "./chromium.mjs";
 
 const [base, outDir] = process.argv.slice(2);
 if (!base || !outDir) {
@@ -28,23 +27,9 @@ const fail = (msg) => {
   throw new Error(msg);
 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
-const problems = [];
+const { browser, page, problems, shot } = await open(outDir, TIMEOUT);
 const timings = {};
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
-  const shot = async (p, name) => {
-    const file = join(outDir, `${name}.png`);
-    await p.screenshot({ path: file, fullPage: true });
-    console.log(`screenshot ${file}`);
-  };
 
   // Page load: navigation until the form shows the fee from the contract.
   const t0 = Date.now();

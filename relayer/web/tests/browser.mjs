@@ -12,8 +12,7 @@
 // server in front of a dishonest blob node) and shows no image.
 // Exits 1 with one clear line on any failure.
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { open } from "./chromium.mjs";
 
 const [base, outDir, jobId, mode = "honest"] = process.argv.slice(2);
 if (!base || !outDir || !jobId || !["honest", "tampered"].includes(mode)) {
@@ -22,29 +21,13 @@ if (!base || !outDir || !jobId || !["honest", "tampered"].includes(mode)) {
 }
 mkdirSync(outDir, { recursive: true });
 const TIMEOUT = 30_000;
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 function fail(msg) {
   throw new Error(msg);
 }
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
-const problems = [];
+const { browser, page, problems, shot } = await open(outDir, TIMEOUT);
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
-
-  const shot = async (p, name) => {
-    const file = join(outDir, `${name}.png`);
-    await p.screenshot({ path: file, fullPage: true });
-    console.log(`screenshot ${file}`);
-  };
   const visit = async (p, hash, what) => {
     const t0 = Date.now();
     await p.goto(`${base}/#/${hash}`, { waitUntil: "load" });
