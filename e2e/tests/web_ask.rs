@@ -9,8 +9,14 @@
 //! server's /terra-rpc proxy, follows the timeline (Terra inclusion →
 //! chimerad job → the validator's report → quorum → acknowledgement on
 //! Terra), sees the image and the "verified" badge, and saves screenshots;
-//! then the contract's own record must say succeeded. The page-load and
-//! submit-to-verified times it prints are docs/benchmarks.md's "Web app".
+//! then it ticks "Encrypt prompt" and sends the same request sealed in the
+//! browser (lib/sealed.ts, chimera-packets' envelope) to the executor key
+//! chimerad publishes: the signed tx carries only ciphertext and the
+//! envelope, and the job reaches its verified image, which chimerad's
+//! validator can only make by opening what the browser sealed. The
+//! contract's own records must say succeeded for both, and the request API
+//! must say the second was sealed. The page-load and submit-to-verified
+//! times it prints are docs/benchmarks.md's "Web app".
 //!
 //! Needs what contract_terra_chimera.rs needs (terrad, cometbft, chimerad,
 //! the contract's wasm) plus a built `chimera`, Node.js, /usr/bin/chromium
@@ -91,15 +97,18 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
     assert_eq!(missing.status, 404, "{}", missing.body);
 
     // The browser: sign, watch, verify.
-    let (ok, _, stderr) = web::run_script(
+    let (ok, stdout, stderr) = web::run_script(
         "ask.mjs",
         &[&format!("http://{addr}"), &out.display().to_string()],
     );
     if !ok {
         // What the page was reading, and Terra's own index of the ack, to
         // tell a server bug from a chain that did not get there.
-        let api = chimera_e2e::http::get(addr, "/api/requests/1", Duration::from_secs(20)).unwrap();
-        eprintln!("/api/requests/1 after the failure: {}", api.body);
+        for id in [1, 2] {
+            let api = chimera_e2e::http::get(addr, &format!("/api/requests/{id}"), Duration::from_secs(20))
+                .unwrap();
+            eprintln!("/api/requests/{id} after the failure: {}", api.body);
+        }
         let rpc: SocketAddr = tc.rpc_addr.trim_start_matches("http://").parse().unwrap();
         let q = chimera_e2e::http::get(
             rpc,
@@ -119,13 +128,49 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
         relayer.log_tail(40)
     );
 
-    // The contract agrees with what the page showed.
-    let record = wasm::query(&terra_net, &contract.address, &json!({"request": {"id": 1}})).unwrap();
-    assert_eq!(record["status"], "succeeded", "{record}");
-    let api = chimera_e2e::http::get(addr, "/api/requests/1", Duration::from_secs(20)).unwrap();
-    assert!(api.body.contains("acknowledge_packet"), "{}", api.body);
+    // The contract agrees with what the page showed: request 1 plain,
+    // request 2 sealed to the executor keys chimerad publishes.
+    let mut outputs = Vec::new();
+    for id in [1, 2] {
+        let record = wasm::query(&terra_net, &contract.address, &json!({"request": {"id": id}})).unwrap();
+        assert_eq!(record["status"], "succeeded", "request {id}: {record}");
+        outputs.push(record["outcome"]["result"]["output_sha256"].clone());
+        let api =
+            chimera_e2e::http::get(addr, &format!("/api/requests/{id}"), Duration::from_secs(20)).unwrap();
+        assert!(api.body.contains("acknowledge_packet"), "{}", api.body);
+        let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+        let input = &v["terra"]["packet"]["input"];
+        assert_eq!(input["encoding"], "text", "request {id}: {input}");
+        if id == 1 {
+            assert!(input["sealed"].is_null(), "request 1 was plain: {input}");
+            assert_eq!(input["bytes"], 1, "{input}");
+        } else {
+            let keys = chimera_e2e::inference::executor_keys_blocking(&cc.grpc_addr).unwrap();
+            let want: Vec<String> = keys.iter().map(|(_, k)| hex::encode(k)).collect();
+            assert_eq!(input["sealed"]["recipients"], json!(want), "request 2: {input}");
+            assert_eq!(input["bytes"], 1 + 16, "the ciphertext of \"7\": {input}");
+        }
+    }
+    // Same model, prompt and seed: the validator that opened the sealed "7"
+    // drew the very image of the plain one.
+    assert!(
+        outputs[0].is_string() && outputs[0] == outputs[1],
+        "plain and sealed \"7\" gave different outputs: {outputs:?}"
+    );
+    assert!(
+        stdout.contains("sealed_request 2 "),
+        "the browser did not report the sealed request as request 2"
+    );
     ui.stop().unwrap();
-    for name in ["ask", "request-done", "request-phone", "ask-phone"] {
+    for name in [
+        "ask",
+        "request-done",
+        "request-phone",
+        "ask-phone",
+        "ask-encrypted",
+        "request-sealed-done",
+        "validators",
+    ] {
         let f = out.join(format!("{name}.png"));
         assert!(
             std::fs::metadata(&f).is_ok_and(|m| m.len() > 1000),

@@ -471,6 +471,40 @@ pub fn event_attr(tx: &Value, kind: &str, key: &str) -> Option<String> {
         .and_then(|a| a["value"].as_str().map(str::to_string))
 }
 
+/// What the request's packet (the `send_packet` event's `packet_data_hex`,
+/// else `packet_data`) says about its input, never the input itself: its
+/// encoding, its size (`null` for a blob) and, for a sealed prompt, the
+/// envelope's scheme and the executor keys it is sealed to. `null` when the
+/// event has no packet data that parses.
+pub fn packet_input(tx: &Value) -> Value {
+    let data = match event_attr(tx, "send_packet", "packet_data_hex") {
+        Some(h) => hex::decode(h).ok(),
+        None => event_attr(tx, "send_packet", "packet_data").map(String::into_bytes),
+    };
+    let Some(p) = data.and_then(|d| serde_json::from_slice::<chimera_packets::InferencePacketData>(&d).ok())
+    else {
+        return Value::Null;
+    };
+    let bytes = match &p.input {
+        chimera_packets::Input::Inline(b) => Some(b.len()),
+        chimera_packets::Input::Blob(_) => None,
+    };
+    let encoding = match &p.encoding {
+        chimera_packets::InputEncoding::Text => "text",
+        chimera_packets::InputEncoding::Json => "json",
+        chimera_packets::InputEncoding::Tensor { .. } => "tensor",
+    };
+    json!({
+        "encoding": encoding,
+        "bytes": bytes,
+        "sealed": p.sealed.as_ref().map(|s| json!({
+            "scheme": s.scheme,
+            "recipients": s.recipients.iter().map(|r| hex::encode(r.executor)).collect::<Vec<_>>(),
+        })),
+        "output_key": p.output_key.is_some(),
+    })
+}
+
 fn height_of(tx: &Value) -> u64 {
     tx["height"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0)
 }
@@ -687,7 +721,12 @@ pub async fn request(State(ctx): State<Shared>, UrlPath(id): UrlPath<String>) ->
         let src = event_attr(tx, "send_packet", "packet_src_channel");
         let dst = event_attr(tx, "send_packet", "packet_dst_channel");
         if let (Some(seq), Some(src), Some(dst)) = (seq, src, dst) {
-            terra["packet"] = json!({"sequence": seq, "source_channel": src, "destination_channel": dst});
+            terra["packet"] = json!({
+                "sequence": seq,
+                "source_channel": src,
+                "destination_channel": dst,
+                "input": packet_input(tx),
+            });
             packet = Some((src, dst, seq));
         }
     }
@@ -890,6 +929,47 @@ mod tests {
         assert_eq!(event_attr(&tx, "send_packet", "nope"), None);
         assert_eq!(height_of(&tx), 12);
         assert_eq!(rfc3339_ms("2026-01-01T00:00:01.5Z"), Some(1_767_225_601_500));
+    }
+
+    #[test]
+    fn packet_input_says_sealed_or_not_and_never_the_input() {
+        let vector = |name: &str| -> String {
+            let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../packets/testdata/{name}.json"));
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            v["bytes"].as_str().unwrap().to_string()
+        };
+        let tx_with = |key: &str, value: String| json!({"tx_result": {"events": [{"type": "send_packet", "attributes": [{"key": key, "value": value}]}]}});
+        let sealed = vector("packet_sealed");
+        let v = packet_input(&tx_with("packet_data_hex", hex::encode(&sealed)));
+        assert_eq!(v["encoding"], "text");
+        assert_eq!(v["bytes"], 15 + 16);
+        assert_eq!(v["sealed"]["scheme"], chimera_packets::sealed::SCHEME);
+        assert_eq!(
+            v["sealed"]["recipients"],
+            json!([
+                "a4e09292b651c278b9772c569f5fa9bb13d906b46ab68c9df9dc2b4409f8a209",
+                "ce8d3ad1ccb633ec7b70c17814a5c76ecd029685050d344745ba05870e587d59"
+            ])
+        );
+        assert_eq!(v["output_key"], false);
+        // Neither the ciphertext nor the wrapped keys are passed on.
+        let text = v.to_string();
+        assert!(
+            !text.contains("YB6hv2X6") && !text.contains("wrapped_key"),
+            "{text}"
+        );
+        // The plain packet (packet_data, the older attribute): not sealed, the prompt not shown.
+        let plain = vector("packet_text_inline");
+        let v = packet_input(&tx_with("packet_data", plain.clone()));
+        assert_eq!(v["sealed"], Value::Null);
+        assert_eq!(v["bytes"], "Once upon a time".len());
+        assert!(!v.to_string().contains("T25jZSB1cG9u"), "{v}");
+        assert_eq!(
+            packet_input(&tx_with("packet_data", "not json".into())),
+            Value::Null
+        );
+        assert_eq!(packet_input(&json!({"tx_result": {"events": []}})), Value::Null);
     }
 
     #[test]

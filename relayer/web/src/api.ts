@@ -191,13 +191,29 @@ export interface TerraTx {
   time_ms: number | null;
 }
 
+export interface PacketInput {
+  encoding: "text" | "json" | "tensor";
+  /** Inline input size (the ciphertext's when sealed); null for a blob. */
+  bytes: number | null;
+  /** A sealed prompt: the envelope's scheme and the executor keys (hex) it is sealed to. */
+  sealed: { scheme: string; recipients: string[] } | null;
+  output_key: boolean;
+}
+
 export interface RequestAnswer {
   id: string;
   contract: string;
   record: ContractRecord;
   terra: {
     tx: TerraTx | null;
-    packet: { sequence: number; source_channel: string; destination_channel: string } | null;
+    packet: {
+      sequence: number;
+      source_channel: string;
+      destination_channel: string;
+      /** What the packet says about its input, never the input: null when
+       *  the send_packet event carries no packet data. */
+      input?: PacketInput | null;
+    } | null;
     ack: (TerraTx & { kind: string }) | null;
   };
   job: (Job & { created_time_ms?: number | null; quorum_time_ms?: number | null }) | null;

@@ -44,14 +44,23 @@ function unreachable(info: AskInfo, e: unknown): WalletError {
 
 export async function submitRequest(
   info: AskInfo,
-  opts: { mnemonic: string | null; model: string; prompt: string; seed: string; feeUluna: bigint },
+  opts: {
+    mnemonic: string | null;
+    model: string;
+    prompt: string;
+    seed: string;
+    feeUluna: bigint;
+    /** Executor X25519 keys (hex) to seal the prompt to; null: sent as plain text. */
+    sealTo: string[] | null;
+  },
 ): Promise<Submitted> {
   if (!info.channel) throw new WalletError(info.channel_error ?? "the contract has no channel to chimerad");
-  const [{ DirectSecp256k1HdWallet }, { SigningCosmWasmClient }, { GasPrice }, { stringToPath }] = await Promise.all([
+  const [{ DirectSecp256k1HdWallet }, { SigningCosmWasmClient }, { GasPrice }, { stringToPath }, { requestInferenceMsg }] = await Promise.all([
     import("@cosmjs/proto-signing"),
     import("@cosmjs/cosmwasm-stargate"),
     import("@cosmjs/stargate"),
     import("@cosmjs/crypto"),
+    import("./lib/request"),
   ]);
   const chainId = info.terra.chain_id;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -91,15 +100,14 @@ export async function submitRequest(
   try {
     const actual = await client.getChainId();
     if (actual !== chainId) throw new WalletError(`the Terra node is on ${actual}, not ${chainId}`);
-    const msg = {
-      request_inference: {
-        channel: info.channel,
-        model: opts.model,
-        input: btoa(String.fromCharCode(...new TextEncoder().encode(opts.prompt))),
-        encoding: "text",
-        params: { seed: opts.seed },
-      },
-    };
+    // Sealed here, in the page, when asked: only the ciphertext and the
+    // envelope leave it (lib/sealed.ts, docs/protocol.md §6).
+    let msg;
+    try {
+      msg = requestInferenceMsg({ channel: info.channel, model: opts.model, prompt: opts.prompt, seed: opts.seed, sealTo: opts.sealTo });
+    } catch (e) {
+      throw new WalletError(`the prompt could not be sealed: ${(e as Error).message}`);
+    }
     const funds = [{ denom: info.terra.denom, amount: opts.feeUluna.toString() }];
     const balance = BigInt((await client.getBalance(account.address, info.terra.denom)).amount);
     let gas: number;

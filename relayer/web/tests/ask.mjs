@@ -10,8 +10,15 @@
 // pre-filled), checks the "no wallet" and "not enough LUNC" errors, submits digits-ddpm "7" seed
 // 42, follows the timeline to the acknowledgement on Terra, waits for the
 // image and the "verified" badge, and opens the request at phone width.
-// Screenshots: ask, timeline-progress, request-done, request-phone. Prints
-// one line `timings {json}` (page load, submit → each step → verified).
+// Then the same page submits digits-ddpm "7" again with "Encrypt prompt"
+// ticked: the tx it broadcasts must carry the sealed envelope and no
+// plaintext, the request page must say "sealed", and the job must reach its
+// verified image (chimerad completes it only if the validator opened the
+// envelope the browser made). Last, the Validators page with its agreement
+// column. Screenshots: ask, timeline-progress, request-done, request-phone,
+// ask-phone, ask-encrypted, request-sealed-done, validators. Prints
+// `timings {json}` (page load, submit → each step → verified) and
+// `sealed_request ID`.
 import { mkdirSync } from "node:fs";
 import { open } from "./chromium.mjs";
 
@@ -29,6 +36,79 @@ const fail = (msg) => {
 
 const { browser, page, problems, shot } = await open(outDir, TIMEOUT);
 const timings = {};
+
+/** The JSON object that starts with `prefix` inside `text` (brace-matched,
+ *  strings respected), or null. */
+function jsonAt(text, prefix) {
+  const at = text.indexOf(prefix);
+  if (at < 0) return null;
+  let depth = 0;
+  let inString = false;
+  for (let i = at; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{") depth++;
+    else if (c === "}" && --depth === 0) return text.slice(at, i + 1);
+  }
+  return null;
+}
+
+/** Clicks the submit button; waits for the request page. */
+async function submit() {
+  const t = Date.now();
+  await page.getByRole("button", { name: /and send \(/ }).click();
+  await page.waitForURL(/#\/requests\/\d+/, { timeout: 90_000 }).catch(async () => {
+    const e = page.locator("[data-testid=ask-error]");
+    fail(`ask: no request page after submitting${(await e.count()) ? `: ${await e.innerText()}` : ""}`);
+  });
+  const url = page.url();
+  console.log(`submitted: ${url}`);
+  return { t, url, broadcast_ms: Date.now() - t };
+}
+
+/** Follows the request page's timeline from submit time `t0` to the
+ *  verified output and the ack's tx on Terra; when each step first showed
+ *  as done. One screenshot `progressName` while the job is under way. */
+async function follow(t0, progressName) {
+  const steps = {};
+  let progressShot = false;
+  const deadline = Date.now() + RESULT_WAIT;
+  for (;;) {
+    const states = await page.$$eval("ol.timeline li", (els) => els.map((e) => [e.dataset.step, e.dataset.state]));
+    for (const [k, s] of states) if (s === "done" && steps[k] === undefined) steps[k] = Date.now() - t0;
+    if (!progressShot && steps.job !== undefined && steps.ack === undefined) {
+      await shot(page, progressName);
+      progressShot = true;
+    }
+    if ((await page.locator("[data-testid=verification]").count()) > 0) break;
+    const failed = states.find(([, s]) => s === "failed");
+    if (failed) fail(`timeline: step ${failed[0]} failed: ${await page.locator(`li[data-step="${failed[0]}"]`).innerText()}`);
+    const alert = page.locator("main .error[role=alert]");
+    if ((await alert.count()) > 0 && !(await alert.first().innerText()).includes("Timed out?")) fail(`request page: ${await alert.first().innerText()}`);
+    if (Date.now() > deadline) fail(`timeline: not finished after ${RESULT_WAIT / 1000}s (steps done: ${JSON.stringify(steps)})`);
+    await page.waitForTimeout(200);
+  }
+  const badge = page.locator("[data-testid=verification]");
+  const text = (await badge.innerText()).toLowerCase();
+  if (!text.includes("verified") || text.includes("failed")) fail(`request: expected "verified", the badge says ${JSON.stringify(text)}`);
+  const img = page.locator("img.output-image");
+  await img.waitFor();
+  if (!(await img.evaluate((el) => el.complete && el.naturalWidth > 0))) fail("request: the output image did not load");
+  const verified_ms = Date.now() - t0;
+  for (const k of ["terra", "job", "quorum", "ack"]) if (steps[k] === undefined) fail(`timeline: step ${k} never showed as done (${JSON.stringify(steps)})`);
+  if (!Object.keys(steps).some((k) => k.startsWith("report-"))) fail("timeline: no validator report shown");
+  // Finished once the ack's tx on Terra is found too (its height shown).
+  await page.locator("ol.timeline[data-finished=true]").waitFor().catch(() => fail("timeline: not marked finished (the ack's tx on Terra not found)"));
+  const finished_ms = Date.now() - t0;
+  const ackText = await page.locator('li[data-step="ack"]').innerText();
+  if (!/Terra height \d+/.test(ackText)) fail(`timeline: the ack step has no Terra height: ${ackText}`);
+  const status = await page.locator("[data-testid=request-status]").innerText();
+  if (status !== "succeeded") fail(`request: status ${status}`);
+  return { seen: { steps, verified_ms, finished_ms }, progressShot };
+}
 try {
 
   // Page load: navigation until the form shows the fee from the contract.
@@ -50,14 +130,14 @@ try {
 
   // No wallet: an empty mnemonic says what to do, and nothing is sent.
   await mnemonic.fill("");
-  await page.getByRole("button", { name: /Sign and send/ }).click();
+  await page.getByRole("button", { name: /and send \(/ }).click();
   const err = page.locator("[data-testid=ask-error]");
   await err.waitFor();
   if (!(await err.innerText()).includes("no wallet")) fail(`ask: expected a "no wallet" error, got ${await err.innerText()}`);
   // An account with no LUNC (BIP-39's public test words, never funded on
   // the localnet): the page says so before anything is broadcast.
   await mnemonic.fill("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about");
-  await page.getByRole("button", { name: /Sign and send/ }).click();
+  await page.getByRole("button", { name: /and send \(/ }).click();
   await page.getByText("not enough LUNC").waitFor().catch(async () => fail(`ask: expected "not enough LUNC" for an empty account, got ${(await err.count()) ? await err.innerText() : "nothing"}`));
   await mnemonic.fill(words);
 
@@ -67,52 +147,14 @@ try {
   await shot(page, "ask");
 
   // Submit: sign with the in-page wallet, broadcast through /terra-rpc.
-  const tSubmit = Date.now();
-  await page.getByRole("button", { name: /Sign and send/ }).click();
-  await page.waitForURL(/#\/requests\/\d+/, { timeout: 90_000 }).catch(async () => {
-    const e = page.locator("[data-testid=ask-error]");
-    fail(`ask: no request page after submitting${(await e.count()) ? `: ${await e.innerText()}` : ""}`);
-  });
-  timings.submit_to_broadcast_ms = Date.now() - tSubmit;
-  const requestUrl = page.url();
-  console.log(`submitted: ${requestUrl}`);
-
-  // Follow the timeline: when each step first shows as done.
-  const seen = {};
-  let progressShot = false;
-  const deadline = Date.now() + RESULT_WAIT;
-  for (;;) {
-    const states = await page.$$eval("ol.timeline li", (els) => els.map((e) => [e.dataset.step, e.dataset.state]));
-    for (const [k, s] of states) if (s === "done" && seen[k] === undefined) seen[k] = Date.now() - tSubmit;
-    if (!progressShot && seen.job !== undefined && seen.ack === undefined) {
-      await shot(page, "timeline-progress");
-      progressShot = true;
-    }
-    if ((await page.locator("[data-testid=verification]").count()) > 0) break;
-    const failed = states.find(([, s]) => s === "failed");
-    if (failed) fail(`timeline: step ${failed[0]} failed: ${await page.locator(`li[data-step="${failed[0]}"]`).innerText()}`);
-    const alert = page.locator("main .error[role=alert]");
-    if ((await alert.count()) > 0 && !(await alert.first().innerText()).includes("Timed out?")) fail(`request page: ${await alert.first().innerText()}`);
-    if (Date.now() > deadline) fail(`timeline: not finished after ${RESULT_WAIT / 1000}s (steps done: ${JSON.stringify(seen)})`);
-    await page.waitForTimeout(200);
-  }
-  const badge = page.locator("[data-testid=verification]");
-  const text = (await badge.innerText()).toLowerCase();
-  if (!text.includes("verified") || text.includes("failed")) fail(`request: expected "verified", the badge says ${JSON.stringify(text)}`);
-  const img = page.locator("img.output-image");
-  await img.waitFor();
-  if (!(await img.evaluate((el) => el.complete && el.naturalWidth > 0))) fail("request: the output image did not load");
-  timings.submit_to_verified_ms = Date.now() - tSubmit;
-  timings.steps_done_after_submit_ms = seen;
-  for (const k of ["terra", "job", "quorum", "ack"]) if (seen[k] === undefined) fail(`timeline: step ${k} never showed as done (${JSON.stringify(seen)})`);
-  if (!Object.keys(seen).some((k) => k.startsWith("report-"))) fail("timeline: no validator report shown");
-  // Finished once the ack's tx on Terra is found too (its height shown).
-  await page.locator("ol.timeline[data-finished=true]").waitFor().catch(() => fail("timeline: not marked finished (the ack's tx on Terra not found)"));
-  timings.submit_to_finished_ms = Date.now() - tSubmit;
-  const ackText = await page.locator('li[data-step="ack"]').innerText();
-  if (!/Terra height \d+/.test(ackText)) fail(`timeline: the ack step has no Terra height: ${ackText}`);
-  const status = await page.locator("[data-testid=request-status]").innerText();
-  if (status !== "succeeded") fail(`request: status ${status}`);
+  const first = await submit();
+  timings.submit_to_broadcast_ms = first.broadcast_ms;
+  const requestUrl = first.url;
+  const { seen, progressShot } = await follow(first.t, "timeline-progress");
+  timings.submit_to_verified_ms = seen.verified_ms;
+  timings.steps_done_after_submit_ms = seen.steps;
+  timings.submit_to_finished_ms = seen.finished_ms;
+  if ((await page.locator("[data-testid=sealed-badge]").count()) > 0) fail("request: a plain prompt is shown as sealed");
   await shot(page, "request-done");
   if (!progressShot) console.log("note: the timeline went from submit to the ack between two polls; no in-progress screenshot");
 
@@ -129,6 +171,59 @@ try {
   await pp.goto(`${base}/#/ask`, { waitUntil: "load" });
   await pp.locator("[data-testid=fee]").waitFor();
   await shot(pp, "ask-phone");
+
+  // The same request with "Encrypt prompt": sealed in the page to the
+  // executor keys chimerad publishes.
+  await page.goto(`${base}/#/ask`, { waitUntil: "load" });
+  await page.locator("[data-testid=fee]").waitFor();
+  await page.locator("select[name=model]").selectOption("digits-ddpm");
+  await page.locator("textarea[name=prompt]").fill("7");
+  await page.locator("input[name=seed]").fill("42");
+  await page.locator("input[name=encrypt]").check();
+  const note = page.locator("[data-testid=encrypt-note]");
+  await page.waitForFunction(() => /sealed in this page to the \d+ executor key/.test(document.querySelector("[data-testid=encrypt-note]")?.textContent ?? ""), null, { timeout: TIMEOUT }).catch(async () => fail(`encrypt: the note says ${JSON.stringify(await note.innerText())}`));
+  await shot(page, "ask-encrypted");
+  const txs = [];
+  const onRequest = (r) => {
+    if (r.url().includes("/terra-rpc") && r.method() === "POST" && /broadcast_tx/.test(r.postData() ?? "")) txs.push(r.postData());
+  };
+  page.on("request", onRequest);
+  const sealedSubmit = await submit();
+  page.off("request", onRequest);
+  timings.sealed_submit_to_broadcast_ms = sealedSubmit.broadcast_ms;
+  const sealedId = sealedSubmit.url.match(/#\/requests\/(\d+)/)[1];
+  // What left the page: the contract message inside the signed tx (its
+  // JSON bytes sit verbatim in the protobuf) has the envelope and a
+  // ciphertext, not the prompt's bytes ("7" is "Nw==" in base64).
+  if (txs.length !== 1) fail(`encrypt: expected one broadcast through /terra-rpc, saw ${txs.length}`);
+  const rpc = [JSON.parse(txs[0])].flat().find((x) => /broadcast_tx/.test(x.method));
+  const msgJson = jsonAt(Buffer.from(rpc.params.tx, "base64").toString("latin1"), '{"request_inference":');
+  if (!msgJson) fail("encrypt: no request_inference message in the broadcast tx");
+  const sent = JSON.parse(msgJson).request_inference;
+  if (!sent.sealed || sent.sealed.scheme !== "x25519-hkdf-sha256-chacha20poly1305-v1" || !(sent.sealed.recipients?.length >= 1))
+    fail(`encrypt: the tx's message has no sealed envelope: ${msgJson.slice(0, 300)}`);
+  if (sent.input === "Nw==" || Buffer.from(sent.input, "base64").length !== 1 + 16) fail(`encrypt: the tx's input is not the 17-byte ciphertext of "7": ${sent.input}`);
+  console.log(`sealed_request ${sealedId} to ${sent.sealed.recipients.length} executor key(s), input ${sent.input}`);
+  const sealedRun = await follow(sealedSubmit.t, "timeline-sealed-progress");
+  timings.sealed_submit_to_verified_ms = sealedRun.seen.verified_ms;
+  timings.sealed_steps_done_after_submit_ms = sealedRun.seen.steps;
+  const sealedFact = await page.locator("[data-testid=request-input]").innerText();
+  if (!(await page.locator("[data-testid=sealed-badge]").count()) || !/sealed\s+to \d+ executor key/.test(sealedFact))
+    fail(`request: the page does not say the prompt was sealed: ${JSON.stringify(sealedFact)}`);
+  // The API the page reads says sealed, and carries no input at all.
+  const api = await page.evaluate(async (id) => (await fetch(`/api/requests/${id}`)).text(), sealedId);
+  const a = JSON.parse(api);
+  if (JSON.stringify(a.terra.packet?.input?.sealed?.recipients) !== JSON.stringify(sent.sealed.recipients.map((r) => r.executor)))
+    fail(`api: /api/requests/${sealedId} does not name the envelope's recipients: ${JSON.stringify(a.terra.packet)}`);
+  if (api.includes(sent.input) || api.includes("Nw==") || api.includes("wrapped_key")) fail(`api: /api/requests/${sealedId} carries input or envelope bytes`);
+  await shot(page, "request-sealed-done");
+
+  // Validators: the agreement column.
+  await page.goto(`${base}/#/validators`, { waitUntil: "load" });
+  const agreement = page.locator("[data-testid=agreement]").first();
+  await agreement.waitFor();
+  console.log(`validators: agreement ${JSON.stringify(await agreement.innerText())}`);
+  await shot(page, "validators");
 
   if (problems.length) fail(problems.join("; "));
   console.log(`timings ${JSON.stringify(timings)}`);

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
-import type { AskInfo } from "../api";
+import type { AskInfo, ExecutorKey } from "../api";
 import { ErrorBox, Mono, Show } from "../components";
-import { useJson } from "../hooks";
+import { type Loaded, useJson } from "../hooks";
 import { feeToAttach, formatLunc, luncToUluna } from "../lib/fee";
 import { hasBrowserWallet, submitRequest, WalletError } from "../wallet";
 
@@ -9,7 +9,25 @@ import { hasBrowserWallet, submitRequest, WalletError } from "../wallet";
  *  takes any fee above zero): 0.1 LUNC. */
 const DEFAULT_FEE = 100_000n;
 
+/** The "Encrypt prompt" line: to whom the prompt will be sealed, or why it cannot be. */
+function sealTargets(keys: Loaded<{ keys: ExecutorKey[] }>): { keys: string[] | null; note: string; error: boolean } {
+  if (keys.state === "loading") return { keys: null, note: "reading the executor keys from chimerad…", error: false };
+  if (keys.state === "error") return { keys: null, note: `cannot read the executor keys: ${keys.message}`, error: true };
+  const k = keys.data.keys.map((x) => x.x25519_public_key);
+  if (k.length === 0)
+    return { keys: null, note: "no executor has published a sealing key on chimerad yet, so the prompt cannot be sealed", error: true };
+  const n = `${k.length} executor key${k.length === 1 ? "" : "s"}`;
+  return {
+    keys: k,
+    note: `sealed in this page to the ${n} published on chimerad (X25519, ChaCha20-Poly1305): only the executors can read it; the chain, the relayer and Terra see ciphertext. The output stays public.`,
+    error: false,
+  };
+}
+
 function AskForm({ info }: { info: AskInfo }) {
+  const executorKeys = useJson<{ keys: ExecutorKey[] }>("/api/executor-keys");
+  const [encrypt, setEncrypt] = useState(false);
+  const seal = sealTargets(executorKeys);
   const textModels = info.models.filter((m) => m.input === "text");
   const [model, setModel] = useState(textModels.find((m) => m.id === "digits-ddpm")?.id ?? textModels[0]?.id ?? "");
   const [prompt, setPrompt] = useState("7");
@@ -32,6 +50,10 @@ function AskForm({ info }: { info: AskInfo }) {
   const onSubmit = async (ev: Event) => {
     ev.preventDefault();
     if (!fee || feeError) return;
+    if (encrypt && !seal.keys) {
+      setError(`cannot encrypt the prompt: ${seal.note}`);
+      return;
+    }
     if (useMnemonic && !mnemonic.trim()) {
       setError("no wallet: enter the devnet mnemonic, or install Keplr/Station");
       return;
@@ -39,7 +61,14 @@ function AskForm({ info }: { info: AskInfo }) {
     setBusy(true);
     setError(null);
     try {
-      const r = await submitRequest(info, { mnemonic: useMnemonic ? mnemonic : null, model, prompt, seed, feeUluna: fee.uluna });
+      const r = await submitRequest(info, {
+        mnemonic: useMnemonic ? mnemonic : null,
+        model,
+        prompt,
+        seed,
+        feeUluna: fee.uluna,
+        sealTo: encrypt ? seal.keys : null,
+      });
       location.hash = `#/requests/${r.requestId}?tx=${r.txHash}&submitted=${Date.now()}`;
     } catch (e) {
       setError(e instanceof WalletError ? e.message : `signing failed: ${(e as Error).message}`);
@@ -65,6 +94,23 @@ function AskForm({ info }: { info: AskInfo }) {
         Prompt
         <textarea name="prompt" rows={2} value={prompt} onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} required />
       </label>
+      <div class="encrypt">
+        <label class="inline">
+          <input
+            type="checkbox"
+            name="encrypt"
+            checked={encrypt}
+            onChange={(e) => {
+              setEncrypt((e.target as HTMLInputElement).checked);
+              setError(null);
+            }}
+          />{" "}
+          Encrypt prompt
+        </label>
+        <p class={`hint${encrypt && seal.error ? " error-text" : ""}`} data-testid="encrypt-note" aria-live="polite">
+          {encrypt ? seal.note : "Off: the prompt travels as plain text, readable on Terra and on chimerad."}
+        </p>
+      </div>
       <label>
         Seed
         <input name="seed" inputMode="numeric" pattern="[0-9]+" value={seed} onInput={(e) => setSeed((e.target as HTMLInputElement).value)} required />
@@ -108,7 +154,9 @@ function AskForm({ info }: { info: AskInfo }) {
         {!browserWallet && !useMnemonic && <p>No Keplr or Station in this browser.</p>}
       </fieldset>
       <button type="submit" disabled={busy || !!feeError}>
-        {busy ? "Signing and broadcasting…" : `Sign and send (${fee && !feeError ? formatLunc(fee.uluna) : "fee?"})`}
+        {busy
+          ? `${encrypt ? "Sealing, signing" : "Signing"} and broadcasting…`
+          : `${encrypt ? "Seal, sign" : "Sign"} and send (${fee && !feeError ? formatLunc(fee.uluna) : "fee?"})`}
       </button>
       {error && (
         <div class="error" role="alert" data-testid="ask-error">

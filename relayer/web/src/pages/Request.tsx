@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { getJson, type RequestAnswer } from "../api";
-import { ErrorBox, Loading, Mono } from "../components";
+import { getJson, type PacketInput, type RequestAnswer } from "../api";
+import { ErrorBox, Loading, Mono, short } from "../components";
 import { noteSeen, recordMatchesJob, type Step, timelineOf } from "../lib/timeline";
 import { Verified } from "./Job";
 
@@ -20,6 +20,29 @@ function StepItem({ s }: { s: Step }) {
         <div class="detail">{s.detail}</div>
       </div>
     </li>
+  );
+}
+
+/** Whether the prompt was sealed, from the packet Terra sent; never the prompt itself. */
+function InputFact({ input, known }: { input: PacketInput | null; known: boolean }) {
+  if (!input) return <em>{known ? "not in the packet event" : "known once the tx is found on Terra"}</em>;
+  const size = input.bytes == null ? "in the blob store" : `${input.bytes} bytes`;
+  if (input.sealed) {
+    const n = input.sealed.recipients.length;
+    return (
+      <>
+        <span class="status sealed" data-testid="sealed-badge">
+          sealed
+        </span>{" "}
+        to {n} executor key{n === 1 ? "" : "s"} ({input.sealed.recipients.map((k) => short(k, 6)).join(", ")}); only ciphertext ({size})
+        went through Terra, the relayer and chimerad{input.output_key ? "; the output is sealed to the requester" : "; the output is public"}.
+      </>
+    );
+  }
+  return (
+    <>
+      <span class="status plain">not sealed</span> {input.encoding}, {size}, readable on chain.
+    </>
   );
 }
 
@@ -73,6 +96,10 @@ export function Request({ id }: { id: string }) {
             <dt>Requester</dt>
             <dd>
               <Mono value={answer.record.requester} keep={12} label="Requester" />
+            </dd>
+            <dt>Prompt</dt>
+            <dd data-testid="request-input">
+              <InputFact input={answer.terra.packet?.input ?? null} known={!!answer.terra.packet} />
             </dd>
             <dt>Fee</dt>
             <dd>

@@ -1,6 +1,24 @@
 import type { Executor, ExecutorKey } from "../api";
 import { Empty, Mono, Show } from "../components";
 import { useJson } from "../hooks";
+import { agreementOf, formatPercent } from "../lib/agreement";
+
+/** Agreed against disagreed, as a percentage and a small bar. */
+function AgreementCell({ jobsPaid, faults }: { jobsPaid: string; faults: string }) {
+  const a = agreementOf(jobsPaid, faults);
+  if (a.percent === null) return <em title={a.text}>{a.text}</em>;
+  return (
+    <span title={a.text}>
+      <strong>{formatPercent(a.percent)}</strong>
+      <span class="bar-track" role="img" aria-label={a.text}>
+        <span class="bar-fill" style={{ width: `${a.percent}%` }} />
+      </span>
+      <span class="meta">
+        agreed {a.agreed.toString()}, disagreed {a.disagreed.toString()}
+      </span>
+    </span>
+  );
+}
 
 export function Validators() {
   const ex = useJson<{ height: number; executors: Executor[] }>("/api/executors");
@@ -8,7 +26,11 @@ export function Validators() {
   return (
     <section aria-labelledby="val-h">
       <h1 id="val-h">Validators</h1>
-      <p class="lead">Every validator runs the models as an executor; its operator account is paid its share of each fee.</p>
+      <p class="lead">
+        Every validator runs the models as an executor; its operator account is paid its share of each fee. Agreement: the paid jobs it
+        agreed with the quorum on (jobs paid) against the jobs it disagreed on (faults, counted since it last registered its executor key).
+        Jobs that paid chimerad no fee, and validators without an operator account, add no agreements.
+      </p>
       <Show v={ex} what="the executors">
         {(d) =>
           d.executors.length === 0 ? (
@@ -21,6 +43,7 @@ export function Validators() {
                   <th scope="col">Validator</th>
                   <th scope="col">Operator</th>
                   <th scope="col">Earnings</th>
+                  <th scope="col">Agreement</th>
                   <th scope="col">Jobs paid</th>
                   <th scope="col">Faults</th>
                   <th scope="col">Excluded</th>
@@ -36,6 +59,9 @@ export function Validators() {
                       {e.operator ? <Mono value={e.operator} keep={12} label="Operator" /> : <em>none (its share goes to the community)</em>}
                     </td>
                     <td data-label="Earnings">{e.earned.length ? e.earned.map((c) => `${c.amount} ${c.denom}`).join(", ") : "0"}</td>
+                    <td data-label="Agreement" class="agreement" data-testid="agreement">
+                      <AgreementCell jobsPaid={e.jobs_paid} faults={e.faults} />
+                    </td>
                     <td data-label="Jobs paid">{e.jobs_paid}</td>
                     <td data-label="Faults" class={e.faults !== "0" ? "warn" : ""}>
                       {e.faults}
