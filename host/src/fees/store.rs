@@ -192,7 +192,7 @@ pub fn add_earning(e: &mut pb::Executor, denom: &str, amount: u128) -> Result<()
 
 /// Whether `validator` may not run jobs (too many faults).
 pub fn is_excluded(ctx: &mut Ctx, validator: &[u8]) -> Result<bool, TxError> {
-    Ok(ctx.get(&executor_key(validator))?.is_some() && executor(ctx, validator)?.excluded)
+    Ok(executor(ctx, validator)?.excluded)
 }
 
 pub fn is_excluded_committed(snap: &Snapshot, validator: &[u8]) -> Result<bool, StateError> {
