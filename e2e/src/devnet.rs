@@ -10,11 +10,14 @@
 //! `chimera-inference-1` channel to chimerad's `inference` port on the first
 //! run) escrows a `uluna` fee for a "7", and once the contract records the
 //! result, `chimera fetch` downloads the PNG and checks it against it.
+//! Last, the web app (`chimera ui`, port 8090 when free) starts against
+//! both chains and the contract, so the user can ask, watch and verify in a
+//! browser; the summary prints its address.
 //!
 //! Everything lives in one directory (`--dir`, default
 //! `$CHIMERA_DEVNET_DIR`, else `~/.cache/chimera/devnet`): `terra/` (terrad
 //! home), `chimera/node0/` (chimerad home), `relayer/` (config, keys,
-//! logs), `outputs/` (the PNGs) and `devnet.json`, the state file: each
+//! logs), `outputs/` (the PNGs), `ui/` (the web app's log) and `devnet.json`, the state file: each
 //! long-running process (command line, environment, log, process group),
 //! the chains' endpoints, the relayer's paths, the user's account and the
 //! contract (code id, address, channel ids) with its requests.
@@ -232,6 +235,10 @@ pub const FUND: u128 = 1_000_000;
 
 /// How long `chimera ica infer --wait` may follow the request.
 const INFER_WAIT: &str = "5m";
+
+/// Where `scripts/devnet` serves the web app when the port is free
+/// (`chimera ui`'s own default).
+pub const WEB_PORT: u16 = 8090;
 
 /// How long a respawned process may take to answer.
 const RESPAWN_TIMEOUT: Duration = Duration::from_secs(90);
@@ -774,7 +781,94 @@ pub fn up(dir: &Path) -> Result<(), Failure> {
              has is reused), `scripts/devnet down` stops everything",
         )
     })?;
+    web_app(&mut st, &progress, &mut words).map_err(|e| {
+        Failure::new(
+            e,
+            st.logs(),
+            "the chains, relayer and requests are fine; `scripts/devnet` again retries the web app",
+        )
+    })?;
     print_summary(&st, &request, &contract, &progress, &words).map_err(|e| Failure::new(e, st.logs(), ""))?;
+    Ok(())
+}
+
+/// `chimera ui`, the web app, once: started after the contract exists (its
+/// Ask page needs the contract and its channel), detached and recorded like
+/// the other processes, so later runs reuse or respawn it. It listens on
+/// [`WEB_PORT`] when that is free, else on any free port; the summary says
+/// where. The page's devnet wallet is the devnet user's well-known
+/// mnemonic, passed in the environment (never in the served bundle).
+fn web_app(st: &mut State, p: &Progress, words: &mut Vec<String>) -> Result<()> {
+    if st.processes().iter().any(|r| r["role"] == "ui") {
+        // resume_infra already reused or respawned it.
+        return Ok(());
+    }
+    let t = Instant::now();
+    let binary = PathBuf::from(st.str("/relayer/binary")?);
+    let index = crate::web::repo().join("relayer/web/dist/index.html");
+    if !index.is_file() {
+        bail!(
+            "{} is missing: build the web app with `scripts/setup web`",
+            index.display()
+        );
+    }
+    let port = if ports::ensure_free(WEB_PORT, "chimera ui").is_ok() {
+        WEB_PORT
+    } else {
+        ports::free_port().context("a free port for chimera ui")?
+    };
+    let listen = ports::loopback(port);
+    let log = st.dir.join("ui").join("chimera-ui.log");
+    std::fs::create_dir_all(st.dir.join("ui")).context("creating the web app's log directory")?;
+    let args = [
+        "ui".to_string(),
+        "--host-grpc".into(),
+        st.str("/chains/chimera/grpc")?,
+        "--contract".into(),
+        st.str("/contract/address")?,
+        "--channel".into(),
+        st.str("/contract/channel_id")?,
+        "--terra-rpc".into(),
+        st.str("/chains/terra/rpc")?,
+        "--terra-grpc".into(),
+        st.str("/chains/terra/grpc")?,
+        "--listen".into(),
+        listen.to_string(),
+    ];
+    let mut spec = process::ProcessSpec::new("chimera ui", &binary, &log)
+        .args(&args)
+        .env("CHIMERA_DEVNET_MNEMONIC", keys::USER_MNEMONIC);
+    for (k, v) in inherited_env() {
+        spec = spec.env(k, v);
+    }
+    p.line(
+        "start",
+        &format!("chimera {} (devnet wallet: the user's mnemonic)", args.join(" ")),
+        None,
+    );
+    let mut ui = ManagedProcess::spawn(spec).context("starting chimera ui")?;
+    ui.wait_for_http(listen, "/api/ask-info", WAIT)
+        .with_context(|| format!("chimera ui at http://{listen} (log {})", log.display()))?;
+    let d = ui.into_detached();
+    record_pgid(d.pgid);
+    let record = process_record(
+        &d,
+        "ui",
+        vec![ready_http(listen, "/api/info")],
+        &[(port, "web app")],
+        None,
+    );
+    let mut records = st.processes();
+    records.push(record);
+    st.v["processes"] = json!(records);
+    st.v["web"] = json!({ "url": format!("http://{listen}/"), "log": log.display().to_string() });
+    st.save()?;
+    p.line(
+        "started",
+        &format!("chimera ui at http://{listen}/"),
+        Some(t.elapsed()),
+    );
+    words.push("started the web app".into());
     Ok(())
 }
 
@@ -800,7 +894,7 @@ fn fresh_logs(dir: &Path) -> Vec<PathBuf> {
 /// stops what started: the harness's processes stop on drop).
 fn create_infra(st: &mut State, p: &Progress) -> Result<()> {
     let dir = st.dir.clone();
-    for sub in ["terra", "chimera", "relayer", "outputs"] {
+    for sub in ["terra", "chimera", "relayer", "outputs", "ui"] {
         let d = dir.join(sub);
         if d.exists() {
             std::fs::remove_dir_all(&d).with_context(|| format!("removing {}", d.display()))?;
@@ -2066,6 +2160,7 @@ fn print_summary(
     println!("    sha256     {} (verified against the ack)", req.sha256);
     print_contract(st, c);
     print_fees(st);
+    print_web(st, req, c);
     println!("  this run     {}", words.join(", "));
     println!(
         "  everything keeps running; `scripts/devnet` again makes a new request on each route, `scripts/devnet down` \
@@ -2079,6 +2174,26 @@ fn print_summary(
 /// Where the LUNC fees went: the executor's operator on chimerad, what
 /// waits to be sent, and what reached the community address on Terra (the
 /// burn part is burned on arrival by x/treasury).
+/// Where to open the web app, and this run's two requests in it.
+fn print_web(st: &State, req: &Request, c: &ContractRequest) {
+    let Ok(url) = st.str("/web/url") else { return };
+    let pgid = st
+        .processes()
+        .iter()
+        .find(|r| r["role"] == "ui")
+        .map_or("?".into(), |r| r["pgid"].to_string());
+    println!("  web app      {url}  (chimera ui, pgid {pgid}; open it in a browser)");
+    println!("    ask        {url}#/ask  (the devnet wallet is filled in: sign and watch the timeline)");
+    println!(
+        "    contract   {url}#/requests/{}  (this run's contract request)",
+        c.id
+    );
+    if let Some(job) = req.value["outcome"]["result"][0]["job_id"].as_str() {
+        println!("    ica job    {url}#/jobs/{job}  (this run's ICA request, verified in the page)");
+    }
+    println!("    log        {}", st.str("/web/log").unwrap_or_default());
+}
+
 fn print_fees(st: &State) {
     let s = |ptr: &str| st.str(ptr).unwrap_or_else(|_| "?".into());
     if st.v["fees"].is_null() {

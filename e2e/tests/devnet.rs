@@ -2,14 +2,16 @@
 //! temporary directory: the first `up` starts Terra, chimerad and `chimera
 //! relay`, opens the paths, registers, funds and runs a "7" through the
 //! interchain account, then stores and instantiates the requester contract
-//! with `terrad`, opens its channel and runs a "7" through it, and exits
-//! leaving them running; `status` sees them; a second `up` (after `kill -9`
+//! with `terrad`, opens its channel and runs a "7" through it, starts the
+//! web app (`chimera ui`), which must serve the page and see that request
+//! settled, and exits leaving them running; `status` sees them; a second `up` (after `kill -9`
 //! of the relayer) reuses the chains, paths, account, funds, contract and
 //! its channel, starts the relayer again from its recorded command line and
 //! makes a new request on each route; `down` stops every recorded group and
 //! removes the directory. Needs `terrad` and `cometbft` from
 //! `scripts/setup`, and chimerad and chimera built beside chimera-e2e.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -60,6 +62,22 @@ impl Drop for Down {
     }
 }
 
+/// Where the devnet's `chimera ui` listens.
+fn web_addr(state: &Value) -> SocketAddr {
+    let url = state["web"]["url"].as_str().expect("web.url in devnet.json");
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap()
+}
+
+/// GET on the web app: the body of a 2xx answer.
+fn get(addr: SocketAddr, path: &str) -> String {
+    let r = chimera_e2e::http::get(addr, path, std::time::Duration::from_secs(30)).unwrap();
+    assert!(r.is_success(), "GET {path}: {} {}", r.status, r.body);
+    r.body
+}
+
 #[test]
 fn up_twice_status_and_down() {
     for b in ["terrad", "cometbft"] {
@@ -86,7 +104,7 @@ fn up_twice_status_and_down() {
         .iter()
         .map(|r| DetachedProcess::from_json(r).unwrap())
         .collect();
-    assert_eq!(records.len(), 3, "terrad, chimerad, chimera relay");
+    assert_eq!(records.len(), 4, "terrad, chimerad, chimera relay, chimera ui");
     for r in &records {
         assert!(
             !group_members(r.pgid).is_empty(),
@@ -123,6 +141,19 @@ fn up_twice_status_and_down() {
     // Same model, prompt and seed on both routes: the same image.
     assert_eq!(asked["sha256"], first["requests"][0]["sha256"]);
     assert!(stdout.contains("terrad tx wasm execute"), "{stdout}");
+    // The web app serves the page and sees the contract request settled,
+    // with the validator's report and the ack on Terra.
+    let web = web_addr(&first);
+    assert!(stdout.contains(&format!("http://{web}/#/ask")), "{stdout}");
+    let page = get(web, "/");
+    assert!(page.contains("<div id=\"app\""), "{page}");
+    let seen: Value = serde_json::from_str(&get(web, "/api/requests/1")).unwrap();
+    assert_eq!(seen["record"]["status"], "succeeded", "{seen}");
+    assert!(
+        seen["reports"].as_array().is_some_and(|r| !r.is_empty()),
+        "{seen}"
+    );
+    assert!(seen["terra"]["ack"]["height"].as_u64().is_some(), "{seen}");
 
     let status = devnet(&dir, &["status"]);
     assert_eq!(status.status.code(), Some(0), "status: all running");
@@ -157,6 +188,9 @@ fn up_twice_status_and_down() {
         assert!(stderr.contains(reused), "no {reused:?} in:\n{stderr}");
     }
     assert!(stderr.contains("started  chimera relay again"), "{stderr}");
+    assert!(stderr.contains("reused   chimera ui"), "{stderr}");
+    let seen: Value = serde_json::from_str(&get(web_addr(&state(&dir)), "/api/requests/2")).unwrap();
+    assert_eq!(seen["record"]["status"], "succeeded", "{seen}");
     assert!(!stderr.contains("funded"), "the account had funds: {stderr}");
     let second = state(&dir);
     assert_eq!(
