@@ -82,7 +82,8 @@ impl Chain {
                     "id": MODEL,
                     "sha256": MODEL_SHA,
                     "task": "classify",
-                    "sketch": { "rule": "classify", "levels": 256, "tolerance": 2, "thumb": 8 }
+                    "sketch": { "rule": "classify", "levels": 256, "tolerance": 2, "thumb": 8 },
+                    "input": { "encoding": "tensor", "dtype": "f32", "shape": [1, 8, 8], "max_bytes": 256 }
                 }],
                 "executor_keys": [{ "validator": VALIDATOR, "key": EXECUTOR_KEY }]
             }
@@ -210,6 +211,17 @@ async fn registry_keys_and_refusals() {
         })
     );
     assert!(m.max_input_bytes >= 3136);
+    // What the model reads, as its manifest declares it: a wallet builds
+    // the request from this alone.
+    assert_eq!(
+        m.input,
+        Some(chimera_packets::proto::ModelInput {
+            encoding: "tensor".into(),
+            dtype: "f32".into(),
+            shape: vec![1, 8, 8],
+            max_bytes: 256,
+        })
+    );
     let one = q
         .model(QueryModelRequest { id: MODEL.into() })
         .await

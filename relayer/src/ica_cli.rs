@@ -185,11 +185,12 @@ pub struct InferArgs {
     #[arg(long, conflicts_with = "input", required_unless_present = "input")]
     prompt: Option<String>,
     /// Input file instead of --prompt: text for text models, raw
-    /// little-endian tensor bytes with --tensor.
+    /// little-endian tensor bytes for tensor models (of the dtype and shape
+    /// the host's registry records, or --tensor).
     #[arg(long)]
     input: Option<PathBuf>,
     /// The input is a tensor of DTYPE and SHAPE, e.g. f32:1x8x8 for
-    /// digits-cnn.
+    /// digits-cnn (default: what the host's registry records for the model).
     #[arg(long, value_parser = parse_tensor, requires = "input")]
     tensor: Option<InputEncoding>,
     /// Seed of the executors' RNG (same request + seed = same output).
@@ -495,10 +496,16 @@ async fn fund(c: &Conn, a: &FundArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The input encoding of `model`: `--tensor`, else what the host's registry
-/// says its task reads (text for prompt models; a tensor needs --tensor).
+/// records of its manifest's input (dtype and shape for a tensor), else
+/// what its task reads (registries older than that record: text for prompt
+/// models; a tensor needs --tensor).
 async fn input_encoding(c: &Conn, a: &InferArgs) -> anyhow::Result<InputEncoding> {
     let task = match ica::models(&c.host).await {
         Ok(list) => match list.iter().find(|m| m.id == a.model) {
+            Some(m) if a.tensor.is_none() => match registered_input(m) {
+                Some(encoding) => return Ok(encoding),
+                None => Some(m.task.clone()),
+            },
             Some(m) => Some(m.task.clone()),
             None => bail!(
                 "model {:?} is not registered on {} (registered: {})",
@@ -522,6 +529,19 @@ async fn input_encoding(c: &Conn, a: &InferArgs) -> anyhow::Result<InputEncoding
         ))
         .into()),
         _ => Ok(InputEncoding::Text),
+    }
+}
+
+/// The input the chain's registry entry declares, when it declares one.
+fn registered_input(m: &chimera_packets::proto::Model) -> Option<InputEncoding> {
+    let i = m.input.as_ref()?;
+    match i.encoding.as_str() {
+        "text" => Some(InputEncoding::Text),
+        "tensor" => Some(InputEncoding::Tensor {
+            dtype: chimera_packets::DType::from_name(&i.dtype)?,
+            shape: i.shape.clone(),
+        }),
+        _ => None,
     }
 }
 

@@ -47,6 +47,26 @@ pub struct GenesisModel {
     pub sha256: String,
     pub task: String,
     pub sketch: GenesisSketch,
+    /// What the model reads (`[model.input]`); absent in genesis files
+    /// written before the registry carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<GenesisInput>,
+}
+
+/// A model's input (`[model.input]` of its manifest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisInput {
+    /// `text` or `tensor`.
+    pub encoding: String,
+    /// Tensor element type, e.g. `f32` (tensors only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtype: Option<String>,
+    /// Tensor shape (tensors only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Vec<u32>>,
+    /// Text: most UTF-8 bytes; tensor: its exact size.
+    pub max_bytes: u64,
 }
 
 /// A model's agreement rule (`[model.sketch]` of its manifest).
@@ -69,6 +89,36 @@ pub struct GenesisOperator {
     pub validator: String,
 }
 
+impl GenesisInput {
+    /// The committed form, checked: a known encoding; a tensor names a
+    /// dtype and a shape whose size is `max_bytes`.
+    fn to_proto(&self) -> Result<proto::ModelInput, String> {
+        let (dtype, shape) = (self.dtype.clone().unwrap_or_default(), self.shape.clone().unwrap_or_default());
+        match self.encoding.as_str() {
+            "text" => {}
+            "tensor" => {
+                let element = chimera_packets::DType::from_name(&dtype)
+                    .ok_or_else(|| format!("dtype {dtype:?} is not a tensor dtype"))?
+                    .size();
+                let size = shape.iter().try_fold(element, |n, &d| n.checked_mul(u64::from(d)));
+                if shape.is_empty() || size != Some(self.max_bytes) {
+                    return Err(format!(
+                        "a {dtype} tensor of shape {shape:?} is not max_bytes {} bytes",
+                        self.max_bytes
+                    ));
+                }
+            }
+            other => return Err(format!("encoding {other:?} is neither text nor tensor")),
+        }
+        Ok(proto::ModelInput {
+            encoding: self.encoding.clone(),
+            dtype,
+            shape,
+            max_bytes: self.max_bytes,
+        })
+    }
+}
+
 impl GenesisModel {
     /// The registry entry of a manifest.
     pub fn from_manifest(m: &Manifest) -> GenesisModel {
@@ -88,6 +138,16 @@ impl GenesisModel {
                 tolerance: m.sketch.tolerance,
                 thumb: m.sketch.thumb,
             },
+            input: Some(GenesisInput {
+                encoding: match m.input.encoding {
+                    crate::executor::manifest::InputKind::Text => "text",
+                    crate::executor::manifest::InputKind::Tensor => "tensor",
+                }
+                .into(),
+                dtype: m.input.dtype.clone(),
+                shape: m.input.shape.clone(),
+                max_bytes: m.input.max_bytes,
+            }),
         }
     }
 }
@@ -128,6 +188,9 @@ impl InferenceGenesis {
                     task: m.task.clone(),
                     max_input_bytes: self.params.max_inline_input_bytes,
                     sketch: Some(sketch),
+                    input: m.input.as_ref().map(GenesisInput::to_proto).transpose().map_err(|e| {
+                        format!("inference.models[{}].input: {e}", m.id)
+                    })?,
                 },
             );
         }
@@ -162,5 +225,37 @@ impl InferenceGenesis {
                 .map_err(|e| e.to_string())?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GenesisInput;
+
+    fn input(encoding: &str, dtype: Option<&str>, shape: Option<Vec<u32>>, max_bytes: u64) -> GenesisInput {
+        GenesisInput {
+            encoding: encoding.into(),
+            dtype: dtype.map(Into::into),
+            shape,
+            max_bytes,
+        }
+    }
+
+    #[test]
+    fn model_inputs_are_checked_before_they_are_committed() {
+        let cnn = input("tensor", Some("f32"), Some(vec![1, 8, 8]), 256).to_proto().unwrap();
+        assert_eq!((cnn.dtype.as_str(), cnn.shape.as_slice(), cnn.max_bytes), ("f32", &[1, 8, 8][..], 256));
+        let text = input("text", None, None, 4096).to_proto().unwrap();
+        assert_eq!((text.encoding.as_str(), text.shape.len()), ("text", 0));
+        for (bad, why) in [
+            (input("tensor", Some("f32"), Some(vec![1, 8, 8]), 255), "is not max_bytes 255"),
+            (input("tensor", Some("f99"), Some(vec![8]), 32), "not a tensor dtype"),
+            (input("tensor", Some("u8"), None, 0), "shape []"),
+            (input("tensor", Some("u8"), Some(vec![u32::MAX, u32::MAX, u32::MAX]), 1), "is not max_bytes"),
+            (input("image", None, None, 1), "neither text nor tensor"),
+        ] {
+            let e = bad.to_proto().unwrap_err();
+            assert!(e.contains(why), "{e}");
+        }
     }
 }

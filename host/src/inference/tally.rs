@@ -525,6 +525,7 @@ mod tests {
                 tolerance: 2,
                 thumb: 8,
             }),
+            input: None,
         }
     }
 
