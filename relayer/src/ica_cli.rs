@@ -503,6 +503,14 @@ async fn input_encoding(c: &Conn, a: &InferArgs) -> anyhow::Result<InputEncoding
     let task = match ica::models(&c.host).await {
         Ok(list) => match list.iter().find(|m| m.id == a.model) {
             Some(m) if a.tensor.is_none() => match registered_input(m) {
+                Some(InputEncoding::Tensor { .. }) if a.input.is_none() => {
+                    return Err(InvalidRequest(format!(
+                        "{} reads a tensor ({}), not a prompt: give --input FILE with its raw little-endian bytes",
+                        a.model,
+                        tensor_text(m)
+                    ))
+                    .into())
+                }
                 Some(encoding) => return Ok(encoding),
                 None => Some(m.task.clone()),
             },
@@ -530,6 +538,13 @@ async fn input_encoding(c: &Conn, a: &InferArgs) -> anyhow::Result<InputEncoding
         .into()),
         _ => Ok(InputEncoding::Text),
     }
+}
+
+/// `f32[1, 8, 8], 256 bytes`: a registered tensor input, for messages.
+fn tensor_text(m: &chimera_packets::proto::Model) -> String {
+    m.input.as_ref().map_or_else(String::new, |i| {
+        format!("{}{:?}, {} bytes", i.dtype, i.shape, i.max_bytes)
+    })
 }
 
 /// The input the chain's registry entry declares, when it declares one.
