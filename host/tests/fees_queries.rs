@@ -240,6 +240,28 @@ async fn totals_and_executors_of_state() {
     assert!(http_get(addr, "/").await.starts_with("HTTP/1.1 404"));
     let _ = stop.send(());
     task.await.unwrap().unwrap();
+
+    // Totals at a past height (`chimera ui`'s fee history): version 2
+    // raises uchim and adds a denom; height 1 still answers version 1.
+    let mut state = Delta::new(storage.latest_snapshot());
+    unmetered(&mut state, 2, |ctx| {
+        fee_store::update_totals(ctx, "uchim", |t| t.collected = 50)?;
+        fee_store::update_totals(ctx, "uextra", |t| t.collected = 1)
+    })
+    .unwrap_or_else(|e: TxError| panic!("{e}"));
+    storage.commit(2, state.into_changes()).unwrap();
+    let server = GrpcServer::start(storage.clone(), CHAIN_ID).await;
+    let mut q = QueryClient::new(server.channel().await);
+    let mut at_1 = tonic::Request::new(pb::QueryTotalsRequest {});
+    at_1.metadata_mut()
+        .insert("x-cosmos-block-height", "1".parse().unwrap());
+    assert_eq!(q.totals(at_1).await.unwrap().into_inner().totals, totals);
+    let now = q.totals(pb::QueryTotalsRequest {}).await.unwrap().into_inner().totals;
+    assert_eq!(
+        now.iter().map(|t| (t.denom.as_str(), t.collected.as_str())).collect::<Vec<_>>(),
+        vec![(lunc.as_str(), "0"), ("uchim", "50"), ("uextra", "1")]
+    );
+    server.stop().await;
 }
 
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {

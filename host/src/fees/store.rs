@@ -127,9 +127,27 @@ pub fn update_totals(ctx: &mut Ctx, denom: &str, f: impl FnOnce(&mut Totals)) ->
     ctx.put(total_key(denom), t.to_pb(denom, 0, 0).encode_to_vec())
 }
 
-/// Every denom's totals, by denom.
+/// Every denom's totals, by denom, at `snap`'s version (any retained one).
+///
+/// Only the latest version can list keys. Totals records are never
+/// deleted, so the denoms recorded now are a superset of those of any
+/// older version: an older snapshot lists them at the latest version and
+/// reads each at its own (the fee history in `chimera ui` relies on it).
 pub fn totals_committed(snap: &Snapshot) -> Result<Vec<(String, Totals)>, StateError> {
-    snap.prefix(TOTAL)?
+    let records = match snap.prefix(TOTAL) {
+        Ok(kv) => kv,
+        Err(StateError::NotLatest { .. }) => {
+            let mut kv = Vec::new();
+            for (k, _) in snap.latest().prefix(TOTAL)? {
+                if let Some(v) = snap.get(&k)? {
+                    kv.push((k, v));
+                }
+            }
+            kv
+        }
+        Err(e) => return Err(e),
+    };
+    records
         .into_iter()
         .map(|(k, v)| {
             let bad = |e: String| StateError::Corrupt(format!("fees state: total: {e}"));

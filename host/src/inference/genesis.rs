@@ -93,14 +93,19 @@ impl GenesisInput {
     /// The committed form, checked: a known encoding; a tensor names a
     /// dtype and a shape whose size is `max_bytes`.
     fn to_proto(&self) -> Result<proto::ModelInput, String> {
-        let (dtype, shape) = (self.dtype.clone().unwrap_or_default(), self.shape.clone().unwrap_or_default());
+        let (dtype, shape) = (
+            self.dtype.clone().unwrap_or_default(),
+            self.shape.clone().unwrap_or_default(),
+        );
         match self.encoding.as_str() {
             "text" => {}
             "tensor" => {
                 let element = chimera_packets::DType::from_name(&dtype)
                     .ok_or_else(|| format!("dtype {dtype:?} is not a tensor dtype"))?
                     .size();
-                let size = shape.iter().try_fold(element, |n, &d| n.checked_mul(u64::from(d)));
+                let size = shape
+                    .iter()
+                    .try_fold(element, |n, &d| n.checked_mul(u64::from(d)));
                 if shape.is_empty() || size != Some(self.max_bytes) {
                     return Err(format!(
                         "a {dtype} tensor of shape {shape:?} is not max_bytes {} bytes",
@@ -188,9 +193,12 @@ impl InferenceGenesis {
                     task: m.task.clone(),
                     max_input_bytes: self.params.max_inline_input_bytes,
                     sketch: Some(sketch),
-                    input: m.input.as_ref().map(GenesisInput::to_proto).transpose().map_err(|e| {
-                        format!("inference.models[{}].input: {e}", m.id)
-                    })?,
+                    input: m
+                        .input
+                        .as_ref()
+                        .map(GenesisInput::to_proto)
+                        .transpose()
+                        .map_err(|e| format!("inference.models[{}].input: {e}", m.id))?,
                 },
             );
         }
@@ -243,15 +251,29 @@ mod tests {
 
     #[test]
     fn model_inputs_are_checked_before_they_are_committed() {
-        let cnn = input("tensor", Some("f32"), Some(vec![1, 8, 8]), 256).to_proto().unwrap();
-        assert_eq!((cnn.dtype.as_str(), cnn.shape.as_slice(), cnn.max_bytes), ("f32", &[1, 8, 8][..], 256));
+        let cnn = input("tensor", Some("f32"), Some(vec![1, 8, 8]), 256)
+            .to_proto()
+            .unwrap();
+        assert_eq!(
+            (cnn.dtype.as_str(), cnn.shape.as_slice(), cnn.max_bytes),
+            ("f32", &[1, 8, 8][..], 256)
+        );
         let text = input("text", None, None, 4096).to_proto().unwrap();
         assert_eq!((text.encoding.as_str(), text.shape.len()), ("text", 0));
         for (bad, why) in [
-            (input("tensor", Some("f32"), Some(vec![1, 8, 8]), 255), "is not max_bytes 255"),
-            (input("tensor", Some("f99"), Some(vec![8]), 32), "not a tensor dtype"),
+            (
+                input("tensor", Some("f32"), Some(vec![1, 8, 8]), 255),
+                "is not max_bytes 255",
+            ),
+            (
+                input("tensor", Some("f99"), Some(vec![8]), 32),
+                "not a tensor dtype",
+            ),
             (input("tensor", Some("u8"), None, 0), "shape []"),
-            (input("tensor", Some("u8"), Some(vec![u32::MAX, u32::MAX, u32::MAX]), 1), "is not max_bytes"),
+            (
+                input("tensor", Some("u8"), Some(vec![u32::MAX, u32::MAX, u32::MAX]), 1),
+                "is not max_bytes",
+            ),
             (input("image", None, None, 1), "neither text nor tensor"),
         ] {
             let e = bad.to_proto().unwrap_err();

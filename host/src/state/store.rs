@@ -717,6 +717,12 @@ impl Snapshot {
         self.version
     }
 
+    /// The latest committed state of the same store (for a reader of an
+    /// older version that must list keys, which only the latest can).
+    pub fn latest(&self) -> Snapshot {
+        self.store.latest_snapshot()
+    }
+
     /// The app hash CometBFT recorded for this version.
     pub fn app_hash(&self) -> AppHash {
         AppHash::from_root(self.root)
