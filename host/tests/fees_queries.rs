@@ -256,9 +256,16 @@ async fn totals_and_executors_of_state() {
     at_1.metadata_mut()
         .insert("x-cosmos-block-height", "1".parse().unwrap());
     assert_eq!(q.totals(at_1).await.unwrap().into_inner().totals, totals);
-    let now = q.totals(pb::QueryTotalsRequest {}).await.unwrap().into_inner().totals;
+    let now = q
+        .totals(pb::QueryTotalsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .totals;
     assert_eq!(
-        now.iter().map(|t| (t.denom.as_str(), t.collected.as_str())).collect::<Vec<_>>(),
+        now.iter()
+            .map(|t| (t.denom.as_str(), t.collected.as_str()))
+            .collect::<Vec<_>>(),
         vec![(lunc.as_str(), "0"), ("uchim", "50"), ("uextra", "1")]
     );
     server.stop().await;
