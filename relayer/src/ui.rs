@@ -37,6 +37,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tonic::transport::{Channel, Endpoint};
 
+#[path = "ui_history.rs"]
+mod history;
+#[path = "ui_ica.rs"]
+mod ica;
 #[path = "ui_terra.rs"]
 mod terra;
 
@@ -226,9 +230,13 @@ fn router(ctx: Shared, web_dir: PathBuf) -> Router {
         .route("/api/executor-keys", get(executor_keys))
         .route("/api/fees/totals", get(fee_totals))
         .route("/api/fees/params", get(fee_params))
+        .route("/api/fees/history", get(history::fee_history))
         .route("/api/blobs/:sha256", get(blob))
         .route("/api/ask-info", get(terra::ask_info))
         .route("/api/requests/:id", get(terra::request))
+        .route("/api/ica-info", get(ica::ica_info))
+        .route("/api/ica/:owner", get(ica::ica_account))
+        .route("/api/ica-requests/:channel/:sequence", get(ica::ica_request))
         .route("/terra-rpc", any(terra::rpc_proxy))
         .route("/terra-rpc/*rest", any(terra::rpc_proxy))
         .route("/api/*rest", get(api_unknown))
@@ -361,11 +369,18 @@ async fn models(State(ctx): State<Shared>) -> ApiResult {
 /// (`output`, from the agreement rule).
 fn model_json(m: &cproto::Model) -> Value {
     let sketch = m.sketch.clone().unwrap_or_default();
-    let input = if chimera_relayer::ica::task_takes_text(&m.task) {
-        "text"
-    } else {
-        "tensor"
+    // The chain's record of the manifest's input; older registries lack
+    // it, and then the task says which.
+    let input = match &m.input {
+        Some(i) if i.encoding == "text" || i.encoding == "tensor" => i.encoding.as_str(),
+        _ if chimera_relayer::ica::task_takes_text(&m.task) => "text",
+        _ => "tensor",
     };
+    let tensor = m
+        .input
+        .as_ref()
+        .filter(|i| i.encoding == "tensor")
+        .map(|i| json!({ "dtype": i.dtype, "shape": i.shape, "bytes": i.max_bytes }));
     let output = match sketch.rule.as_str() {
         "image" => "png",
         "tokens" => "text",
@@ -377,6 +392,7 @@ fn model_json(m: &cproto::Model) -> Value {
         "sha256": hex::encode(&m.sha256),
         "task": m.task,
         "input": input,
+        "tensor": tensor,
         "output": output,
         "max_input_bytes": m.max_input_bytes,
         "sketch": {
@@ -835,6 +851,26 @@ mod tests {
         assert_eq!(m("diffusion", "image")["output"], "png");
         assert_eq!(m("embed", "embedding")["output"], "tensor");
         assert_eq!(m("generate", "tokens")["output"], "text");
+        assert!(
+            m("classify", "classify")["tensor"].is_null(),
+            "no shape without the chain's record"
+        );
+        let cnn = model_json(&cproto::Model {
+            id: "digits-cnn".into(),
+            task: "classify".into(),
+            input: Some(cproto::ModelInput {
+                encoding: "tensor".into(),
+                dtype: "f32".into(),
+                shape: vec![1, 8, 8],
+                max_bytes: 256,
+            }),
+            ..Default::default()
+        });
+        assert_eq!(cnn["input"], "tensor");
+        assert_eq!(
+            cnn["tensor"],
+            json!({ "dtype": "f32", "shape": [1, 8, 8], "bytes": 256 })
+        );
     }
 
     #[test]

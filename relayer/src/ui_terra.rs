@@ -38,7 +38,8 @@ pub struct TerraArgs {
     /// there, and the page broadcasts through this server's /terra-rpc proxy to it.
     #[arg(long, env = "CHIMERA_TERRA_RPC", value_name = "URL")]
     pub terra_rpc: Option<String>,
-    /// Terra Classic's gRPC (http://HOST:9090): the contract's queries.
+    /// Terra Classic's gRPC (http://HOST:9090): the contract's queries, and
+    /// the ICA controller's accounts and channels.
     #[arg(long, env = "CHIMERA_TERRA_GRPC", value_name = "URL")]
     pub terra_grpc: Option<String>,
     /// Terra's chain id (default: what its RPC's /status says).
@@ -47,8 +48,15 @@ pub struct TerraArgs {
     /// The contract's channel to chimerad (default: its only open channel).
     #[arg(long, value_name = "CHANNEL")]
     pub channel: Option<String>,
+    /// The ICA route: the connection on Terra to chimerad that interchain
+    /// accounts are registered over (default: the one OPEN connection whose
+    /// client tracks chimerad's chain id). The ICA route is on whenever
+    /// --terra-rpc and --terra-grpc are given, with or without --contract.
+    #[arg(long, value_name = "CONNECTION")]
+    pub ica_connection: Option<String>,
     /// Devnet only: a mnemonic the Ask page pre-fills for its in-page wallet.
-    /// The page gets it from /api/ask-info; never use a real wallet's words.
+    /// The page gets it from /api/ask-info and /api/ica-info; never use a
+    /// real wallet's words.
     #[arg(
         long,
         env = "CHIMERA_DEVNET_MNEMONIC",
@@ -89,7 +97,8 @@ impl HttpUrl {
 }
 
 pub struct Terra {
-    pub contract: String,
+    /// The requester contract (the contract route); None: the ICA route only.
+    pub contract: Option<String>,
     pub rpc_url: String,
     pub rpc: HttpUrl,
     pub grpc_url: String,
@@ -97,6 +106,10 @@ pub struct Terra {
     pub chain_id: Option<String>,
     pub channel: Option<String>,
     pub devnet_mnemonic: Option<String>,
+    /// `--ica-connection`.
+    pub ica_connection: Option<String>,
+    /// The ICA route's lazily connected Terra handle (ui_ica.rs).
+    pub ica: super::ica::IcaState,
     /// Reports found in chimerad's blocks, by job: the next height to read
     /// and what was found below it.
     reports: std::sync::Mutex<std::collections::HashMap<u64, (i64, Vec<BlockReport>)>>,
@@ -112,29 +125,47 @@ pub struct BlockReport {
 }
 
 impl Terra {
-    /// The Terra side, if `--contract` was given; a usage error when its
-    /// endpoints are missing or malformed.
+    /// The Terra side, if `--contract` or `--terra-rpc`/`--terra-grpc` were
+    /// given (without `--contract`: the ICA route only); a usage error when
+    /// its endpoints are missing or malformed.
     pub fn from_args(a: &TerraArgs) -> Result<Option<Terra>, Usage> {
-        let Some(contract) = a.contract.clone() else {
-            if a.terra_rpc.is_some() || a.terra_grpc.is_some() || a.channel.is_some() {
+        let contract = a.contract.clone();
+        if contract.is_none() {
+            if a.channel.is_some() {
                 return Err(Usage(
-                    "--terra-rpc/--terra-grpc/--channel need --contract (the inference-requester contract's address)".into(),
+                    "--channel needs --contract (the inference-requester contract's address)".into(),
                 ));
             }
-            return Ok(None);
-        };
-        if !contract.starts_with("terra1") {
+            if a.terra_rpc.is_none() && a.terra_grpc.is_none() {
+                if a.ica_connection.is_some() {
+                    return Err(Usage(
+                        "--ica-connection needs --terra-rpc and --terra-grpc (Terra Classic's endpoints)"
+                            .into(),
+                    ));
+                }
+                return Ok(None);
+            }
+        }
+        if let Some(c) = contract.as_deref().filter(|c| !c.starts_with("terra1")) {
             return Err(Usage(format!(
-                "--contract {contract:?} is not a Terra address (terra1...)"
+                "--contract {c:?} is not a Terra address (terra1...)"
             )));
         }
+        let need = if contract.is_some() {
+            "--contract"
+        } else {
+            "the ICA route"
+        };
         let rpc_url = a.terra_rpc.clone().ok_or_else(|| {
-            Usage("--contract needs --terra-rpc http://HOST:26657 (Terra's CometBFT RPC)".into())
+            Usage(format!(
+                "{need} needs --terra-rpc http://HOST:26657 (Terra's CometBFT RPC)"
+            ))
         })?;
-        let grpc_url = a
-            .terra_grpc
-            .clone()
-            .ok_or_else(|| Usage("--contract needs --terra-grpc http://HOST:9090 (Terra's gRPC)".into()))?;
+        let grpc_url = a.terra_grpc.clone().ok_or_else(|| {
+            Usage(format!(
+                "{need} needs --terra-grpc http://HOST:9090 (Terra's gRPC)"
+            ))
+        })?;
         Ok(Some(Terra {
             contract,
             rpc: HttpUrl::parse("--terra-rpc", &rpc_url)?,
@@ -144,11 +175,13 @@ impl Terra {
             chain_id: a.terra_chain_id.clone(),
             channel: a.channel.clone(),
             devnet_mnemonic: a.devnet_mnemonic.clone(),
+            ica_connection: a.ica_connection.clone(),
+            ica: Default::default(),
             reports: Default::default(),
         }))
     }
 
-    fn unreachable(&self, what: &str, e: impl std::fmt::Display) -> ApiError {
+    pub fn unreachable(&self, what: &str, e: impl std::fmt::Display) -> ApiError {
         ApiError::new(
             StatusCode::BAD_GATEWAY,
             format!(
@@ -162,12 +195,13 @@ impl Terra {
     /// A smart query of the contract: the JSON it answers.
     pub async fn smart(&self, msg: &Value) -> Result<Value, ApiError> {
         let what = "cosmwasm.wasm.v1.Query/SmartContractState";
+        let contract = self.contract.clone().ok_or_else(no_contract)?;
         let mut g = tonic::client::Grpc::new(self.grpc.clone());
         g.ready().await.map_err(|e| self.unreachable(what, e))?;
         let r: QuerySmartResponse = g
             .unary(
                 tonic::Request::new(QuerySmartRequest {
-                    address: self.contract.clone(),
+                    address: contract.clone(),
                     query_data: msg.to_string().into_bytes(),
                 }),
                 tonic::codegen::http::uri::PathAndQuery::from_static(
@@ -180,16 +214,13 @@ impl Terra {
             .map_err(|s| {
                 let m = one_line(s.message());
                 if m.contains("not found") {
-                    ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        format!("the contract {}: {m}", self.contract),
-                    )
+                    ApiError::new(StatusCode::NOT_FOUND, format!("the contract {contract}: {m}"))
                 } else if matches!(s.code(), tonic::Code::Unavailable | tonic::Code::DeadlineExceeded) {
                     self.unreachable(what, m)
                 } else {
                     ApiError::new(
                         StatusCode::BAD_GATEWAY,
-                        format!("the contract {} refused {msg}: {m}", self.contract),
+                        format!("the contract {contract} refused {msg}: {m}"),
                     )
                 }
             })?;
@@ -236,11 +267,69 @@ impl Terra {
         Ok(r["txs"].as_array().and_then(|t| t.first()).cloned())
     }
 
+    /// What the page's wallet needs to sign for Terra (both routes).
+    pub fn wallet_json(&self, chain_id: String) -> Value {
+        json!({
+            "chain_id": chain_id,
+            "rpc": self.rpc_url,
+            "grpc": self.grpc_url,
+            "rpc_proxy": "/terra-rpc",
+            "denom": "uluna",
+            "prefix": "terra",
+            "coin_type": 330,
+            "gas_price": TERRA_GAS_PRICE,
+            "gas_adjustment": TERRA_GAS_ADJUSTMENT,
+        })
+    }
+
+    /// The oldest Terra tx matching `query` (the one that sent a request's
+    /// packet): the raw tx_search result and its view for the timeline
+    /// (hash, height, block time).
+    pub async fn sent_tx(&self, query: &str) -> Result<Option<(Value, Value)>, ApiError> {
+        let Some(tx) = self.tx_search(query, true).await? else {
+            return Ok(None);
+        };
+        let h = height_of(&tx);
+        let view = json!({"hash": tx["hash"], "height": h, "time_ms": self.block_time_ms(h).await});
+        Ok(Some((tx, view)))
+    }
+
+    /// The tx that brought packet (`src`, `seq`)'s acknowledgement (or its
+    /// timeout) back to Terra: kind, hash, height, block time; null if none.
+    pub async fn ack_tx(&self, src: &str, seq: u64) -> Result<Value, ApiError> {
+        for kind in ["acknowledge_packet", "timeout_packet"] {
+            let q = format!("{kind}.packet_src_channel='{src}' AND {kind}.packet_sequence='{seq}'");
+            if let Some(tx) = self.tx_search(&q, false).await? {
+                let h = height_of(&tx);
+                return Ok(
+                    json!({"kind": kind, "hash": tx["hash"], "height": h, "time_ms": self.block_time_ms(h).await}),
+                );
+            }
+        }
+        Ok(Value::Null)
+    }
+
     /// The block time of `height` on Terra, in ms since the epoch.
     pub async fn block_time_ms(&self, height: u64) -> Option<i64> {
         let r = self.rpc_get(&format!("/block?height={height}")).await.ok()?;
         rfc3339_ms(r["block"]["header"]["time"].as_str()?)
     }
+}
+
+/// chimerad's chain id (its latest block's header).
+pub async fn host_chain_id(ctx: &super::Ctx) -> Result<String, ApiError> {
+    let mut tm = cosmrs::proto::cosmos::base::tendermint::v1beta1::service_client::ServiceClient::new(
+        ctx.host.clone(),
+    );
+    Ok(tm
+        .get_latest_block(cosmrs::proto::cosmos::base::tendermint::v1beta1::GetLatestBlockRequest {})
+        .await
+        .map_err(|s| grpc_error("cosmos.base.tendermint GetLatestBlock", &ctx.host_url, s))?
+        .into_inner()
+        .block
+        .and_then(|b| b.header)
+        .map(|h| h.chain_id)
+        .unwrap_or_default())
 }
 
 /// `cosmwasm.wasm.v1.QuerySmartContractStateRequest`.
@@ -357,13 +446,18 @@ pub fn parse_response(raw: &[u8]) -> Result<(u16, String, Vec<u8>), String> {
     Ok((status, ctype, body))
 }
 
-fn terra_of(ctx: &super::Ctx) -> Result<&Terra, ApiError> {
-    ctx.terra.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "the Ask page is off: start chimera ui with --contract terra1... --terra-rpc URL --terra-grpc URL",
-        )
-    })
+fn no_contract() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "the contract route is off: start chimera ui with --contract terra1... --terra-rpc URL --terra-grpc URL",
+    )
+}
+
+/// The Terra side and its contract (the contract route).
+fn terra_of(ctx: &super::Ctx) -> Result<(&Terra, &str), ApiError> {
+    let t = ctx.terra.as_ref().ok_or_else(no_contract)?;
+    let c = t.contract.as_deref().ok_or_else(no_contract)?;
+    Ok((t, c))
 }
 
 /// The channel requests go out on: --channel, or the contract's only open one.
@@ -404,7 +498,7 @@ pub fn price_of(config: &Value, model: &str) -> Option<String> {
 
 /// `GET /api/ask-info`: what the Ask page needs before signing.
 pub async fn ask_info(State(ctx): State<Shared>) -> ApiResult {
-    let t = terra_of(&ctx)?;
+    let (t, contract) = terra_of(&ctx)?;
     let models: cproto::QueryModelsResponse =
         inference(&ctx, "Models", cproto::QueryModelsRequest {}).await?;
     let config = t.smart(&json!({"config": {}})).await?;
@@ -414,19 +508,7 @@ pub async fn ask_info(State(ctx): State<Shared>) -> ApiResult {
         Ok(c) => (Some(c), None),
         Err(e) => (None, Some(e)),
     };
-    let host_chain_id = {
-        let mut tm = cosmrs::proto::cosmos::base::tendermint::v1beta1::service_client::ServiceClient::new(
-            ctx.host.clone(),
-        );
-        tm.get_latest_block(cosmrs::proto::cosmos::base::tendermint::v1beta1::GetLatestBlockRequest {})
-            .await
-            .map_err(|s| grpc_error("cosmos.base.tendermint GetLatestBlock", &ctx.host_url, s))?
-            .into_inner()
-            .block
-            .and_then(|b| b.header)
-            .map(|h| h.chain_id)
-            .unwrap_or_default()
-    };
+    let host_chain_id = host_chain_id(&ctx).await?;
     let models: Vec<Value> = models
         .models
         .iter()
@@ -442,18 +524,8 @@ pub async fn ask_info(State(ctx): State<Shared>) -> ApiResult {
         "channels": channels["channels"],
         "channel": channel,
         "channel_error": channel_error,
-        "contract": t.contract,
-        "terra": {
-            "chain_id": chain_id,
-            "rpc": t.rpc_url,
-            "grpc": t.grpc_url,
-            "rpc_proxy": "/terra-rpc",
-            "denom": "uluna",
-            "prefix": "terra",
-            "coin_type": 330,
-            "gas_price": TERRA_GAS_PRICE,
-            "gas_adjustment": TERRA_GAS_ADJUSTMENT,
-        },
+        "contract": contract,
+        "terra": t.wallet_json(chain_id),
         "host_chain_id": host_chain_id,
         "devnet_mnemonic": t.devnet_mnemonic,
     })))
@@ -481,10 +553,15 @@ pub fn packet_input(tx: &Value) -> Value {
         Some(h) => hex::decode(h).ok(),
         None => event_attr(tx, "send_packet", "packet_data").map(String::into_bytes),
     };
-    let Some(p) = data.and_then(|d| serde_json::from_slice::<chimera_packets::InferencePacketData>(&d).ok())
-    else {
-        return Value::Null;
-    };
+    match data.and_then(|d| serde_json::from_slice::<chimera_packets::InferencePacketData>(&d).ok()) {
+        Some(p) => input_json(&p),
+        None => Value::Null,
+    }
+}
+
+/// What a request says about its input, never the input (see
+/// [`packet_input`]); the ICA route reads it out of the `MsgRunInference`.
+pub fn input_json(p: &chimera_packets::InferencePacketData) -> Value {
     let bytes = match &p.input {
         chimera_packets::Input::Inline(b) => Some(b.len()),
         chimera_packets::Input::Blob(_) => None,
@@ -505,7 +582,7 @@ pub fn packet_input(tx: &Value) -> Value {
     })
 }
 
-fn height_of(tx: &Value) -> u64 {
+pub fn height_of(tx: &Value) -> u64 {
     tx["height"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0)
 }
 
@@ -687,12 +764,67 @@ fn report_json(
     })
 }
 
+/// The job that answered a request, for the timeline (both routes): the
+/// job with its heights' block times, and each validator's report as
+/// chimerad's blocks recorded it, plus any still in state (`JobReports`).
+/// Nulls when there is no job yet.
+pub async fn job_view(
+    ctx: &super::Ctx,
+    t: &Terra,
+    job: Option<&cproto::Job>,
+) -> Result<(Value, Value), ApiError> {
+    let mut job_v = Value::Null;
+    let mut reports = Value::Null;
+    if let Some(j) = job {
+        job_v = job_json(j);
+        job_v["created_time_ms"] = json!(host_time_ms(ctx, j.created_height as i64).await);
+        if let Some(q) = j.result.as_ref().and_then(|r| r.quorum) {
+            job_v["quorum_time_ms"] = json!(host_time_ms(ctx, q.height as i64).await);
+        }
+        // What chimerad's blocks recorded, then what its state still holds
+        // (JobReports: a pending job's reports) for any validator not found.
+        let mut list: Vec<Value> = block_reports(ctx, t, j)
+            .await?
+            .iter()
+            .map(|b| report_json(j, &b.validator, &b.report, Some(b.height), b.time_ms))
+            .collect();
+        match inference::<_, cproto::QueryJobReportsResponse>(
+            ctx,
+            "JobReports",
+            cproto::QueryJobReportsRequest { job_id: j.id },
+        )
+        .await
+        {
+            Ok(r) => {
+                for v in r.reports {
+                    let hexv = hex::encode_upper(&v.validator);
+                    if !list.iter().any(|x| x["validator"] == hexv.as_str()) {
+                        list.push(json!({
+                            "validator": hexv,
+                            "outcome": v.outcome,
+                            "output_sha256": hex::encode(&v.output_sha256),
+                            "agrees": v.agrees,
+                            "height": null,
+                            "time_ms": null,
+                        }));
+                    }
+                }
+            }
+            // An older chimerad without JobReports: the blocks suffice.
+            Err(e) if e.message.contains("does not serve") => {}
+            Err(e) => return Err(e),
+        }
+        reports = json!(list);
+    }
+    Ok((job_v, reports))
+}
+
 /// `GET /api/requests/:id`: the contract's record of one request, the
 /// Terra tx that sent it (height, packet sequence), the chimerad job that
 /// answered it with each validator's report so far, and the Terra tx that
 /// brought the acknowledgement (or the timeout) back.
 pub async fn request(State(ctx): State<Shared>, UrlPath(id): UrlPath<String>) -> ApiResult {
-    let t = terra_of(&ctx)?;
+    let (t, contract) = terra_of(&ctx)?;
     let id: u64 = id.parse().ok().filter(|&i| i > 0).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -704,19 +836,14 @@ pub async fn request(State(ctx): State<Shared>, UrlPath(id): UrlPath<String>) ->
     // naming the request: the ack's tx names it too (the contract's
     // acknowledgement handler emits request_id).
     let sent = t
-        .tx_search(
-            &format!(
-                "wasm._contract_address='{}' AND wasm.request_id='{id}'",
-                t.contract
-            ),
-            true,
-        )
+        .sent_tx(&format!(
+            "wasm._contract_address='{contract}' AND wasm.request_id='{id}'"
+        ))
         .await?;
     let mut terra = json!({"tx": null, "packet": null, "ack": null});
     let mut packet: Option<(String, String, u64)> = None;
-    if let Some(tx) = &sent {
-        let h = height_of(tx);
-        terra["tx"] = json!({"hash": tx["hash"], "height": h, "time_ms": t.block_time_ms(h).await});
+    if let Some((tx, view)) = &sent {
+        terra["tx"] = view.clone();
         let seq = event_attr(tx, "send_packet", "packet_sequence").and_then(|s| s.parse::<u64>().ok());
         let src = event_attr(tx, "send_packet", "packet_src_channel");
         let dst = event_attr(tx, "send_packet", "packet_dst_channel");
@@ -747,66 +874,18 @@ pub async fn request(State(ctx): State<Shared>, UrlPath(id): UrlPath<String>) ->
         }
         _ => None,
     };
-    let mut job_v = Value::Null;
-    let mut reports = Value::Null;
-    if let Some(j) = &job {
-        job_v = job_json(j);
-        job_v["created_time_ms"] = json!(host_time_ms(&ctx, j.created_height as i64).await);
-        if let Some(q) = j.result.as_ref().and_then(|r| r.quorum) {
-            job_v["quorum_time_ms"] = json!(host_time_ms(&ctx, q.height as i64).await);
-        }
-        // What chimerad's blocks recorded, then what its state still holds
-        // (JobReports: a pending job's reports) for any validator not found.
-        let mut list: Vec<Value> = block_reports(&ctx, t, j)
-            .await?
-            .iter()
-            .map(|b| report_json(j, &b.validator, &b.report, Some(b.height), b.time_ms))
-            .collect();
-        match inference::<_, cproto::QueryJobReportsResponse>(
-            &ctx,
-            "JobReports",
-            cproto::QueryJobReportsRequest { job_id: j.id },
-        )
-        .await
-        {
-            Ok(r) => {
-                for v in r.reports {
-                    let hexv = hex::encode_upper(&v.validator);
-                    if !list.iter().any(|x| x["validator"] == hexv.as_str()) {
-                        list.push(json!({
-                            "validator": hexv,
-                            "outcome": v.outcome,
-                            "output_sha256": hex::encode(&v.output_sha256),
-                            "agrees": v.agrees,
-                            "height": null,
-                            "time_ms": null,
-                        }));
-                    }
-                }
-            }
-            // An older chimerad without JobReports: the blocks suffice.
-            Err(e) if e.message.contains("does not serve") => {}
-            Err(e) => return Err(e),
-        }
-        reports = json!(list);
-    }
+    let (job_v, reports) = job_view(&ctx, t, job.as_ref()).await?;
     // The acknowledgement (or timeout) on Terra.
     let status = record["status"].as_str().unwrap_or("");
     if status != "pending" {
         if let Some((src, _, seq)) = &packet {
-            for kind in ["acknowledge_packet", "timeout_packet"] {
-                let q = format!("{kind}.packet_src_channel='{src}' AND {kind}.packet_sequence='{seq}'");
-                if let Some(tx) = t.tx_search(&q, false).await? {
-                    let h = height_of(&tx);
-                    terra["ack"] = json!({"kind": kind, "hash": tx["hash"], "height": h, "time_ms": t.block_time_ms(h).await});
-                    break;
-                }
-            }
+            terra["ack"] = t.ack_tx(src, *seq).await?;
         }
     }
     Ok(Json(json!({
         "id": id.to_string(),
-        "contract": t.contract,
+        "route": "contract",
+        "contract": contract,
         "record": record,
         "terra": terra,
         "job": job_v,
@@ -820,7 +899,7 @@ pub async fn rpc_proxy(State(ctx): State<Shared>, req: Request) -> Response {
     let Some(t) = ctx.terra.as_ref() else {
         return ApiError::new(
             StatusCode::NOT_FOUND,
-            "no --terra-rpc: chimera ui was started without the contract route",
+            "no --terra-rpc: chimera ui was started without Terra Classic (--terra-rpc, --terra-grpc)",
         )
         .into_response();
     };

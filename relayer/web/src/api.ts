@@ -168,8 +168,11 @@ export interface ReportView {
 }
 
 export interface ContractRecord {
-  id: number;
+  /** The request id; on the ICA route "CHANNEL/SEQUENCE". */
+  id: number | string;
   requester: string;
+  /** The ICA route: the interchain account on chimerad that signed it. */
+  interchain_account?: string;
   channel_id: string;
   model: string;
   fee: Coin;
@@ -202,7 +205,9 @@ export interface PacketInput {
 
 export interface RequestAnswer {
   id: string;
-  contract: string;
+  /** Which route sent it (absent: the contract route). */
+  route?: "contract" | "ica";
+  contract: string | null;
   record: ContractRecord;
   terra: {
     tx: TerraTx | null;

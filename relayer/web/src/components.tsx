@@ -9,12 +9,27 @@ export function Loading({ what }: { what: string }) {
   );
 }
 
-export function ErrorBox({ message }: { message: string }) {
+/** A failure, with what to do (the server's messages say it: "start it
+ *  with scripts/devnet...") and a button to try again once done. */
+export function ErrorBox({ message, what }: { message: string; what?: string }) {
   return (
     <div class="error" role="alert">
-      <strong>Cannot load this page.</strong> {message}
+      <strong>Cannot load {what ?? "this page"}.</strong> {message}
+      {/[.!]$/.test(message) ? " " : ". "}
+      <button type="button" onClick={() => location.reload()}>
+        Try again
+      </button>
     </div>
   );
+}
+
+/** The message when every one of a page's calls failed because chimerad
+ *  (or `chimera ui`) is unreachable: shown once, not once per section. */
+export function unreachable(...vs: Loaded<unknown>[]): string | null {
+  const errs = vs.map((v) => (v.state === "error" ? v.message : null));
+  if (errs.some((e) => e === null)) return null;
+  const first = errs[0] as string;
+  return /unreachable|not answering|timed out/.test(first) ? first : null;
 }
 
 export function Empty({ children }: { children: ComponentChildren }) {
@@ -24,7 +39,7 @@ export function Empty({ children }: { children: ComponentChildren }) {
 /** Loading / error / the page, for one `useJson` value. */
 export function Show<T>({ v, what, children }: { v: Loaded<T>; what: string; children: (d: T) => ComponentChildren }) {
   if (v.state === "loading") return <Loading what={what} />;
-  if (v.state === "error") return <ErrorBox message={v.message} />;
+  if (v.state === "error") return <ErrorBox message={v.message} what={what} />;
   return <>{children(v.data)}</>;
 }
 

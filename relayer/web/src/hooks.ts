@@ -3,20 +3,45 @@ import { getJson } from "./api";
 
 export type Loaded<T> = { state: "loading" } | { state: "error"; message: string } | { state: "ok"; data: T };
 
-/** GETs `path` (again when it or `tick` changes). */
+/** How long a page waits for an API answer before saying what to check
+ *  (`chimera ui` gives up on chimerad after 5 s to connect, 30 s a call). */
+export const ANSWER_TIMEOUT_MS = 40_000;
+
+/** `p`, or an error saying what to do if it has not settled within `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number, path: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `the request timed out: ${path} did not answer within ${Math.round(ms / 1000)} s. chimerad may be stuck or overloaded: check that it is making blocks (\`chimera-e2e devnet status\`, or its log), then reload this page`,
+          ),
+        ),
+      ms,
+    );
+    p.then(
+      (x) => (clearTimeout(t), resolve(x)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}
+
+/** GETs `path` (again when it or `tick` changes). A new path shows
+ *  "loading" until its answer; the same path again (a poll) keeps the last
+ *  answer on screen until the next one. */
 export function useJson<T>(path: string, tick = 0): Loaded<T> {
-  const [v, setV] = useState<Loaded<T>>({ state: "loading" });
+  const [cur, setCur] = useState<{ path: string; v: Loaded<T> }>({ path, v: { state: "loading" } });
   useEffect(() => {
     let live = true;
-    getJson<T>(path).then(
-      (data) => live && setV({ state: "ok", data }),
-      (e: Error) => live && setV({ state: "error", message: e.message }),
+    withTimeout(getJson<T>(path), ANSWER_TIMEOUT_MS, path).then(
+      (data) => live && setCur({ path, v: { state: "ok", data } }),
+      (e: Error) => live && setCur({ path, v: { state: "error", message: e.message } }),
     );
     return () => {
       live = false;
     };
   }, [path, tick]);
-  return v;
+  return cur.path === path ? cur.v : { state: "loading" };
 }
 
 /** The current hash route: path segments and query parameters. */

@@ -1,6 +1,6 @@
 // The Chimera web app (first slice): models, jobs, outputs verified in the
 // browser, validators and fee totals, read through `chimera ui`'s JSON API.
-// Hash routes: #/ask, #/requests/ID (the contract route), #/models, #/jobs?model=&requester=&status=, #/jobs/ID,
+// Hash routes: #/ask, #/requests/ID (the contract route), #/ica/CHANNEL/SEQUENCE (the ICA route), #/models, #/jobs?model=&requester=&status=, #/jobs/ID,
 // #/validators, #/tokenomics.
 import { render } from "preact";
 import type { Info } from "./api";
@@ -46,6 +46,7 @@ function App() {
   let body;
   if (page === "ask") body = <Ask />;
   else if (page === "requests" && parts[1]) body = <Request id={parts[1]} />;
+  else if (page === "ica" && parts[2]) body = <Request ica={{ channel: parts[1], sequence: parts[2] }} />;
   else if (page === "jobs" && parts[1]) body = <Job id={parts[1]} />;
   else if (page === "jobs") body = <Jobs query={query} />;
   else if (page === "validators") body = <Validators />;

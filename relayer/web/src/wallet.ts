@@ -1,7 +1,11 @@
-// Signing for the Ask page: Keplr or Station (`window.keplr`) when the page
-// finds one, otherwise an in-page wallet from a devnet mnemonic the user
-// enters (CosmJS, Terra's coin type 330, prefix terra). CosmJS is loaded
-// only when the user signs, so the other pages stay small.
+// Signing for the Ask page, both routes: Keplr or Station (`window.keplr`)
+// when the page finds one, otherwise an in-page wallet from a devnet
+// mnemonic the user enters (CosmJS, Terra's coin type 330, prefix terra).
+// CosmJS is loaded only when the user signs, so the other pages stay small.
+//
+// `openWallet` makes the one client both routes sign with (its registry
+// knows CosmWasm's, the SDK's and ICS-27's controller messages);
+// `submitRequest` is the contract route, `lib/icaFlow.ts` the ICA route.
 //
 // Fees mirror what `terrad --gas auto --gas-adjustment 1.4 --gas-prices
 // 28.325uluna` does (e2e/src/wasm.rs): simulate, times 1.4, at Terra
@@ -25,6 +29,10 @@ export function hasBrowserWallet(): boolean {
   return typeof window !== "undefined" && !!window.keplr;
 }
 
+/** What the wallet needs to know about Terra (`/api/ask-info`'s and
+ *  `/api/ica-info`'s `terra`). */
+export type TerraInfo = AskInfo["terra"];
+
 export interface Submitted {
   requestId: string;
   txHash: string;
@@ -36,41 +44,45 @@ export interface Submitted {
 /** An error the page shows as is: what went wrong and what to do. */
 export class WalletError extends Error {}
 
-function unreachable(info: AskInfo, e: unknown): WalletError {
+export function unreachable(terra: TerraInfo, e: unknown): WalletError {
   return new WalletError(
-    `Terra Classic (${info.terra.chain_id}) is unreachable through ${location.origin}${info.terra.rpc_proxy} (${(e as Error).message}): is the Terra node at ${info.terra.rpc} running?`,
+    `Terra Classic (${terra.chain_id}) is unreachable through ${location.origin}${terra.rpc_proxy} (${(e as Error).message}): is the Terra node at ${terra.rpc} running?`,
   );
 }
 
-export async function submitRequest(
-  info: AskInfo,
-  opts: {
-    mnemonic: string | null;
-    model: string;
-    prompt: string;
-    seed: string;
-    feeUluna: bigint;
-    /** Executor X25519 keys (hex) to seal the prompt to; null: sent as plain text. */
-    sealTo: string[] | null;
-  },
-): Promise<Submitted> {
-  if (!info.channel) throw new WalletError(info.channel_error ?? "the contract has no channel to chimerad");
-  const [{ DirectSecp256k1HdWallet }, { SigningCosmWasmClient }, { GasPrice }, { stringToPath }, { requestInferenceMsg }] = await Promise.all([
-    import("@cosmjs/proto-signing"),
-    import("@cosmjs/cosmwasm-stargate"),
-    import("@cosmjs/stargate"),
-    import("@cosmjs/crypto"),
-    import("./lib/request"),
-  ]);
-  const chainId = info.terra.chain_id;
+/** A connected signing client and the account it signs for. */
+export interface Wallet {
+  // The CosmJS client (SigningCosmWasmClient), typed loosely to keep CosmJS
+  // out of the main chunk's types.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  client: any;
+  address: string;
+  terra: TerraInfo;
+  /** Balance of `denom` (default uluna) on Terra. */
+  balance(denom?: string): Promise<bigint>;
+  disconnect(): void;
+}
+
+/** Opens the wallet (`mnemonic`: the in-page devnet wallet; null: Keplr or
+ *  Station) and connects a signing client to Terra through `/terra-rpc`. */
+export async function openWallet(terra: TerraInfo, mnemonic: string | null): Promise<Wallet> {
+  const [{ DirectSecp256k1HdWallet, Registry }, { SigningCosmWasmClient, wasmTypes }, { GasPrice, defaultRegistryTypes }, { stringToPath }, { icaRegistryTypes }] =
+    await Promise.all([
+      import("@cosmjs/proto-signing"),
+      import("@cosmjs/cosmwasm-stargate"),
+      import("@cosmjs/stargate"),
+      import("@cosmjs/crypto"),
+      import("./lib/ica"),
+    ]);
+  const chainId = terra.chain_id;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let signer: any;
-  if (opts.mnemonic !== null) {
-    const words = opts.mnemonic.trim().split(/\s+/).join(" ");
+  if (mnemonic !== null) {
+    const words = mnemonic.trim().split(/\s+/).join(" ");
     try {
       signer = await DirectSecp256k1HdWallet.fromMnemonic(words, {
-        prefix: info.terra.prefix,
-        hdPaths: [stringToPath(`m/44'/${info.terra.coin_type}'/0'/0/0`)],
+        prefix: terra.prefix,
+        hdPaths: [stringToPath(`m/44'/${terra.coin_type}'/0'/0/0`)],
       });
     } catch (e) {
       throw new WalletError(`the mnemonic is not valid (${(e as Error).message}): enter the devnet wallet's 12 or 24 words`);
@@ -86,20 +98,89 @@ export async function submitRequest(
     throw new WalletError("no wallet: install Keplr or Station, or (devnet) enter a mnemonic");
   }
   const [account] = await signer.getAccounts();
-  const endpoint = `${location.origin}${info.terra.rpc_proxy}`;
+  const endpoint = `${location.origin}${terra.rpc_proxy}`;
   let client;
   try {
     client = await SigningCosmWasmClient.connectWithSigner(endpoint, signer, {
-      gasPrice: GasPrice.fromString(info.terra.gas_price),
+      gasPrice: GasPrice.fromString(terra.gas_price),
       // Terra makes a block about every second: look for the tx often.
       broadcastPollIntervalMs: 300,
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      registry: new Registry([...defaultRegistryTypes, ...wasmTypes, ...(icaRegistryTypes as any)]),
     });
   } catch (e) {
-    throw unreachable(info, e);
+    throw unreachable(terra, e);
   }
   try {
     const actual = await client.getChainId();
     if (actual !== chainId) throw new WalletError(`the Terra node is on ${actual}, not ${chainId}`);
+  } catch (e) {
+    client.disconnect();
+    throw e instanceof WalletError ? e : unreachable(terra, e);
+  }
+  return {
+    client,
+    address: account.address,
+    terra,
+    balance: async (denom = terra.denom) => BigInt((await client.getBalance(account.address, denom)).amount),
+    disconnect: () => client.disconnect(),
+  };
+}
+
+/** A failed tx or query as a WalletError that says what to do. */
+export function walletError(terra: TerraInfo, e: unknown, what = "the request"): WalletError {
+  if (e instanceof WalletError) return e;
+  const m = (e as Error).message;
+  if (/insufficient funds/i.test(m)) return new WalletError(`not enough LUNC: ${m}`);
+  if (/fetch|network|ECONNREFUSED|Bad status|502/i.test(m)) return unreachable(terra, e);
+  return new WalletError(`Terra refused ${what}: ${m}`);
+}
+
+/** Simulates `msgs` from the wallet and checks its uluna covers `attached`
+ *  plus the gas; the simulated gas. */
+export async function simulateAndCheck(
+  w: Wallet,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  msgs: { typeUrl: string; value: any }[],
+  attached: bigint,
+  what: string,
+): Promise<number> {
+  const balance = await w.balance();
+  let gas: number;
+  try {
+    gas = await w.client.simulate(w.address, msgs, "");
+  } catch (e) {
+    const m = (e as Error).message;
+    if (/insufficient|does not exist|not found: key/i.test(m) && balance <= attached)
+      throw new WalletError(`not enough LUNC: ${w.address} holds ${formatLunc(balance)}; send it at least ${formatLunc(attached)} plus gas`);
+    throw new WalletError(`${what} would fail on Terra: ${m}`);
+  }
+  const gasFee = gasFeeUluna(gas, w.terra.gas_adjustment, w.terra.gas_price);
+  const missing = shortfall(balance, attached, gasFee);
+  if (missing > 0n)
+    throw new WalletError(
+      `not enough LUNC: ${w.address} holds ${formatLunc(balance)}, ${what} needs ${formatLunc(attached)} + about ${formatLunc(gasFee)} gas; send it ${formatLunc(missing)} more`,
+    );
+  return gas;
+}
+
+/** The contract route: `request_inference` on the requester contract. */
+export async function submitRequest(
+  info: AskInfo,
+  opts: {
+    mnemonic: string | null;
+    model: string;
+    prompt: string;
+    seed: string;
+    feeUluna: bigint;
+    /** Executor X25519 keys (hex) to seal the prompt to; null: sent as plain text. */
+    sealTo: string[] | null;
+  },
+): Promise<Submitted> {
+  if (!info.channel) throw new WalletError(info.channel_error ?? "the contract has no channel to chimerad");
+  const { requestInferenceMsg } = await import("./lib/request");
+  const w = await openWallet(info.terra, opts.mnemonic);
+  try {
     // Sealed here, in the page, when asked: only the ciphertext and the
     // envelope leave it (lib/sealed.ts, docs/protocol.md §6).
     let msg;
@@ -109,48 +190,25 @@ export async function submitRequest(
       throw new WalletError(`the prompt could not be sealed: ${(e as Error).message}`);
     }
     const funds = [{ denom: info.terra.denom, amount: opts.feeUluna.toString() }];
-    const balance = BigInt((await client.getBalance(account.address, info.terra.denom)).amount);
-    let gas: number;
-    try {
-      gas = await client.simulate(
-        account.address,
-        [
-          {
-            typeUrl: "/cosmwasm.wasm.v1.MsgExecuteContract",
-            value: {
-              sender: account.address,
-              contract: info.contract,
-              msg: new TextEncoder().encode(JSON.stringify(msg)),
-              funds,
-            },
-          },
-        ],
-        "",
-      );
-    } catch (e) {
-      const m = (e as Error).message;
-      if (/insufficient|does not exist|not found: key/i.test(m) && balance < opts.feeUluna)
-        throw new WalletError(`not enough LUNC: ${account.address} holds ${formatLunc(balance)}; send it at least ${formatLunc(opts.feeUluna)} plus gas`);
-      throw new WalletError(`the request would fail on Terra: ${m}`);
-    }
-    const gasFee = gasFeeUluna(gas, info.terra.gas_adjustment, info.terra.gas_price);
-    const missing = shortfall(balance, opts.feeUluna, gasFee);
-    if (missing > 0n)
-      throw new WalletError(
-        `not enough LUNC: ${account.address} holds ${formatLunc(balance)}, the request needs ${formatLunc(opts.feeUluna)} + about ${formatLunc(gasFee)} gas; send it ${formatLunc(missing)} more`,
-      );
-    const r = await client.execute(account.address, info.contract, msg, info.terra.gas_adjustment, "", funds);
-    const ev = r.events.find((e) => e.type === "wasm" && e.attributes.some((a) => a.key === "request_id"));
-    const id = ev?.attributes.find((a) => a.key === "request_id")?.value;
+    await simulateAndCheck(
+      w,
+      [
+        {
+          typeUrl: "/cosmwasm.wasm.v1.MsgExecuteContract",
+          value: { sender: w.address, contract: info.contract, msg: new TextEncoder().encode(JSON.stringify(msg)), funds },
+        },
+      ],
+      opts.feeUluna,
+      "the request",
+    );
+    const r = await w.client.execute(w.address, info.contract, msg, info.terra.gas_adjustment, "", funds);
+    const ev = r.events.find((e: { type: string; attributes: { key: string }[] }) => e.type === "wasm" && e.attributes.some((a) => a.key === "request_id"));
+    const id = ev?.attributes.find((a: { key: string }) => a.key === "request_id")?.value;
     if (!id) throw new WalletError(`tx ${r.transactionHash} has no wasm.request_id event: is ${info.contract} the requester contract?`);
-    return { requestId: id, txHash: r.transactionHash, height: r.height, gasUsed: Number(r.gasUsed), address: account.address };
+    return { requestId: id, txHash: r.transactionHash, height: r.height, gasUsed: Number(r.gasUsed), address: w.address };
   } catch (e) {
-    if (e instanceof WalletError) throw e;
-    const m = (e as Error).message;
-    if (/insufficient funds/i.test(m)) throw new WalletError(`not enough LUNC: ${m}`);
-    if (/fetch|network|ECONNREFUSED|Bad status|502/i.test(m)) throw unreachable(info, e);
-    throw new WalletError(`Terra refused the request: ${m}`);
+    throw walletError(info.terra, e);
   } finally {
-    client.disconnect();
+    w.disconnect();
   }
 }

@@ -1,5 +1,7 @@
-// The request page's timeline, from one /api/requests/ID answer and when
-// this page first saw each validator's report. Pure: unit-tested.
+// The request page's timeline, from one /api/requests/ID answer (or an
+// /api/ica-requests/CHANNEL/SEQUENCE answer of the same shape, `route:
+// "ica"`) and when this page first saw each validator's report. Pure:
+// unit-tested.
 import type { RequestAnswer } from "../api";
 
 export type StepState = "done" | "active" | "waiting" | "failed";
@@ -33,6 +35,9 @@ export function timelineOf(a: RequestAnswer, seen: Record<string, number> = {}, 
   const steps: Step[] = [];
   const t0 = a.terra.tx?.time_ms ?? null;
   const status = a.record.status;
+  const ica = a.route === "ica";
+  // Who records the outcome on Terra: the contract, or the ack itself (ICA).
+  const recorded = ica ? "the acknowledgement says" : "the contract recorded";
   // 1. Included on Terra.
   steps.push(
     a.terra.tx
@@ -43,9 +48,11 @@ export function timelineOf(a: RequestAnswer, seen: Record<string, number> = {}, 
           chain: "terra",
           height: a.terra.tx.height,
           seconds: 0,
-          detail: a.terra.packet
-            ? `request ${a.id}, packet ${a.terra.packet.source_channel} sequence ${a.terra.packet.sequence}`
-            : `request ${a.id}`,
+          detail: ica
+            ? `MsgSendTx, packet ${a.terra.packet?.source_channel} sequence ${a.terra.packet?.sequence} of the interchain account`
+            : a.terra.packet
+              ? `request ${a.id}, packet ${a.terra.packet.source_channel} sequence ${a.terra.packet.sequence}`
+              : `request ${a.id}`,
         }
       : { key: "terra", title: "Included on Terra Classic", state: "active", detail: "waiting for the tx to be indexed" },
   );
@@ -126,7 +133,7 @@ export function timelineOf(a: RequestAnswer, seen: Record<string, number> = {}, 
       chain: "terra",
       height: ack.height,
       seconds: secs(ack.time_ms, t0),
-      detail: `the contract recorded: ${status.replace("_", " ")}`,
+      detail: `${recorded}: ${status.replace("_", " ")}`,
     });
   } else if (settled) {
     steps.push({
@@ -134,14 +141,16 @@ export function timelineOf(a: RequestAnswer, seen: Record<string, number> = {}, 
       title: "Acknowledgement on Terra Classic",
       state: status === "succeeded" ? "done" : "failed",
       chain: "terra",
-      detail: `the contract recorded: ${status.replace("_", " ")} (looking up the tx that brought it)`,
+      detail: `${recorded}: ${status.replace("_", " ")} (looking up the tx that brought it)`,
     });
   } else {
     steps.push({
       key: "ack",
       title: "Acknowledgement on Terra Classic",
       state: q || job?.status === "failed" ? "active" : "waiting",
-      detail: "a relayer brings the acknowledgement back; the contract records the outcome",
+      detail: ica
+        ? "a relayer brings the acknowledgement back to the interchain account's channel"
+        : "a relayer brings the acknowledgement back; the contract records the outcome",
     });
   }
   // Only the first not-done step is active.
@@ -174,7 +183,7 @@ export function recordMatchesJob(a: RequestAnswer): string | null {
   const j = a.job?.result?.output;
   if (!r || !j) return null;
   if (r.output_sha256 !== j.sha256 || r.output_size !== j.size || r.output_encoding !== j.encoding)
-    return `the contract recorded ${r.output_sha256} (${r.output_size} bytes, ${r.output_encoding}) but chimerad's job ${a.job!.id} says ${j.sha256} (${j.size} bytes, ${j.encoding})`;
-  if (r.job_id !== a.job!.id) return `the contract recorded job ${r.job_id} but chimerad answered with job ${a.job!.id}`;
+    return `${a.route === "ica" ? "the acknowledgement on Terra says" : "the contract recorded"} ${r.output_sha256} (${r.output_size} bytes, ${r.output_encoding}) but chimerad's job ${a.job!.id} says ${j.sha256} (${j.size} bytes, ${j.encoding})`;
+  if (r.job_id !== a.job!.id) return `${a.route === "ica" ? "the acknowledgement on Terra names" : "the contract recorded"} job ${r.job_id} but chimerad answered with job ${a.job!.id}`;
   return null;
 }

@@ -188,6 +188,11 @@ export function Job({ id }: { id: string }) {
           </>
         )}
       </Show>
+      {v.state === "error" && /not found|not a job id/.test(v.message) && (
+        <p>
+          Recent jobs are on the <a href="#/jobs">Jobs page</a>; ids start at 1.
+        </p>
+      )}
     </section>
   );
 }

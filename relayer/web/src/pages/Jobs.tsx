@@ -1,4 +1,4 @@
-import type { Jobs as JobsT } from "../api";
+import type { Jobs as JobsT, Model } from "../api";
 import { Empty, Mono, Show } from "../components";
 import { useJson } from "../hooks";
 
@@ -6,43 +6,86 @@ export function StatusBadge({ status }: { status: string }) {
   return <span class={`status ${status}`}>{status}</span>;
 }
 
+const STATUSES = ["pending", "completed", "failed"];
+
+/** The filters as the `#/jobs?model=&requester=&status=` route. */
+export function jobsHash(f: { model?: string; requester?: string; status?: string }): string {
+  const next = new URLSearchParams();
+  for (const k of ["model", "requester", "status"] as const) {
+    const val = (f[k] ?? "").trim();
+    if (val) next.set(k, val);
+  }
+  return `#/jobs${next.size ? `?${next}` : ""}`;
+}
+
 export function Jobs({ query }: { query: URLSearchParams }) {
   const model = query.get("model") ?? "";
   const requester = query.get("requester") ?? "";
   const status = query.get("status") ?? "";
+  const filtered = Boolean(model || requester || status);
   const q = new URLSearchParams({ model, requester, status, limit: "50" });
   const v = useJson<JobsT>(`/api/jobs?${q}`);
+  const models = useJson<{ models: Model[] }>("/api/models");
+  const modelIds = models.state === "ok" ? models.data.models.map((m) => m.id) : [];
+  if (model && models.state === "ok" && !modelIds.includes(model)) modelIds.push(model);
+  const go = (form: HTMLFormElement) => {
+    const f = new FormData(form);
+    location.hash = jobsHash({
+      model: String(f.get("model") ?? ""),
+      requester: String(f.get("requester") ?? ""),
+      status: String(f.get("status") ?? ""),
+    });
+  };
   const apply = (e: Event) => {
     e.preventDefault();
-    const f = new FormData(e.currentTarget as HTMLFormElement);
-    const next = new URLSearchParams();
-    for (const k of ["model", "requester", "status"]) {
-      const val = String(f.get(k) ?? "").trim();
-      if (val) next.set(k, val);
-    }
-    location.hash = `#/jobs${next.size ? `?${next}` : ""}`;
+    go(e.currentTarget as HTMLFormElement);
   };
+  const onSelect = (e: Event) => go((e.currentTarget as HTMLSelectElement).form!);
+  const what = [model && `model ${model}`, requester && `requester ${requester}`, status && `status ${status}`].filter(Boolean).join(", ");
   return (
     <section aria-labelledby="jobs-h">
       <h1 id="jobs-h">Jobs</h1>
-      <form class="filters" onSubmit={apply} aria-label="Filter jobs">
+      <form class="filters" onSubmit={apply} aria-label="Filter jobs" key={`${model}|${requester}|${status}`} role="search">
         <label>
-          Model <input name="model" value={model} placeholder="digits-ddpm" aria-label="Filter by model" />
+          Model
+          {modelIds.length > 0 ? (
+            <select name="model" onChange={onSelect} data-testid="filter-model">
+              <option value="" selected={!model}>
+                any model
+              </option>
+              {modelIds.map((m) => (
+                <option key={m} value={m} selected={m === model}>
+                  {m}
+                </option>
+              ))}
+            </select>
+          ) : (
+            <input name="model" defaultValue={model} placeholder="digits-ddpm" data-testid="filter-model" />
+          )}
         </label>
         <label>
-          Requester <input name="requester" value={requester} placeholder="chimera1…" aria-label="Filter by requester" />
+          Requester
+          <input name="requester" defaultValue={requester} placeholder="chimera1…" autoComplete="off" spellcheck={false} />
         </label>
         <label>
           Status
-          <select name="status" aria-label="Filter by status">
-            {["", "pending", "completed", "failed"].map((s) => (
+          <select name="status" onChange={onSelect} data-testid="filter-status">
+            <option value="" selected={!status}>
+              any status
+            </option>
+            {STATUSES.map((s) => (
               <option key={s} value={s} selected={s === status}>
-                {s || "any"}
+                {s}
               </option>
             ))}
           </select>
         </label>
         <button type="submit">Filter</button>
+        {filtered && (
+          <a class="clear" href="#/jobs">
+            Clear filters
+          </a>
+        )}
       </form>
       <Show v={v} what="recent jobs">
         {(d) =>
@@ -50,12 +93,15 @@ export function Jobs({ query }: { query: URLSearchParams }) {
             <Empty>
               {d.latest_id === "0"
                 ? "No jobs yet on this host. Submit one, e.g. `chimera ica infer --model digits-ddpm --prompt 7 --wait` (docs/users.md), then reload."
-                : `No job among the ${d.scanned} most recent matches these filters. Clear a filter, or check the model id and the requester address.`}
+                : filtered
+                  ? `No jobs match ${what} among the ${d.scanned} most recent. Clear a filter (the link above), or check the model id and the requester address.`
+                  : `No jobs among the ${d.scanned} most recent.`}
             </Empty>
           ) : (
             <>
-              <p class="lead">
-                {d.jobs.length} most recent {d.jobs.length === 1 ? "job" : "jobs"}, newest first (newest id {d.latest_id}
+              <p class="lead" data-testid="jobs-count">
+                {d.jobs.length === 1 ? "1 job" : `${d.jobs.length} most recent jobs`}
+                {filtered ? ` with ${what}` : ""}, newest first (newest id {d.latest_id}
                 {d.complete ? "" : `; read the last ${d.scanned}`}).
               </p>
               <table class="stack" aria-label="Recent jobs">

@@ -1,10 +1,11 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { getJson, type PacketInput, type RequestAnswer } from "../api";
 import { ErrorBox, Loading, Mono, short } from "../components";
+import { formatLunc } from "../lib/fee";
 import { noteSeen, recordMatchesJob, type Step, timelineOf } from "../lib/timeline";
 import { Verified } from "./Job";
 
-function StepItem({ s }: { s: Step }) {
+export function StepItem({ s }: { s: Step }) {
   return (
     <li class={`step ${s.state}`} data-step={s.key} data-state={s.state}>
       <span class="dot" aria-hidden="true" />
@@ -46,7 +47,31 @@ function InputFact({ input, known }: { input: PacketInput | null; known: boolean
   );
 }
 
-export function Request({ id }: { id: string }) {
+/** The fee as LUNC: uluna (the contract route) or its voucher on chimerad (ICA). */
+function FeeFact({ fee, ica }: { fee: { denom: string; amount: string }; ica: boolean }) {
+  if (!fee.denom || fee.amount === "0") return <>none</>;
+  if (fee.denom === "uluna") return <>{formatLunc(fee.amount)} ({fee.amount} uluna)</>;
+  if (ica && fee.denom.startsWith("ibc/"))
+    return (
+      <>
+        at most {formatLunc(fee.amount)} ({fee.amount} uluna as <Mono value={fee.denom} keep={8} label="LUNC voucher denom" /> on chimerad)
+      </>
+    );
+  return (
+    <>
+      {fee.amount} {fee.denom}
+    </>
+  );
+}
+
+/** A request's page: `id` on the contract route (`#/requests/ID`), or
+ *  `ica` (`#/ica/CHANNEL/SEQUENCE`), a MsgSendTx packet of an interchain
+ *  account. Both read the same shape of answer and draw the same timeline. */
+export function Request({ id, ica }: { id?: string; ica?: { channel: string; sequence: string } }) {
+  const api = ica
+    ? `/api/ica-requests/${encodeURIComponent(ica.channel)}/${encodeURIComponent(ica.sequence)}`
+    : `/api/requests/${encodeURIComponent(id ?? "")}`;
+  const name = ica ? `ICA request ${ica.channel}/${ica.sequence}` : `Request #${id}`;
   const [answer, setAnswer] = useState<RequestAnswer | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [seen, setSeen] = useState<Record<string, number>>({});
@@ -55,7 +80,7 @@ export function Request({ id }: { id: string }) {
   const tl = answer ? timelineOf(answer, seen, start.current) : null;
   useEffect(() => {
     let live = true;
-    getJson<RequestAnswer>(`/api/requests/${encodeURIComponent(id)}`).then(
+    getJson<RequestAnswer>(api).then(
       (a) => {
         if (!live) return;
         setAnswer(a);
@@ -67,7 +92,7 @@ export function Request({ id }: { id: string }) {
     return () => {
       live = false;
     };
-  }, [id, tick]);
+  }, [api, tick]);
   const finished = tl?.finished ?? false;
   useEffect(() => {
     if (finished) return;
@@ -79,12 +104,12 @@ export function Request({ id }: { id: string }) {
   const mismatch = answer ? recordMatchesJob(answer) : null;
   return (
     <section aria-labelledby="req-h">
-      <h1 id="req-h">Request #{id}</h1>
-      {!answer && !error && <Loading what={`request ${id}`} />}
+      <h1 id="req-h">{name}</h1>
+      {!answer && !error && <Loading what={name.toLowerCase()} />}
       {error && <ErrorBox message={error} />}
       {answer && tl && (
         <>
-          <dl class="facts" aria-label={`Facts of request ${id}`}>
+          <dl class="facts" aria-label={`Facts of ${name.toLowerCase()}`}>
             <dt>Status</dt>
             <dd>
               <span class={`status ${tl.outcome}`} data-testid="request-status">
@@ -97,13 +122,21 @@ export function Request({ id }: { id: string }) {
             <dd>
               <Mono value={answer.record.requester} keep={12} label="Requester" />
             </dd>
+            {answer.record.interchain_account && (
+              <>
+                <dt>Interchain account</dt>
+                <dd>
+                  <Mono value={answer.record.interchain_account} keep={12} label="Interchain account" />
+                </dd>
+              </>
+            )}
             <dt>Prompt</dt>
             <dd data-testid="request-input">
               <InputFact input={answer.terra.packet?.input ?? null} known={!!answer.terra.packet} />
             </dd>
             <dt>Fee</dt>
             <dd>
-              {answer.record.fee.amount} {answer.record.fee.denom}
+              <FeeFact fee={answer.record.fee} ica={!!ica} />
             </dd>
             {answer.terra.tx && (
               <>
@@ -122,13 +155,20 @@ export function Request({ id }: { id: string }) {
           </ol>
           {overdue && (
             <div class="error" role="alert">
-              <strong>Timed out?</strong> The packet's timeout passed more than 30 s ago and the contract still says pending: is a relayer
-              (`chimera relay`) running between Terra and chimerad? When it relays the timeout, the fee is refunded.
+              <strong>Timed out?</strong> The packet's timeout passed more than 30 s ago and {ica ? "Terra has no acknowledgement" : "the contract still says pending"}: is a relayer
+              (`chimera relay`) running between Terra and chimerad? {ica ? "When it relays the timeout, the account's ORDERED channel closes: the Ask page registers again (same account)." : "When it relays the timeout, the fee is refunded."}
             </div>
           )}
-          {tl.outcome === "timed_out" && <p role="status">The request timed out before chimerad received it; the fee went back to the requester.</p>}
+          {tl.outcome === "timed_out" && (
+            <p role="status">
+              The request timed out before chimerad received it; {ica ? "no fee was taken from the interchain account." : "the fee went back to the requester."}
+            </p>
+          )}
           {tl.outcome === "failed" && (
-            <p role="status">The host answered with an error: {JSON.stringify(answer.record.outcome?.error)}. The fee went back to the requester.</p>
+            <p role="status">
+              The host answered with an error: {JSON.stringify(answer.record.outcome?.error)}.{" "}
+              {ica ? "No fee was taken from the interchain account." : "The fee went back to the requester."}
+            </p>
           )}
           {mismatch && <ErrorBox message={mismatch} />}
           {tl.outcome === "succeeded" && answer.job && !mismatch && <Verified job={answer.job} />}

@@ -1,5 +1,5 @@
 import type { Executor, ExecutorKey } from "../api";
-import { Empty, Mono, Show } from "../components";
+import { Empty, ErrorBox, Mono, Show, unreachable } from "../components";
 import { useJson } from "../hooks";
 import { agreementOf, formatPercent } from "../lib/agreement";
 
@@ -20,9 +20,25 @@ function AgreementCell({ jobsPaid, faults }: { jobsPaid: string; faults: string 
   );
 }
 
+function KeyCell({ k }: { k: string | null | undefined }) {
+  if (k === undefined) return <em>…</em>;
+  if (k === null) return <em>none published</em>;
+  return <Mono value={k} keep={6} label="X25519 executor key" />;
+}
+
 export function Validators() {
   const ex = useJson<{ height: number; executors: Executor[] }>("/api/executors");
   const keys = useJson<{ keys: ExecutorKey[] }>("/api/executor-keys");
+  const keyOf = (validator: string) =>
+    keys.state === "ok" ? keys.data.keys.find((k) => k.validator.toUpperCase() === validator.toUpperCase())?.x25519_public_key ?? null : undefined;
+  const down = unreachable(ex, keys);
+  if (down)
+    return (
+      <section aria-labelledby="val-h">
+        <h1 id="val-h">Validators</h1>
+        <ErrorBox what="the validators" message={down} />
+      </section>
+    );
   return (
     <section aria-labelledby="val-h">
       <h1 id="val-h">Validators</h1>
@@ -47,6 +63,7 @@ export function Validators() {
                   <th scope="col">Jobs paid</th>
                   <th scope="col">Faults</th>
                   <th scope="col">Excluded</th>
+                  <th scope="col">Executor key</th>
                 </tr>
               </thead>
               <tbody>
@@ -66,7 +83,18 @@ export function Validators() {
                     <td data-label="Faults" class={e.faults !== "0" ? "warn" : ""}>
                       {e.faults}
                     </td>
-                    <td data-label="Excluded">{e.excluded ? <span class="status failed">excluded</span> : "no"}</td>
+                    <td data-label="Excluded">
+                      {e.excluded ? (
+                        <span class="status failed" title="its reports are not counted until its operator re-registers its executor key">
+                          excluded
+                        </span>
+                      ) : (
+                        "no"
+                      )}
+                    </td>
+                    <td data-label="Executor key">
+                      <KeyCell k={keyOf(e.validator)} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
