@@ -13,7 +13,10 @@
 //! browser (lib/sealed.ts, chimera-packets' envelope) to the executor key
 //! chimerad publishes: the signed tx carries only ciphertext and the
 //! envelope, and the job reaches its verified image, which chimerad's
-//! validator can only make by opening what the browser sealed. The
+//! validator can only make by opening what the browser sealed. Then
+//! `digits-cnn`, a tensor model: the page builds its f32[1, 8, 8] input
+//! from the chain's registry record by scaling request 1's uploaded PNG,
+//! and the verified class probabilities put 7 first. The
 //! contract's own records must say succeeded for both, and the request API
 //! must say the second was sealed. The page-load and submit-to-verified
 //! times it prints are docs/benchmarks.md's "Web app".
@@ -161,6 +164,31 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
         stdout.contains("sealed_request 2 "),
         "the browser did not report the sealed request as request 2"
     );
+    // Request 3: digits-cnn on the uploaded PNG of request 1, a tensor
+    // input built from the chain's registry record; the contract and the
+    // page's API agree on its encoding and size.
+    assert!(
+        stdout.contains("tensor_request 3: "),
+        "no tensor request 3: {stdout}"
+    );
+    let record = wasm::query(&terra_net, &contract.address, &json!({"request": {"id": 3}})).unwrap();
+    assert_eq!(
+        (record["status"].as_str(), record["model"].as_str()),
+        (Some("succeeded"), Some("digits-cnn")),
+        "{record}"
+    );
+    let api = chimera_e2e::http::get(addr, "/api/requests/3", Duration::from_secs(20)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    let input = &v["terra"]["packet"]["input"];
+    assert_eq!(
+        (input["encoding"].as_str(), input["bytes"].as_u64()),
+        (Some("tensor"), Some(256)),
+        "{input}"
+    );
+    assert_eq!(
+        record["outcome"]["result"]["output_encoding"], "tensor",
+        "{record}"
+    );
     ui.stop().unwrap();
     for name in [
         "ask",
@@ -169,6 +197,8 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
         "ask-phone",
         "ask-encrypted",
         "request-sealed-done",
+        "ask-tensor",
+        "request-tensor-done",
         "validators",
     ] {
         let f = out.join(format!("{name}.png"));

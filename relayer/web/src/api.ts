@@ -57,6 +57,9 @@ export interface Model {
   sha256: string;
   task: string;
   input: "text" | "tensor";
+  /** A tensor input's dtype, shape and exact size, as the chain's registry
+   *  records the manifest (null: text, or a registry without the record). */
+  tensor?: { dtype: string; shape: number[]; bytes: number } | null;
   output: "png" | "text" | "tensor" | "json" | "unknown";
   max_input_bytes: number;
   sketch: { rule: string; levels: number; tolerance: number; thumb: number };

@@ -13,6 +13,7 @@
 // attached funds into the simulated gas, so that covers it too.
 import type { AskInfo } from "./api";
 import { gasFeeUluna, formatLunc, shortfall } from "./lib/fee";
+import type { InputEncoding } from "./lib/ica";
 
 interface KeplrLike {
   enable(chainId: string): Promise<void>;
@@ -171,6 +172,9 @@ export async function submitRequest(
     mnemonic: string | null;
     model: string;
     prompt: string;
+    /** A tensor input instead of the prompt, with its encoding. */
+    input?: Uint8Array;
+    encoding?: InputEncoding;
     seed: string;
     feeUluna: bigint;
     /** Executor X25519 keys (hex) to seal the prompt to; null: sent as plain text. */
@@ -185,9 +189,17 @@ export async function submitRequest(
     // envelope leave it (lib/sealed.ts, docs/protocol.md §6).
     let msg;
     try {
-      msg = requestInferenceMsg({ channel: info.channel, model: opts.model, prompt: opts.prompt, seed: opts.seed, sealTo: opts.sealTo });
+      msg = requestInferenceMsg({
+        channel: info.channel,
+        model: opts.model,
+        prompt: opts.prompt,
+        input: opts.input,
+        encoding: opts.encoding,
+        seed: opts.seed,
+        sealTo: opts.sealTo,
+      });
     } catch (e) {
-      throw new WalletError(`the prompt could not be sealed: ${(e as Error).message}`);
+      throw new WalletError(`the input could not be sealed: ${(e as Error).message}`);
     }
     const funds = [{ denom: info.terra.denom, amount: opts.feeUluna.toString() }];
     await simulateAndCheck(

@@ -14,12 +14,15 @@
 // ticked: the tx it broadcasts must carry the sealed envelope and no
 // plaintext, the request page must say "sealed", and the job must reach its
 // verified image (chimerad completes it only if the validator opened the
-// envelope the browser made). Last, the Validators page with its agreement
-// column. Screenshots: ask, timeline-progress, request-done, request-phone,
-// ask-phone, ask-encrypted, request-sealed-done, validators. Prints
+// envelope the browser made). Then digits-cnn, a tensor model: the grid
+// paints, the first request's PNG is uploaded and scaled into it, and the
+// verified class probabilities must put 7 first. Last, the Validators page
+// with its agreement column. Screenshots: ask, timeline-progress,
+// request-done, request-phone, ask-phone, ask-encrypted,
+// request-sealed-done, ask-tensor, request-tensor-done, validators. Prints
 // `timings {json}` (page load, submit → each step → verified) and
 // `sealed_request ID`.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { open } from "./chromium.mjs";
 
 const [base, outDir] = process.argv.slice(2);
@@ -72,7 +75,7 @@ async function submit() {
 /** Follows the request page's timeline from submit time `t0` to the
  *  verified output and the ack's tx on Terra; when each step first showed
  *  as done. One screenshot `progressName` while the job is under way. */
-async function follow(t0, progressName) {
+async function follow(t0, progressName, output = "image") {
   const steps = {};
   let progressShot = false;
   const deadline = Date.now() + RESULT_WAIT;
@@ -94,9 +97,13 @@ async function follow(t0, progressName) {
   const badge = page.locator("[data-testid=verification]");
   const text = (await badge.innerText()).toLowerCase();
   if (!text.includes("verified") || text.includes("failed")) fail(`request: expected "verified", the badge says ${JSON.stringify(text)}`);
-  const img = page.locator("img.output-image");
-  await img.waitFor();
-  if (!(await img.evaluate((el) => el.complete && el.naturalWidth > 0))) fail("request: the output image did not load");
+  if (output === "image") {
+    const img = page.locator("img.output-image");
+    await img.waitFor();
+    if (!(await img.evaluate((el) => el.complete && el.naturalWidth > 0))) fail("request: the output image did not load");
+  } else {
+    await page.locator("figure.chart").waitFor().catch(() => fail("request: no chart of the output tensor"));
+  }
   const verified_ms = Date.now() - t0;
   for (const k of ["terra", "job", "quorum", "ack"]) if (steps[k] === undefined) fail(`timeline: step ${k} never showed as done (${JSON.stringify(steps)})`);
   if (!Object.keys(steps).some((k) => k.startsWith("report-"))) fail("timeline: no validator report shown");
@@ -217,6 +224,38 @@ try {
     fail(`api: /api/requests/${sealedId} does not name the envelope's recipients: ${JSON.stringify(a.terra.packet)}`);
   if (api.includes(sent.input) || api.includes("Nw==") || api.includes("wrapped_key")) fail(`api: /api/requests/${sealedId} carries input or envelope bytes`);
   await shot(page, "request-sealed-done");
+
+  // A tensor model: digits-cnn reads f32[1, 8, 8] (the chain's registry
+  // says so). The grid starts with the sample 7; painting toggles a cell;
+  // then the first request's verified PNG is uploaded and scaled to the
+  // grid, and the class probabilities come back verified.
+  await page.goto(`${base}/#/ask`, { waitUntil: "load" });
+  await page.locator("[data-testid=fee]").waitFor();
+  await page.locator("select[name=model]").selectOption("digits-cnn");
+  const tensorNote = page.locator("[data-testid=tensor-note]");
+  await tensorNote.waitFor();
+  if (!/256 bytes from the sample 7/.test(await tensorNote.innerText())) fail(`tensor: the note says ${JSON.stringify(await tensorNote.innerText())}`);
+  if ((await page.locator("textarea[name=prompt]").count()) > 0) fail("tensor: a prompt box is shown for a tensor model");
+  const cell = page.locator("[data-testid=pad-cell]").first();
+  await cell.click();
+  if ((await cell.getAttribute("aria-pressed")) !== "true") fail("tensor: clicking an empty cell does not paint it");
+  await cell.click();
+  if ((await cell.getAttribute("aria-pressed")) !== "false") fail("tensor: clicking a painted cell does not erase it");
+  const firstId = requestUrl.match(/#\/requests\/(\d+)/)[1];
+  const firstSha = JSON.parse(await page.evaluate(async (id) => (await fetch(`/api/requests/${id}`)).text(), firstId)).record.outcome.result.output_sha256;
+  const png = await page.evaluate(async (sha) => Array.from(new Uint8Array(await (await fetch(`/api/blobs/${sha}`)).arrayBuffer())), firstSha);
+  const pngPath = `${outDir}/seven-from-ddpm.png`;
+  writeFileSync(pngPath, Buffer.from(png));
+  await page.locator("input[name=tensor-file]").setInputFiles(pngPath);
+  await page.waitForFunction(() => /256 bytes from seven-from-ddpm\.png, scaled to 8×8/.test(document.querySelector("[data-testid=tensor-note]")?.textContent ?? ""), null, { timeout: TIMEOUT }).catch(async () => fail(`tensor: after the upload the note says ${JSON.stringify(await tensorNote.innerText())}`));
+  await shot(page, "ask-tensor");
+  const tensorSubmit = await submit();
+  const tensorRun = await follow(tensorSubmit.t, "timeline-tensor-progress", "chart");
+  timings.tensor_submit_to_verified_ms = tensorRun.seen.verified_ms;
+  const caption = await page.locator("figure.chart figcaption").innerText();
+  if (!/largest: index 7 /.test(caption)) fail(`tensor: digits-cnn did not answer 7 for the uploaded 7: ${caption}`);
+  console.log(`tensor_request ${tensorSubmit.url.match(/#\/requests\/(\d+)/)[1]}: ${caption}`);
+  await shot(page, "request-tensor-done");
 
   // Validators: the agreement column.
   await page.goto(`${base}/#/validators`, { waitUntil: "load" });

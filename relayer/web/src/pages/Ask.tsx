@@ -7,7 +7,9 @@ import { account, fundingNeeded, ICA_STEPS, icaFee, type IcaAccount, type IcaInf
 import type { InputEncoding } from "../lib/ica";
 import type { Step } from "../lib/timeline";
 import { hasBrowserWallet, submitRequest, type TerraInfo, WalletError } from "../wallet";
+import { describeSpec, tensorEncoding } from "../lib/input";
 import { StepItem } from "./Request";
+import { TensorInput, type TensorValue } from "./TensorInput";
 
 /** Fee attached when the contract names no price for the model (it then
  *  takes any fee above zero): 0.1 LUNC. */
@@ -125,9 +127,13 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
   const seal = sealTargets(executorKeys);
   const base = route === "contract" ? cInfo : iInfo;
   const terra = (cInfo ?? iInfo)!.terra;
-  const textModels = (base ?? cInfo ?? iInfo)!.models.filter((m) => m.input === "text");
-  const [model, setModel] = useState(textModels.find((m) => m.id === "digits-ddpm")?.id ?? textModels[0]?.id ?? "");
+  // Models a request can be built for from the chain alone: text prompts,
+  // and tensors whose dtype and shape the registry records.
+  const models = (base ?? cInfo ?? iInfo)!.models.filter((m) => m.input === "text" || !!m.tensor);
+  const [model, setModel] = useState(models.find((m) => m.id === "digits-ddpm")?.id ?? models[0]?.id ?? "");
   const [prompt, setPrompt] = useState("7");
+  const spec = models.find((m) => m.id === model)?.tensor ?? null;
+  const [tensor, setTensor] = useState<TensorValue>({ bytes: null, error: null });
   const [seed, setSeed] = useState("42");
   const browserWallet = hasBrowserWallet();
   const [useMnemonic, setUseMnemonic] = useState(!browserWallet);
@@ -141,6 +147,7 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
 
   const cFee = cInfo ? contractFee(cInfo, model, extra) : null;
   const iFee = iInfo ? icaFee(iInfo, iInfo.models.find((x) => x.id === model)) : null;
+  const inputError = spec ? (tensor.error ?? (tensor.bytes ? null : `no input yet for ${model}`)) : null;
   const routeError =
     route === "contract"
       ? contract.state === "error"
@@ -174,6 +181,10 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
   const onSubmit = async (ev: Event) => {
     ev.preventDefault();
     if (routeError) return;
+    if (inputError) {
+      setError(inputError);
+      return;
+    }
     if (encrypt && !seal.keys) {
       setError(`cannot encrypt the prompt: ${seal.note}`);
       return;
@@ -186,7 +197,8 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
     setError(null);
     setSteps(null);
     try {
-      location.hash = await send({ mnemonic: useMnemonic ? mnemonic : null, model, prompt, seed, sealTo: encrypt ? seal.keys : null });
+      const input = spec && tensor.bytes ? { input: tensor.bytes, encoding: tensorEncoding(spec) } : {};
+      location.hash = await send({ mnemonic: useMnemonic ? mnemonic : null, model, prompt, ...input, seed, sealTo: encrypt ? seal.keys : null });
     } catch (e) {
       setError(e instanceof WalletError ? e.message : `signing failed: ${(e as Error).message}`);
       setSteps((s) => s && s.map((x) => (x.state === "active" ? { ...x, state: "failed" } : x)));
@@ -194,7 +206,8 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
       setTick((x) => x + 1);
     }
   };
-  if (textModels.length === 0) return <ErrorBox message="no model on chimerad takes a text prompt: register one (docs/models.md)" />;
+  if (models.length === 0)
+    return <ErrorBox message="no model on chimerad takes a text prompt or records its tensor input: register one (docs/models.md)" />;
   const sending = encrypt ? "Seal, sign" : "Sign";
   return (
     <form class="ask" onSubmit={onSubmit} aria-label="Ask for an inference">
@@ -240,17 +253,21 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
       <label>
         Model
         <select value={model} onChange={(e) => setModel((e.target as HTMLSelectElement).value)} name="model">
-          {textModels.map((x) => (
+          {models.map((x) => (
             <option key={x.id} value={x.id}>
-              {x.id} ({x.task}, writes {x.output})
+              {x.id} ({x.task}, reads {x.tensor ? describeSpec(x.tensor) : "text"}, writes {x.output})
             </option>
           ))}
         </select>
       </label>
-      <label>
-        Prompt
-        <textarea name="prompt" rows={2} value={prompt} onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} required />
-      </label>
+      {spec ? (
+        <TensorInput key={model} spec={spec} model={model} onChange={setTensor} />
+      ) : (
+        <label>
+          Prompt
+          <textarea name="prompt" rows={2} value={prompt} onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} required />
+        </label>
+      )}
       <div class="encrypt">
         <label class="inline">
           <input
@@ -262,10 +279,12 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
               setError(null);
             }}
           />{" "}
-          Encrypt prompt
+          Encrypt {spec ? "input" : "prompt"}
         </label>
         <p class={`hint${encrypt && seal.error ? " error-text" : ""}`} data-testid="encrypt-note" aria-live="polite">
-          {encrypt ? seal.note : "Off: the prompt travels as plain text, readable on Terra and on chimerad."}
+          {encrypt
+            ? seal.note
+            : `Off: the ${spec ? "input travels in the clear" : "prompt travels as plain text"}, readable on Terra and on chimerad.`}
         </p>
       </div>
       <label>
@@ -323,7 +342,7 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
         )}
         {!browserWallet && !useMnemonic && <p>No Keplr or Station in this browser.</p>}
       </fieldset>
-      <button type="submit" disabled={busy || !!routeError}>
+      <button type="submit" disabled={busy || !!routeError || !!inputError}>
         {busy
           ? `${encrypt ? "Sealing, signing" : "Signing"} and broadcasting…`
           : `${sending} and send (${routeError ? "fee?" : formatLunc(feeUluna)}${fundFirst > 0n ? `; first ${formatLunc(fundFirst)} to the account` : ""})`}

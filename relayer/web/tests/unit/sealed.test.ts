@@ -130,4 +130,16 @@ describe("requestInferenceMsg", () => {
     expect(json).not.toContain(prompt);
     expect(json).not.toContain(bytesToBase64(utf8(prompt)));
   });
+
+  it("tensor: the elements as input, the contract's tensor encoding, sealable too", () => {
+    const elements = new Uint8Array(256).map((_, i) => i);
+    const encoding = { tensor: { dtype: "f32", shape: [1, 8, 8] } };
+    const m = requestInferenceMsg({ channel: "channel-0", model: "digits-cnn", prompt: "", input: elements, encoding, seed: "0" });
+    // The contract's serde form: {"tensor":{"dtype":"f32","shape":[1,8,8]}}.
+    expect(JSON.stringify(m.request_inference.encoding)).toBe('{"tensor":{"dtype":"f32","shape":[1,8,8]}}');
+    expect(base64ToBytes(m.request_inference.input)).toEqual(elements);
+    const sealed = requestInferenceMsg({ channel: "channel-0", model: "digits-cnn", prompt: "", input: elements, encoding, seed: "0", sealTo: keys });
+    const r = sealed.request_inference;
+    expect(openSealed(r.sealed!, base64ToBytes(r.input), "digits-cnn", new Uint8Array(32).fill(1))).toEqual(elements);
+  });
 });
