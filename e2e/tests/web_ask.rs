@@ -1,5 +1,5 @@
 //! The web app's Ask page on the contract route, in a real browser: a Terra
-//! Classic localnet and a 1-validator chimerad with `chimera relay` between
+//! Classic localnet and a 4-validator chimerad with `chimera relay` between
 //! them, the inference-requester contract stored, instantiated (price 0.1
 //! LUNC for `digits-ddpm`) and given its channel; the real `chimera ui`
 //! with `--contract`, `--terra-rpc`, `--terra-grpc` and `--devnet-mnemonic`
@@ -7,7 +7,7 @@
 //! playwright-core (relayer/web/tests/ask.mjs), signs a `digits-ddpm` "7"
 //! request with the in-page CosmJS wallet, broadcasts it through the
 //! server's /terra-rpc proxy, follows the timeline (Terra inclusion →
-//! chimerad job → the validator's report → quorum → acknowledgement on
+//! chimerad job → each validator's report → quorum → acknowledgement on
 //! Terra), sees the image and the "verified" badge, and saves screenshots;
 //! then it ticks "Encrypt prompt" and sends the same request sealed in the
 //! browser (lib/sealed.ts, chimera-packets' envelope) to the executor key
@@ -29,12 +29,14 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use chimera_e2e::keys;
-use chimera_e2e::relayer::{terra_and_chimera, ChimeraRelayer};
+use chimera_e2e::relayer::{terra_and_chimera_with, ChimeraRelayer};
 use chimera_e2e::wasm;
 use chimera_e2e::web;
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(180);
+/// chimerad validators, equal power.
+const VALIDATORS: usize = 4;
 
 #[test]
 fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
@@ -47,7 +49,12 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
         .keep();
     eprintln!("web_ask: screenshots and logs in {}", out.display());
 
-    let (terra_net, _chimera_net, tc, cc) = terra_and_chimera();
+    // Four validators: the timeline shows each one's report as it lands,
+    // and the quorum (more than 2/3 of the power) needs three of them.
+    let (terra_net, _chimera_net, tc, cc) = terra_and_chimera_with(chimera_e2e::chimera::ChimeraNetConfig {
+        validators: VALIDATORS,
+        ..chimera_e2e::devnet::chimera_config("chimera-web-ask")
+    });
     let mut relayer = ChimeraRelayer::new(vec![tc.clone(), cc.clone()]).expect("relayer set-up");
     let payout = keys::terra_address(chimera_e2e::hermes::RECIPIENT_MNEMONIC)
         .unwrap()
@@ -152,6 +159,45 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
             let want: Vec<String> = keys.iter().map(|(_, k)| hex::encode(k)).collect();
             assert_eq!(input["sealed"]["recipients"], json!(want), "request 2: {input}");
             assert_eq!(input["bytes"], 1 + 16, "the ciphertext of \"7\": {input}");
+        }
+    }
+    // Every request was agreed by at least three of the four validators,
+    // each report on the page with the chimerad block that recorded it.
+    for id in [1, 2, 3] {
+        let api =
+            chimera_e2e::http::get(addr, &format!("/api/requests/{id}"), Duration::from_secs(20)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+        let reports = v["reports"].as_array().cloned().unwrap_or_default();
+        let agreeing = reports.iter().filter(|r| r["agrees"] == true).count();
+        assert!(
+            agreeing >= 3,
+            "request {id}: {agreeing} agreeing reports: {}",
+            v["reports"]
+        );
+        assert!(
+            reports.iter().all(|r| r["height"].as_u64().is_some()),
+            "request {id}: {}",
+            v["reports"]
+        );
+        let q = &v["job"]["result"]["quorum"];
+        let (agreed, total): (u64, u64) = (
+            q["agreeing_power"].as_str().unwrap().parse().unwrap(),
+            q["total_power"].as_str().unwrap().parse().unwrap(),
+        );
+        assert!(3 * agreed > 2 * total, "request {id}: quorum {q}");
+        // The sealed request agreed in two rounds: besides the reference,
+        // at least two validators confirmed its sealed sketch (3 of 4).
+        let second: Vec<_> = reports.iter().filter(|r| r["round"] == 2).collect();
+        if id == 2 {
+            assert!(
+                second.len() >= 2
+                    && second
+                        .iter()
+                        .all(|r| r["agrees"] == true && r["reference"].is_string()),
+                "request 2: second round {second:?}"
+            );
+        } else {
+            assert!(second.is_empty(), "request {id} was not sealed: {second:?}");
         }
     }
     // Same model, prompt and seed: the validator that opened the sealed "7"

@@ -713,7 +713,13 @@ async fn block_reports(ctx: &super::Ctx, t: &Terra, job: &cproto::Job) -> Result
             .map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000);
         let txs = b.and_then(|b| b.data).map(|d| d.txs).unwrap_or_default();
         for (validator, report) in reports_in_block(&txs, job.id) {
-            if !found.iter().any(|f| f.validator == validator) {
+            // One report per validator and round: a sealed job's second
+            // round (AgreementReport) is listed beside the first.
+            let round = report_round(&report);
+            if !found
+                .iter()
+                .any(|f| f.validator == validator && report_round(&f.report) == round)
+            {
                 found.push(BlockReport {
                     validator,
                     report,
@@ -730,7 +736,17 @@ async fn block_reports(ctx: &super::Ctx, t: &Terra, job: &cproto::Job) -> Result
     Ok(found)
 }
 
-/// A report for the page: `agrees` once the job has its result.
+/// 1 for a result or failure, 2 for a sealed job's agreement report.
+fn report_round(r: &cproto::JobReport) -> u8 {
+    match r.outcome {
+        Some(cproto::job_report::Outcome::Agreement(_)) => 2,
+        _ => 1,
+    }
+}
+
+/// A report for the page: `agrees` once the job has its result; a second
+/// round report names the reference validator whose sealed output it
+/// checked.
 fn report_json(
     job: &cproto::Job,
     validator: &[u8],
@@ -754,11 +770,17 @@ fn report_json(
         Some(R::Agreement(a)) => ("agreement", Vec::new(), a.agrees),
         None => ("none", Vec::new(), false),
     };
+    let reference = match &r.outcome {
+        Some(R::Agreement(a)) => json!(hex::encode_upper(&a.reference)),
+        _ => Value::Null,
+    };
     json!({
         "validator": hex::encode_upper(validator),
+        "round": report_round(r),
         "outcome": outcome,
         "output_sha256": hex::encode(sha),
         "agrees": agrees,
+        "reference": reference,
         "height": height,
         "time_ms": time_ms,
     })
@@ -798,9 +820,14 @@ pub async fn job_view(
             Ok(r) => {
                 for v in r.reports {
                     let hexv = hex::encode_upper(&v.validator);
-                    if !list.iter().any(|x| x["validator"] == hexv.as_str()) {
+                    let round = if v.outcome == "agreement" { 2 } else { 1 };
+                    if !list
+                        .iter()
+                        .any(|x| x["validator"] == hexv.as_str() && x["round"] == round)
+                    {
                         list.push(json!({
                             "validator": hexv,
+                            "round": round,
                             "outcome": v.outcome,
                             "output_sha256": hex::encode(&v.output_sha256),
                             "agrees": v.agrees,

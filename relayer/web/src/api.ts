@@ -162,7 +162,11 @@ export interface AskInfo {
 
 export interface ReportView {
   validator: string;
+  /** 1: a result or failure; 2: a sealed job's agreement report. */
+  round?: 1 | 2;
   outcome: "result" | "failure" | "agreement" | "none";
+  /** Round 2: the validator whose sealed output this one checked (hex). */
+  reference?: string | null;
   output_sha256: string;
   agrees: boolean;
   /** The chimerad block that recorded it (null: read from state, height unknown). */

@@ -213,6 +213,10 @@ try {
   console.log(`sealed_request ${sealedId} to ${sent.sealed.recipients.length} executor key(s), input ${sent.input}`);
   const sealedRun = await follow(sealedSubmit.t, "timeline-sealed-progress");
   timings.sealed_submit_to_verified_ms = sealedRun.seen.verified_ms;
+  // A sealed job agrees in two rounds: the validators' sealed sketches,
+  // then each one's check of the reference's (shown as "confirmed").
+  const confirms = Object.keys(sealedRun.seen.steps).filter((k) => k.startsWith("confirm-"));
+  console.log(`sealed_rounds: ${Object.keys(sealedRun.seen.steps).filter((k) => k.startsWith("report-")).length} reports, ${confirms.length} confirmations`);
   timings.sealed_steps_done_after_submit_ms = sealedRun.seen.steps;
   const sealedFact = await page.locator("[data-testid=request-input]").innerText();
   if (!(await page.locator("[data-testid=sealed-badge]").count()) || !/sealed\s+to \d+ executor key/.test(sealedFact))

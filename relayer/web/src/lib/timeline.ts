@@ -2,7 +2,7 @@
 // /api/ica-requests/CHANNEL/SEQUENCE answer of the same shape, `route:
 // "ica"`) and when this page first saw each validator's report. Pure:
 // unit-tested.
-import type { RequestAnswer } from "../api";
+import type { ReportView, RequestAnswer } from "../api";
 
 export type StepState = "done" | "active" | "waiting" | "failed";
 
@@ -80,21 +80,23 @@ export function timelineOf(a: RequestAnswer, seen: Record<string, number> = {}, 
   // 3. Each validator's report.
   const reports = [...(a.reports ?? [])].sort((x, y) => (x.height ?? Infinity) - (y.height ?? Infinity));
   for (const r of reports) {
-    const at = seen[r.validator];
+    const at = seen[seenKey(r)];
+    const second = r.outcome === "agreement";
+    const reference = r.reference ? `reference validator ${r.reference.slice(0, 10)}…` : "the reference validator";
     const what =
       r.outcome === "result"
         ? `output ${r.output_sha256.slice(0, 12)}…${r.agrees ? ", agrees with the quorum" : job?.status === "completed" ? ", differs from the quorum" : ""}`
         : r.outcome === "failure"
           ? "reported a failure"
-          : r.outcome === "agreement"
+          : second
             ? r.agrees
-              ? "agrees (sealed)"
-              : "disagrees (sealed)"
+              ? `round 2 of a sealed job: its sketch agrees with ${reference}'s`
+              : `round 2 of a sealed job: its sketch disagrees with ${reference}'s`
             : r.outcome;
     steps.push({
-      key: `report-${r.validator}`,
-      title: `Validator ${r.validator.slice(0, 10)}… reported`,
-      state: job?.status === "completed" && r.outcome === "result" && !r.agrees ? "failed" : "done",
+      key: `${second ? "confirm" : "report"}-${r.validator}`,
+      title: `Validator ${r.validator.slice(0, 10)}… ${second ? "confirmed" : "reported"}`,
+      state: job?.status === "completed" && ((r.outcome === "result" && !r.agrees) || (second && !r.agrees)) ? "failed" : "done",
       chain: "chimera",
       height: r.height ?? undefined,
       // Chain time when the block is known, else when this page saw it.
@@ -164,13 +166,18 @@ export function timelineOf(a: RequestAnswer, seen: Record<string, number> = {}, 
   return { steps, finished: settled && (ack !== null || status === "timed_out"), outcome: status };
 }
 
+/** A report's key in `seen`: the validator, and the round for round 2. */
+function seenKey(r: ReportView): string {
+  return r.outcome === "agreement" ? `${r.validator}#2` : r.validator;
+}
+
 /** Marks newly seen validators' reports with `now`. */
 export function noteSeen(seen: Record<string, number>, a: RequestAnswer, now: number): Record<string, number> {
   let changed = false;
   const next = { ...seen };
   for (const r of a.reports ?? []) {
-    if (next[r.validator] === undefined) {
-      next[r.validator] = now;
+    if (next[seenKey(r)] === undefined) {
+      next[seenKey(r)] = now;
       changed = true;
     }
   }

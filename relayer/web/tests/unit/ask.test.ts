@@ -89,6 +89,27 @@ describe("the request timeline", () => {
     ]);
     expect(t.finished).toBe(false);
   });
+  it("lists a sealed job's second round beside the first, naming the reference", () => {
+    const a = withJob(base(), "completed");
+    a.reports = [
+      { validator: "AAAA", round: 1, outcome: "result", output_sha256: SHA, agrees: true, height: 21, time_ms: 1_005_000 },
+      { validator: "BBBB", round: 1, outcome: "result", output_sha256: SHA, agrees: true, height: 21, time_ms: 1_005_000 },
+      { validator: "BBBB", round: 2, outcome: "agreement", output_sha256: "", agrees: true, reference: "AAAA", height: 22, time_ms: 1_006_000 },
+      { validator: "CCCC", round: 2, outcome: "agreement", output_sha256: "", agrees: false, reference: "AAAA", height: 22, time_ms: 1_006_000 },
+    ];
+    const t = timelineOf(a);
+    expect(t.steps.filter((s) => /^(report|confirm)-/.test(s.key)).map((s) => [s.key, s.state, s.height])).toEqual([
+      ["report-AAAA", "done", 21],
+      ["report-BBBB", "done", 21],
+      ["confirm-BBBB", "done", 22],
+      ["confirm-CCCC", "failed", 22],
+    ]);
+    expect(t.steps.find((s) => s.key === "confirm-BBBB")?.detail).toBe("round 2 of a sealed job: its sketch agrees with reference validator AAAA…'s");
+    // Each round is seen on its own.
+    const seen = noteSeen({}, a, 7);
+    expect(Object.keys(seen).sort()).toEqual(["AAAA", "BBBB", "BBBB#2", "CCCC#2"]);
+  });
+
   it("shows each report as it arrives, then the quorum and the ack", () => {
     let a = withJob(base(), "pending");
     a.reports = [];
