@@ -240,6 +240,23 @@ impl ManagedProcess {
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(stderr))
             .process_group(0);
+        // Only stdin, stdout and stderr go to the child. Descriptors our
+        // caller inherited without close-on-exec (a `flock` lock, a CI
+        // runner's pipe) would otherwise live on in every node, and in the
+        // devnet's detached processes long after this program: a lock never
+        // released, a CI step that never sees EOF.
+        // SAFETY: close_range is async-signal-safe; nothing is allocated.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
+                    // Kernels before 5.9: close what a process usually has.
+                    for fd in 3..1024 {
+                        libc::close(fd);
+                    }
+                }
+                Ok(())
+            });
+        }
         if let Some(dir) = &spec.cwd {
             cmd.current_dir(dir);
         }
@@ -833,6 +850,25 @@ mod tests {
         assert!(std::fs::read_to_string(p.log_path())
             .unwrap()
             .contains("child started"));
+    }
+
+    #[test]
+    fn children_inherit_no_descriptor_beyond_stderr() {
+        // A descriptor without close-on-exec, as `flock FILE cmd` hands its
+        // command: the node must not keep it.
+        let dir = tempfile::tempdir().unwrap();
+        let file = std::fs::File::create(dir.path().join("lock")).unwrap();
+        let inherited = unsafe { libc::dup(std::os::fd::AsRawFd::as_raw_fd(&file)) };
+        assert!(inherited > 2);
+        let mut p = sh(
+            dir.path(),
+            "fds",
+            &format!("if [ -e /proc/self/fd/{inherited} ]; then echo kept {inherited}; else echo closed; fi; sleep 30"),
+        );
+        let line = p.wait_for_log_line("closed", Duration::from_secs(10));
+        unsafe { libc::close(inherited) };
+        assert!(line.is_ok(), "{}", p.log_tail(5));
+        p.stop().unwrap();
     }
 
     #[test]

@@ -230,6 +230,7 @@ fn router(ctx: Shared, web_dir: PathBuf) -> Router {
         .route("/api/executor-keys", get(executor_keys))
         .route("/api/fees/totals", get(fee_totals))
         .route("/api/fees/params", get(fee_params))
+        .route("/api/denoms", get(denoms))
         .route("/api/fees/history", get(history::fee_history))
         .route("/api/blobs/:sha256", get(blob))
         .route("/api/ask-info", get(terra::ask_info))
@@ -631,6 +632,43 @@ async fn fee_params(State(ctx): State<Shared>) -> ApiResult {
         "community_bps": p.community_bps,
         "fault_limit": p.fault_limit.to_string(),
     })))
+}
+
+/// `GET /api/denoms`: chimerad's ICS-20 denom traces, `{"ibc/HASH":
+/// "transfer/channel-0/uluna"}`, so pages name a voucher by what it is
+/// (LUNC) rather than by its hash.
+async fn denoms(State(ctx): State<Shared>) -> ApiResult {
+    use ibc_proto::ibc::applications::transfer::v1 as transfer;
+    let mut q = transfer::query_client::QueryClient::new(ctx.host.clone());
+    let mut out = serde_json::Map::new();
+    let mut key = Vec::new();
+    loop {
+        let r = q
+            .denom_traces(transfer::QueryDenomTracesRequest {
+                pagination: Some(ibc_proto::cosmos::base::query::v1beta1::PageRequest {
+                    key: key.clone(),
+                    limit: 200,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map_err(|s| grpc_error("ibc.applications.transfer.v1.Query/DenomTraces", &ctx.host_url, s))?
+            .into_inner();
+        for t in &r.denom_traces {
+            let path = if t.path.is_empty() {
+                t.base_denom.clone()
+            } else {
+                format!("{}/{}", t.path, t.base_denom)
+            };
+            let hash = hex::encode_upper(<sha2::Sha256 as sha2::Digest>::digest(path.as_bytes()));
+            out.insert(format!("ibc/{hash}"), json!(path));
+        }
+        match r.pagination {
+            Some(p) if !p.next_key.is_empty() => key = p.next_key,
+            _ => break,
+        }
+    }
+    Ok(Json(Value::Object(out)))
 }
 
 /// The media type of an output encoding.

@@ -56,3 +56,11 @@ export function useRoute(): { parts: string[]; query: URLSearchParams } {
   const [path, q = ""] = raw.split("?");
   return { parts: path.split("/").filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(q) };
 }
+
+/** chimerad's ICS-20 denom traces (`/api/denoms`) for naming vouchers;
+ *  empty while loading or when the node cannot say (denoms then show as
+ *  they are). */
+export function useDenomPaths(): Record<string, string> {
+  const d = useJson<Record<string, string>>("/api/denoms");
+  return d.state === "ok" ? d.data : {};
+}

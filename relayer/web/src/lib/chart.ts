@@ -21,13 +21,28 @@ export const FIELD_LABEL: Record<HistoryField, string> = {
   community_paid: "To the community",
 };
 
+/** chimerad's ICS-20 denom traces, `ibc/HASH` → `transfer/CHANNEL/BASE`
+ *  (`/api/denoms`): a voucher's hash alone does not say what it is. */
+export type DenomPaths = Record<string, string>;
+
 /** How a denom is shown: LUNC for uluna (also arriving over IBC as
- *  `transfer/CHANNEL/uluna` or its `ibc/` hash is not recognisable), the
- *  base denom otherwise. */
-export function unitOf(denom: string): { unit: string; scale: number } {
-  const base = denom.split("/").pop() ?? denom;
+ *  `transfer/CHANNEL/uluna`, or as its `ibc/` hash when `paths` traces
+ *  it), the base denom otherwise. */
+export function unitOf(denom: string, paths: DenomPaths = {}): { unit: string; scale: number } {
+  const traced = paths[denom] ?? denom;
+  const base = traced.split("/").pop() ?? traced;
   if (base === "uluna") return { unit: "LUNC", scale: 1e6 };
   return { unit: denom, scale: 1 };
+}
+
+/** A coin for people: `0.0007 LUNC` (with `700 ibc/4627…` as its title),
+ *  or the amount and a shortened `ibc/` denom when nothing traces it. */
+export function coinText(amount: string, denom: string, paths: DenomPaths = {}): { text: string; title: string } {
+  const { unit, scale } = unitOf(denom, paths);
+  const title = `${amount} ${denom}${paths[denom] ? ` (${paths[denom]})` : ""}`;
+  if (scale !== 1) return { text: `${formatAmount(displayAmount(amount, scale))} ${unit}`, title };
+  const shown = denom.startsWith("ibc/") && denom.length > 16 ? `${denom.slice(0, 10)}…${denom.slice(-4)}` : denom;
+  return { text: `${amount} ${shown}`, title };
 }
 
 /** A base-unit amount (decimal string) in display units, exact to 6 places. */
@@ -66,13 +81,13 @@ export interface DenomChart {
 }
 
 /** One chart per denom, in the API's order. */
-export function shapeHistory(h: FeeHistory): DenomChart[] {
+export function shapeHistory(h: FeeHistory, paths: DenomPaths = {}): DenomChart[] {
   const heights = h.samples.map((s) => s.height);
   const times = h.samples.map((s) => s.time_ms);
   const byTime = times.length > 0 && times.every((t) => t !== null) && new Set(times).size === times.length;
   const xs = byTime ? (times as number[]) : heights;
   return h.series.map((s) => {
-    const { unit, scale } = unitOf(s.denom);
+    const { unit, scale } = unitOf(s.denom, paths);
     const lines = FIELDS.map((field) => ({
       field,
       label: FIELD_LABEL[field],

@@ -1,7 +1,7 @@
 import type { FeeParams, Total } from "../api";
 import { Empty, ErrorBox, Show, unreachable } from "../components";
-import { useJson } from "../hooks";
-import { type DenomChart, type FeeHistory, formatAmount, scaleChart, shapeHistory, summarize, unitOf, xLabel } from "../lib/chart";
+import { useDenomPaths, useJson } from "../hooks";
+import { coinText, type DenomChart, type DenomPaths, type FeeHistory, formatAmount, scaleChart, shapeHistory, summarize, unitOf, xLabel } from "../lib/chart";
 
 const pct = (bps: number) => `${(bps / 100).toFixed(2)}%`;
 
@@ -18,8 +18,8 @@ const COLUMNS: [keyof Total, string][] = [
 ];
 
 /** "digits-cnn 0.001 CHIM (1000 uchim)", or the amount and denom as they are. */
-function priceText(x: { model: string; denom: string; amount: string }): string {
-  const u = unitOf(x.denom);
+function priceText(x: { model: string; denom: string; amount: string }, paths: DenomPaths): string {
+  const u = unitOf(x.denom, paths);
   if (u.scale === 1) return `${x.model} ${x.amount} ${x.denom}`;
   return `${x.model} ${formatAmount(Number(x.amount) / u.scale)} ${u.unit} (${x.amount} ${x.denom})`;
 }
@@ -113,8 +113,8 @@ function FeeChart({ c }: { c: DenomChart }) {
   );
 }
 
-function History({ h, prices }: { h: FeeHistory; prices: boolean | null }) {
-  const charts = shapeHistory(h).filter((c) => c.any);
+function History({ h, prices, paths }: { h: FeeHistory; prices: boolean | null; paths: DenomPaths }) {
+  const charts = shapeHistory(h, paths).filter((c) => c.any);
   if (charts.length === 0)
     return (
       <Empty>
@@ -134,7 +134,7 @@ function History({ h, prices }: { h: FeeHistory; prices: boolean | null }) {
         <section key={c.denom} aria-label={`Fee totals over time in ${c.unit}`}>
           <h3>
             {c.unit}
-            {c.unit !== c.denom && <span class="meta"> ({c.denom})</span>}
+            {c.unit !== c.denom && <span class="meta"> ({paths[c.denom] ?? c.denom})</span>}
           </h3>
           <FeeChart c={c} />
         </section>
@@ -147,6 +147,7 @@ export function Tokenomics() {
   const totals = useJson<{ height: number; totals: Total[] }>("/api/fees/totals");
   const params = useJson<FeeParams>("/api/fees/params");
   const history = useJson<FeeHistory>("/api/fees/history?points=48");
+  const paths = useDenomPaths();
   const prices = params.state === "ok" ? params.data.prices.length > 0 : null;
   const down = unreachable(params, history, totals);
   if (down)
@@ -165,14 +166,14 @@ export function Tokenomics() {
             Each fee is split: executors {pct(p.executor_bps)}, burned {pct(p.burn_bps)}, community {pct(p.community_bps)}
             . An executor is excluded after {p.fault_limit} faults.{" "}
             {p.prices.length
-              ? `Prices: ${p.prices.map(priceText).join(", ")}.`
+              ? `Prices: ${p.prices.map((x) => priceText(x, paths)).join(", ")}.`
               : "No prices are set: requests pay what they offer."}
           </p>
         )}
       </Show>
       <h2 id="chart-h">Over time</h2>
       <Show v={history} what="the fee history">
-        {(h) => <History h={h} prices={prices} />}
+        {(h) => <History h={h} prices={prices} paths={paths} />}
       </Show>
       <h2 id="totals-h">Fee totals since genesis</h2>
       <Show v={totals} what="the fee totals">
@@ -195,8 +196,8 @@ export function Tokenomics() {
               <tbody>
                 {d.totals.map((t) => (
                   <tr key={t.denom}>
-                    <td data-label="Denom">
-                      <strong>{t.denom}</strong>
+                    <td data-label="Denom" title={paths[t.denom] ? `${t.denom} (${paths[t.denom]})` : t.denom}>
+                      <strong>{paths[t.denom] ?? coinText("0", t.denom).text.replace(/^0 /, "")}</strong>
                     </td>
                     {COLUMNS.map(([k, label]) => (
                       <td data-label={label} key={k}>

@@ -1,6 +1,7 @@
 import type { Executor, ExecutorKey } from "../api";
 import { Empty, ErrorBox, Mono, Show, unreachable } from "../components";
-import { useJson } from "../hooks";
+import { useDenomPaths, useJson } from "../hooks";
+import { coinText } from "../lib/chart";
 import { agreementOf, formatPercent } from "../lib/agreement";
 
 /** Agreed against disagreed, as a percentage and a small bar. */
@@ -28,6 +29,7 @@ function KeyCell({ k }: { k: string | null | undefined }) {
 
 export function Validators() {
   const ex = useJson<{ height: number; executors: Executor[] }>("/api/executors");
+  const paths = useDenomPaths();
   const keys = useJson<{ keys: ExecutorKey[] }>("/api/executor-keys");
   const keyOf = (validator: string) =>
     keys.state === "ok" ? keys.data.keys.find((k) => k.validator.toUpperCase() === validator.toUpperCase())?.x25519_public_key ?? null : undefined;
@@ -75,7 +77,19 @@ export function Validators() {
                     <td data-label="Operator">
                       {e.operator ? <Mono value={e.operator} keep={12} label="Operator" /> : <em>none (its share goes to the community)</em>}
                     </td>
-                    <td data-label="Earnings">{e.earned.length ? e.earned.map((c) => `${c.amount} ${c.denom}`).join(", ") : "0"}</td>
+                    <td data-label="Earnings">
+                      {e.earned.length
+                        ? e.earned.map((c, i) => {
+                            const t = coinText(c.amount, c.denom, paths);
+                            return (
+                              <span key={c.denom} title={t.title}>
+                                {i > 0 ? ", " : ""}
+                                {t.text}
+                              </span>
+                            );
+                          })
+                        : "0"}
+                    </td>
                     <td data-label="Agreement" class="agreement" data-testid="agreement">
                       <AgreementCell jobsPaid={e.jobs_paid} faults={e.faults} />
                     </td>

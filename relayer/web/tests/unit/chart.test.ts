@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type FeeHistory, displayAmount, formatAmount, niceTicks, scaleChart, shapeHistory, summarize, unitOf, xLabel } from "../../src/lib/chart";
+import { type FeeHistory, coinText, displayAmount, formatAmount, niceTicks, scaleChart, shapeHistory, summarize, unitOf, xLabel } from "../../src/lib/chart";
 
 const history: FeeHistory = {
   oldest: 1,
@@ -27,6 +27,14 @@ describe("series shaping", () => {
     expect(unitOf("uluna")).toEqual({ unit: "LUNC", scale: 1e6 });
     expect(unitOf("transfer/channel-0/uluna")).toEqual({ unit: "LUNC", scale: 1e6 });
     expect(unitOf("uatom").unit).toBe("uatom");
+    // A voucher's hash is LUNC once chimerad's denom trace says so.
+    const voucher = "ibc/4627AD2524E3E0523047E35BB76CC90E37D9D57ACF14F0FCBCEB2480705F3CB8";
+    const paths = { [voucher]: "transfer/channel-0/uluna" };
+    expect(unitOf(voucher).unit).toBe(voucher);
+    expect(unitOf(voucher, paths)).toEqual({ unit: "LUNC", scale: 1e6 });
+    expect(coinText("700", voucher, paths)).toEqual({ text: "0.0007 LUNC", title: `700 ${voucher} (transfer/channel-0/uluna)` });
+    expect(coinText("700", voucher).text).toBe("700 ibc/4627AD…3CB8");
+    expect(coinText("21", "uchim").text).toBe("21 uchim");
     expect(displayAmount("1500000", 1e6)).toBe(1.5);
     expect(displayAmount("1", 1e6)).toBe(0.000001);
     // Exact beyond 2^53 base units in the integer part.
