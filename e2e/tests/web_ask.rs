@@ -16,7 +16,9 @@
 //! validator can only make by opening what the browser sealed. Then
 //! `digits-cnn`, a tensor model: the page builds its f32[1, 8, 8] input
 //! from the chain's registry record by scaling request 1's uploaded PNG,
-//! and the verified class probabilities put 7 first. The
+//! and the verified class probabilities put 7 first. Last, a request
+//! sent while the relayer is stopped, with a 3 s timeout: the relayer's
+//! timeout refunds it and the request page says it timed out (tests/request.mjs). The
 //! contract's own records must say succeeded for both, and the request API
 //! must say the second was sealed. The page-load and submit-to-verified
 //! times it prints are docs/benchmarks.md's "Web app".
@@ -235,6 +237,46 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
         record["outcome"]["result"]["output_encoding"], "tensor",
         "{record}"
     );
+    // A request the relayer did not carry in time (stopped, a 3 s packet
+    // timeout): once it relays the timeout, the contract refunds, and the
+    // request page says so.
+    relayer.stop().unwrap();
+    let late = wasm::execute(
+        &terra_net,
+        "user",
+        &contract.address,
+        &json!({"request_inference": {
+            "channel": contract.channel, "model": "digits-ddpm", "input": "Nw==",
+            "encoding": "text", "params": {"seed": "42"}, "timeout_seconds": 3,
+        }}),
+        Some("100000uluna"),
+    )
+    .unwrap();
+    let late_id = late.attr("wasm", "request_id").unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    relayer.start(WAIT).unwrap();
+    let (ok, _, stderr) = web::run_script(
+        "request.mjs",
+        &[
+            &format!("http://{addr}"),
+            &out.display().to_string(),
+            &late_id,
+            "timed_out",
+        ],
+    );
+    assert!(
+        ok,
+        "the timed-out request's page: {stderr}\nrelayer log:\n{}",
+        relayer.log_tail(30)
+    );
+    let record = wasm::query(
+        &terra_net,
+        &contract.address,
+        &json!({"request": {"id": late_id.parse::<u64>().unwrap()}}),
+    )
+    .unwrap();
+    assert_eq!(record["status"], "timed_out", "{record}");
+
     ui.stop().unwrap();
     for name in [
         "ask",
@@ -246,6 +288,7 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
         "ask-tensor",
         "request-tensor-done",
         "validators",
+        "request-timed_out",
     ] {
         let f = out.join(format!("{name}.png"));
         assert!(

@@ -122,7 +122,12 @@ export function timelineOf(a: RequestAnswer, seen: Record<string, number> = {}, 
   } else if (job?.status === "failed") {
     steps.push({ key: "quorum", title: "Quorum", state: "failed", chain: "chimera", detail: `no result: code ${job.error_code}: ${job.error}` });
   } else {
-    steps.push({ key: "quorum", title: "Quorum", state: job ? "active" : "waiting", detail: "more than 2/3 of voting power must agree" });
+    steps.push({
+      key: "quorum",
+      title: "Quorum",
+      state: job ? "active" : "waiting",
+      detail: !job && status === "timed_out" ? "none: no job, nothing to agree on" : "more than 2/3 of voting power must agree",
+    });
   }
   // 5. The acknowledgement back on Terra.
   const ack = a.terra.ack;
