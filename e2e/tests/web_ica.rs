@@ -18,6 +18,17 @@
 //! page reads must agree. It prints the page-ready, register, fund and
 //! submit-to-verified times.
 //!
+//! Third, the Keplr path (relayer/web/tests/keplr-shim.js: Keplr's
+//! `window.keplr` API injected before the page loads, backed by a CosmJS
+//! key outside the page): the Terra validator's genesis account, a funded
+//! account other than the devnet user's, connects through "Keplr /
+//! Station" (the page suggests `localterra-1`, which Keplr does not ship,
+//! then enables it), rejects the first signature (nothing is broadcast),
+//! then registers its own interchain account, funds it and sends the same
+//! "7" with every tx signed by the wallet's `signDirect`. Its account must
+//! hold 1 LUNC − 0.1 LUNC and its packet must have succeeded, while the
+//! devnet user's account is left as it was.
+//!
 //! Needs terrad, cometbft, a built chimerad and chimera, Node.js,
 //! /usr/bin/chromium and the built web app with node_modules
 //! (`scripts/setup web`).
@@ -117,10 +128,18 @@ fn the_ask_page_requests_through_an_interchain_account_and_verifies_in_chromium(
     let contract_off = chimera_e2e::http::get(addr, "/api/ask-info", Duration::from_secs(20)).unwrap();
     assert_eq!(contract_off.status, 404, "{}", contract_off.body);
 
-    // The browser: register, fund, send, watch, verify; then sealed.
+    // The browser: register, fund, send, watch, verify; then sealed; then
+    // through Keplr's API with the validator's account.
+    let keplr_owner = keys::terra_address(keys::VALIDATOR_MNEMONIC).unwrap().to_string();
+    assert_ne!(keplr_owner, owner);
+    assert_eq!(api(addr, &format!("/api/ica/{keplr_owner}"))["open"], false);
     let (ok, stdout, stderr) = web::run_script(
         "ica.mjs",
-        &[&format!("http://{addr}"), &out.display().to_string()],
+        &[
+            &format!("http://{addr}"),
+            &out.display().to_string(),
+            keys::VALIDATOR_MNEMONIC,
+        ],
     );
     let account = api(addr, &format!("/api/ica/{owner}"));
     if !ok {
@@ -182,6 +201,39 @@ fn the_ask_page_requests_through_an_interchain_account_and_verifies_in_chromium(
         "plain and sealed \"7\" gave different outputs: {outputs:?}"
     );
     assert!(stdout.contains("ica check passed"), "{stdout}");
+
+    // The Keplr leg: the wallet's own account, its own interchain account.
+    let keplr: Value = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("keplr "))
+        .map(|j| serde_json::from_str(j).unwrap())
+        .unwrap_or_else(|| panic!("no keplr summary in {stdout}"));
+    assert_eq!(keplr["address"], keplr_owner.as_str(), "{keplr}");
+    assert_eq!(keplr["chain_id"], chimera_e2e::terra::DEFAULT_CHAIN_ID, "{keplr}");
+    let k_account = api(addr, &format!("/api/ica/{keplr_owner}"));
+    assert_eq!(k_account["open"], true, "{k_account}");
+    let k_ica = k_account["address"].as_str().unwrap().to_string();
+    assert_ne!(k_ica, ica);
+    let k_channel = k_account["channel_id"].as_str().unwrap().to_string();
+    assert_ne!(k_channel, channel);
+    assert_eq!(
+        k_account["voucher_balance"],
+        (FUND - FEE).to_string(),
+        "{k_account}"
+    );
+    let v = api(addr, &format!("/api/ica-requests/{k_channel}/1"));
+    assert_eq!(v["record"]["status"], "succeeded", "{v}");
+    assert_eq!(v["record"]["requester"], keplr_owner.as_str(), "{v}");
+    assert_eq!(v["record"]["interchain_account"], k_ica.as_str(), "{v}");
+    assert_eq!(v["job"]["requester"], k_ica.as_str(), "{v}");
+    assert_eq!(v["terra"]["packet"]["input"]["bytes"], 1, "{v}");
+    assert_eq!(
+        v["record"]["outcome"]["result"]["output_sha256"], outputs[0],
+        "the Keplr request's \"7\" gave another output"
+    );
+    // The devnet user's account is untouched by the Keplr leg.
+    let after = api(addr, &format!("/api/ica/{owner}"));
+    assert_eq!(after["voucher_balance"], (FUND - 2 * FEE).to_string(), "{after}");
     ui.stop().unwrap();
     for name in [
         "ica-ask",
@@ -190,6 +242,9 @@ fn the_ask_page_requests_through_an_interchain_account_and_verifies_in_chromium(
         "ica-ask-encrypted",
         "ica-request-sealed-done",
         "ica-request-phone",
+        "ica-ask-keplr",
+        "ica-ask-keplr-rejected",
+        "ica-request-keplr-done",
     ] {
         let f = out.join(format!("{name}.png"));
         assert!(

@@ -11,23 +11,167 @@
 // 28.325uluna` does (e2e/src/wasm.rs): simulate, times 1.4, at Terra
 // Classic's fixed gas price. Terra Classic v3.4 counts its burn tax on the
 // attached funds into the simulated gas, so that covers it too.
+import type { ChainInfo, Keplr } from "@keplr-wallet/types";
+import { useEffect, useState } from "preact/hooks";
 import type { AskInfo } from "./api";
 import { gasFeeUluna, formatLunc, shortfall } from "./lib/fee";
 import type { InputEncoding } from "./lib/ica";
 
-interface KeplrLike {
-  enable(chainId: string): Promise<void>;
-  getOfflineSigner(chainId: string): unknown;
-}
-
+// The wallet API is Keplr's own (`@keplr-wallet/types`, a type-only
+// import). Station injects the same API as `window.station.keplr` (and, when
+// its user turns "replace Keplr" on, as `window.keplr`); it announces an
+// account switch with `station_wallet_change` where Keplr says
+// `keplr_keystorechange`, and it has no `experimentalSuggestChain`.
 declare global {
   interface Window {
-    keplr?: KeplrLike;
+    keplr?: Keplr;
+    station?: { keplr?: Keplr };
   }
 }
 
+/** Keplr, or Station's Keplr-compatible API, when the browser has one. */
+export function browserWallet(): Keplr | null {
+  if (typeof window === "undefined") return null;
+  return window.keplr ?? window.station?.keplr ?? null;
+}
+
 export function hasBrowserWallet(): boolean {
-  return typeof window !== "undefined" && !!window.keplr;
+  return browserWallet() !== null;
+}
+
+/** The events Keplr and Station fire when the user switches accounts. */
+export const KEYSTORE_EVENTS = ["keplr_keystorechange", "station_wallet_change"];
+
+/** Keplr's words when the user says no to a prompt (enable, suggest, sign). */
+export function isRejection(e: unknown): boolean {
+  return /request rejected/i.test((e as Error)?.message ?? "");
+}
+
+/** The public Terra chains Keplr ships; any other chain id (a localnet's
+ *  `localterra-1`) must be suggested before `enable`. */
+const KEPLR_KNOWS = new Set(["columbus-5", "phoenix-1"]);
+/** Chains this page suggested since it loaded (Keplr keeps them). */
+const suggested = new Set<string>();
+
+/** Terra Classic as Keplr's `experimentalSuggestChain` wants it: RPC through
+ *  this server's proxy, coin type 330, prefix terra, uluna at the gas price
+ *  `/api/ask-info` names. */
+export function terraChainInfo(terra: TerraInfo, origin = location.origin): ChainInfo {
+  const price = Number.parseFloat(terra.gas_price);
+  const lunc = { coinDenom: "LUNC", coinMinimalDenom: terra.denom, coinDecimals: 6 };
+  const p = terra.prefix;
+  return {
+    chainId: terra.chain_id,
+    chainName: `Terra Classic (${terra.chain_id})`,
+    rpc: `${origin}${terra.rpc_proxy}`,
+    // `chimera ui` serves no REST (LCD) proxy: Keplr reads balances for its
+    // own screens from `rest`; signing (`signDirect`) does not use it, and
+    // this page broadcasts through the RPC proxy itself.
+    rest: `${origin}${terra.rpc_proxy}`,
+    bip44: { coinType: terra.coin_type },
+    bech32Config: {
+      bech32PrefixAccAddr: p,
+      bech32PrefixAccPub: `${p}pub`,
+      bech32PrefixValAddr: `${p}valoper`,
+      bech32PrefixValPub: `${p}valoperpub`,
+      bech32PrefixConsAddr: `${p}valcons`,
+      bech32PrefixConsPub: `${p}valconspub`,
+    },
+    currencies: [lunc],
+    stakeCurrency: lunc,
+    feeCurrencies: [{ ...lunc, gasPriceStep: { low: price, average: price, high: price } }],
+  };
+}
+
+/** The wallet's account for Terra: its name in the wallet and address. */
+export interface BrowserAccount {
+  name: string;
+  address: string;
+}
+
+/** Connects Keplr/Station to Terra: suggests the chain when Keplr does not
+ *  ship it (once per page load), enables it, reads the key. */
+export async function connectBrowserWallet(terra: TerraInfo): Promise<{ keplr: Keplr; account: BrowserAccount }> {
+  const keplr = browserWallet();
+  if (!keplr) throw new WalletError("no wallet: install Keplr or Station, or (devnet) enter a mnemonic");
+  const chainId = terra.chain_id;
+  if (!KEPLR_KNOWS.has(chainId) && !suggested.has(chainId) && typeof keplr.experimentalSuggestChain === "function") {
+    try {
+      await keplr.experimentalSuggestChain(terraChainInfo(terra));
+      suggested.add(chainId);
+    } catch (e) {
+      if (isRejection(e)) throw new WalletError(`you declined adding ${chainId} to the wallet: nothing was sent. Connect again and approve it to use Keplr/Station`);
+      throw new WalletError(`the wallet could not add ${chainId} (${(e as Error).message})`);
+    }
+  }
+  try {
+    await keplr.enable(chainId);
+  } catch (e) {
+    if (isRejection(e)) throw new WalletError(`you declined connecting the wallet to ${chainId}: nothing was sent. Connect again and approve it to use Keplr/Station`);
+    throw new WalletError(
+      `the wallet did not connect to ${chainId} (${(e as Error).message}): approve the request, or add the chain to the wallet (Station cannot be sent a chain: add it in its network settings)`,
+    );
+  }
+  let key;
+  try {
+    key = await keplr.getKey(chainId);
+  } catch (e) {
+    throw new WalletError(`the wallet gave no account for ${chainId} (${(e as Error).message})`);
+  }
+  if (!key.bech32Address.startsWith(`${terra.prefix}1`))
+    throw new WalletError(`the wallet's account ${key.bech32Address} is not a ${terra.prefix} address: is ${chainId} set up with prefix ${terra.prefix}?`);
+  return { keplr, account: { name: key.name, address: key.bech32Address } };
+}
+
+/** The Keplr/Station account while `on`: null until the user connects;
+ *  re-read when the wallet says the user switched accounts. */
+export function useBrowserAccount(
+  terra: TerraInfo,
+  on: boolean,
+): { account: BrowserAccount | null; error: string | null; busy: boolean; connect: (show?: boolean) => Promise<BrowserAccount> } {
+  const [account, setAccount] = useState<BrowserAccount | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  /** Connects; throws the WalletError too (`show`: also keep it on the page's
+   *  wallet line, for the Connect button; a submit shows its own). */
+  const connect = async (show = true) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const { account: a } = await connectBrowserWallet(terra);
+      setAccount(a);
+      return a;
+    } catch (e) {
+      setAccount(null);
+      if (show) setError((e as Error).message);
+      throw e;
+    } finally {
+      setBusy(false);
+    }
+  };
+  const connected = on && account !== null;
+  useEffect(() => {
+    if (!connected) return;
+    const onSwitch = () => {
+      const keplr = browserWallet();
+      if (!keplr) return;
+      keplr.getKey(terra.chain_id).then(
+        (k) => {
+          setError(null);
+          setAccount({ name: k.name, address: k.bech32Address });
+        },
+        (e: Error) => {
+          setAccount(null);
+          setError(`the wallet switched accounts and gave none for ${terra.chain_id} (${e.message}): connect again`);
+        },
+      );
+    };
+    for (const ev of KEYSTORE_EVENTS) window.addEventListener(ev, onSwitch);
+    return () => {
+      for (const ev of KEYSTORE_EVENTS) window.removeEventListener(ev, onSwitch);
+    };
+  }, [connected, terra.chain_id]);
+  return { account: on ? account : null, error: on ? error : null, busy, connect };
 }
 
 /** What the wallet needs to know about Terra (`/api/ask-info`'s and
@@ -88,17 +232,18 @@ export async function openWallet(terra: TerraInfo, mnemonic: string | null): Pro
     } catch (e) {
       throw new WalletError(`the mnemonic is not valid (${(e as Error).message}): enter the devnet wallet's 12 or 24 words`);
     }
-  } else if (window.keplr) {
-    try {
-      await window.keplr.enable(chainId);
-    } catch (e) {
-      throw new WalletError(`the wallet did not connect to ${chainId} (${(e as Error).message}): approve the request, or add the chain to Keplr/Station`);
-    }
-    signer = window.keplr.getOfflineSigner(chainId);
   } else {
-    throw new WalletError("no wallet: install Keplr or Station, or (devnet) enter a mnemonic");
+    // Keplr/Station: the signer signs in the wallet (`signDirect`, the
+    // user approves each tx there); the page never holds a key.
+    const { keplr } = await connectBrowserWallet(terra);
+    signer = keplr.getOfflineSigner(chainId);
   }
-  const [account] = await signer.getAccounts();
+  let account;
+  try {
+    [account] = await signer.getAccounts();
+  } catch (e) {
+    throw isRejection(e) ? rejected("the account") : new WalletError(`the wallet gave no account for ${chainId} (${(e as Error).message})`);
+  }
   const endpoint = `${location.origin}${terra.rpc_proxy}`;
   let client;
   try {
@@ -128,9 +273,15 @@ export async function openWallet(terra: TerraInfo, mnemonic: string | null): Pro
   };
 }
 
+/** The user said no in Keplr/Station: nothing was signed, so nothing left the page. */
+export function rejected(what: string): WalletError {
+  return new WalletError(`you rejected ${what} in the wallet ("Request rejected"), so it was not signed or sent. Send again and approve it to go on`);
+}
+
 /** A failed tx or query as a WalletError that says what to do. */
 export function walletError(terra: TerraInfo, e: unknown, what = "the request"): WalletError {
   if (e instanceof WalletError) return e;
+  if (isRejection(e)) return rejected(what);
   const m = (e as Error).message;
   if (/insufficient funds/i.test(m)) return new WalletError(`not enough LUNC: ${m}`);
   if (/fetch|network|ECONNREFUSED|Bad status|502/i.test(m)) return unreachable(terra, e);

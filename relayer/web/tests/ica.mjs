@@ -5,7 +5,7 @@
 // ... --terra-grpc ... --devnet-mnemonic ...`, no contract). Debian's
 // Chromium, headless, playwright-core.
 //
-//   node relayer/web/tests/ica.mjs BASE_URL OUT_DIR
+//   node relayer/web/tests/ica.mjs BASE_URL OUT_DIR [KEPLR_MNEMONIC]
 //
 // Opens #/ask: the route is "Interchain account" (no contract), the fee
 // line shows chimerad's 0.1 LUNC price and that the account must first be
@@ -18,12 +18,29 @@
 // ciphertext, never the plain "7". Screenshots: ica-ask, ica-ask-steps,
 // ica-request-progress, ica-request-done, ica-request-phone,
 // ica-ask-encrypted, ica-request-sealed-done. Prints `timings {json}`.
+//
+// With KEPLR_MNEMONIC (a funded Terra account other than the devnet
+// user's), third, the Keplr path: a fresh page with keplr-shim.js injected
+// before it loads (Keplr's `window.keplr` API, that account's key outside
+// the page, `localterra-1` unknown to it). The page must not touch the
+// wallet before the user asks; "Keplr / Station" chosen and connected, it
+// suggests Terra's chain (RPC through this server, coin type 330, prefix
+// terra, uluna at /api/ica-info's gas price), enables it, shows the
+// account, follows an account switch (`keplr_keystorechange`) to the
+// devnet user's and back; the user rejects the first signature ("Request
+// rejected"): the page says so and broadcasts nothing; the second submit
+// registers, funds and sends digits-ddpm "7", every tx signed by the
+// wallet's `signDirect` (its signatures are the ones in the txs), and the
+// request page reaches the verified image. Prints `keplr {json}`.
+// Screenshots: ica-ask-keplr, ica-ask-keplr-switched,
+// ica-ask-keplr-rejected, ica-ask-keplr-steps, ica-request-keplr-done.
 import { mkdirSync } from "node:fs";
 import { open } from "./chromium.mjs";
+import { installKeplrShim } from "./keplr-shim.js";
 
-const [base, outDir] = process.argv.slice(2);
+const [base, outDir, keplrWords] = process.argv.slice(2);
 if (!base || !outDir) {
-  console.error("usage: ica.mjs BASE_URL OUT_DIR");
+  console.error("usage: ica.mjs BASE_URL OUT_DIR [KEPLR_MNEMONIC]");
   process.exit(2);
 }
 mkdirSync(outDir, { recursive: true });
@@ -34,7 +51,10 @@ const fail = (msg) => {
   throw new Error(msg);
 };
 
-const { browser, page, problems, shot } = await open(outDir, TIMEOUT);
+const opened = await open(outDir, TIMEOUT);
+const { browser, problems, shot } = opened;
+// The page the steps below drive: the devnet-wallet page, then the Keplr one.
+let page = opened.page;
 const timings = {};
 // The page logs how long each ICA step took ("ica steps {json}").
 const stepLogs = [];
@@ -144,6 +164,127 @@ async function askPage(accountText) {
   return fee;
 }
 
+/** The Keplr path (see the top): a fresh page with the Keplr shim. */
+async function keplrLeg() {
+  const info = await (await fetch(`${base}/api/ica-info`)).json();
+  const chainId = info.terra.chain_id;
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  page = await ctx.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  page.on("pageerror", (e) => problems.push(`keplr page error: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && problems.push(`keplr console error: ${m.text()}`));
+  page.on("response", (r) => r.status() === 404 && !r.url().includes("/api/ica-requests/") && other404.push(r.url()));
+  const shim = await installKeplrShim(page, { mnemonic: keplrWords, name: "keplr-e2e" });
+  const addr = await shim.address();
+  const t0 = Date.now();
+  await page.goto(`${base}/#/ask`, { waitUntil: "load" });
+  await page.locator("[data-testid=fee]").waitFor();
+  if (!(await page.locator("input[name=route][value=ica]").isChecked())) fail("keplr: the route is not the interchain account");
+  const keplrRadio = page.getByRole("radio", { name: /Keplr \/ Station/ });
+  await keplrRadio.check();
+  if ((await page.locator("textarea[name=mnemonic]").count()) > 0) fail("keplr: the devnet mnemonic box shows with Keplr / Station chosen");
+  await page.locator("select[name=model]").selectOption("digits-ddpm");
+  await page.locator("textarea[name=prompt]").fill("7");
+  await page.locator("input[name=seed]").fill("42");
+  const early = await shim.calls();
+  if (early.length) fail(`keplr: the page called the wallet before the user asked: ${JSON.stringify(early.map((c) => c.method))}`);
+
+  // Connect: suggest, enable, the account on the page.
+  await page.getByRole("button", { name: "Connect Keplr / Station" }).click();
+  const address = page.locator("[data-testid=wallet-address]");
+  await address.waitFor().catch(async () => fail(`keplr: no account after connecting: ${await page.locator("[data-testid=wallet-account]").innerText()}`));
+  if ((await address.innerText()) !== addr) fail(`keplr: the page shows ${await address.innerText()}, the wallet's account is ${addr}`);
+  const accountLine = (re) =>
+    page
+      .waitForFunction((r) => new RegExp(r).test(document.querySelector("[data-testid=ica-account]")?.textContent ?? ""), re.source, { timeout: TIMEOUT })
+      .catch(async () => fail(`keplr: the fee line says ${JSON.stringify(await page.locator("[data-testid=fee]").innerText())}, expected ${re}`));
+  await accountLine(/no interchain account yet[\s\S]*Funding: 1 LUNC/);
+  const ready_ms = Date.now() - t0;
+  await shot(page, "ica-ask-keplr");
+
+  // The user switches accounts in the wallet: the page follows.
+  const devnet = info.devnet_mnemonic;
+  if (devnet) {
+    await shim.switchTo(devnet, "devnet-user");
+    const other = await shim.address();
+    await page.waitForFunction((a) => document.querySelector("[data-testid=wallet-address]")?.textContent === a, other).catch(() => fail("keplr: the page did not follow keplr_keystorechange"));
+    await accountLine(/holds 0\.8 LUNC/);
+    await shot(page, "ica-ask-keplr-switched");
+    await shim.switchTo(keplrWords, "keplr-e2e");
+    await page.waitForFunction((a) => document.querySelector("[data-testid=wallet-address]")?.textContent === a, addr).catch(() => fail("keplr: the page did not switch back"));
+    await accountLine(/no interchain account yet/);
+  }
+
+  // The user rejects the first signature: a clear error, nothing broadcast.
+  await shim.rejectNext("signDirect");
+  const refused = await broadcasts(async () => {
+    await page.getByRole("button", { name: /and send \(/ }).click();
+    const err = page.locator("[data-testid=ask-error]");
+    await err.waitFor({ timeout: SEND_WAIT });
+    return err.innerText();
+  });
+  if (!/you rejected the registration in the wallet \("Request rejected"\), so it was not signed or sent/.test(refused.result))
+    fail(`keplr: after the rejection the page says ${JSON.stringify(refused.result)}`);
+  if (refused.txs.length) fail(`keplr: ${refused.txs.length} tx(s) broadcast after the user rejected signing`);
+  if (!/failed/.test((await page.locator('[data-testid=ica-steps] li[data-step="register"]').getAttribute("data-state")) ?? ""))
+    fail("keplr: the registration step does not show as failed after the rejection");
+  await shot(page, "ica-ask-keplr-rejected");
+
+  // Again, approved: register, fund, send, all signed in the wallet.
+  const sent = await broadcasts(() => submit("ica-ask-keplr-steps"));
+  if (sent.txs.length !== 3) fail(`keplr: expected 3 broadcasts (register, transfer, MsgSendTx), saw ${sent.txs.length}`);
+  const sigs = shim.signatures();
+  if (sigs.length !== 3) fail(`keplr: the wallet made ${sigs.length} signatures, expected 3`);
+  sent.txs.forEach((tx, i) => {
+    if (!tx.includes(Buffer.from(sigs[i], "base64"))) fail(`keplr: broadcast ${i + 1} does not carry the wallet's signature ${i + 1}`);
+  });
+  if (!hasInput(sent.txs[2], [0x37])) fail('keplr: the MsgSendTx does not carry "7"');
+  const run = await follow(sent.result.t, "ica-request-keplr-progress");
+  if ((await page.locator(`dl.facts code[title="${addr}"]`).count()) === 0)
+    fail(`keplr: the request page does not name ${addr} as the requester: ${JSON.stringify(await page.locator("dl.facts").innerText())}`);
+  await shot(page, "ica-request-keplr-done");
+
+  // The wallet's own record of what the page asked.
+  const calls = await shim.calls();
+  const first = (m) => calls.findIndex((c) => c.method === m);
+  const order = ["experimentalSuggestChain", "enable", "getOfflineSigner", "signDirect"].map(first);
+  if (order.some((i) => i < 0) || order.some((i, k) => k > 0 && i <= order[k - 1]))
+    fail(`keplr: expected suggest → enable → getOfflineSigner → signDirect, the wallet saw ${JSON.stringify(calls.map((c) => c.method))}`);
+  const wrongChain = calls.filter((c) => "chainId" in c && c.chainId !== chainId);
+  if (wrongChain.length) fail(`keplr: calls for another chain than ${chainId}: ${JSON.stringify(wrongChain)}`);
+  const amino = calls.filter((c) => /Amino/.test(c.method));
+  if (amino.length) fail(`keplr: the page used Amino: ${JSON.stringify(amino)}`);
+  const suggests = calls.filter((c) => c.method === "experimentalSuggestChain");
+  if (suggests.length !== 1) fail(`keplr: ${suggests.length} chain suggestions, expected 1`);
+  const ci = suggests[0].chainInfo;
+  const fee = ci.feeCurrencies?.[0];
+  const price = Number.parseFloat(info.terra.gas_price);
+  if (
+    ci.chainId !== chainId ||
+    ci.rpc !== `${base}${info.terra.rpc_proxy}` ||
+    ci.bip44?.coinType !== 330 ||
+    ci.bech32Config?.bech32PrefixAccAddr !== "terra" ||
+    fee?.coinMinimalDenom !== "uluna" ||
+    fee?.gasPriceStep?.average !== price
+  )
+    fail(`keplr: the suggested chain info is ${JSON.stringify(ci)}`);
+  const signs = calls.filter((c) => c.method === "signDirect");
+  if (signs.length !== 4 || signs.some((c) => c.signer !== addr || c.docChainId !== chainId))
+    fail(`keplr: signDirect calls ${JSON.stringify(signs)} (expected 4 for ${addr} on ${chainId}: 1 rejected, 3 signed)`);
+  const violations = await shim.violations();
+  if (violations.length) fail(`keplr: the page used the wallet before enabling: ${violations.join("; ")}`);
+  const summary = {
+    address: addr,
+    chain_id: chainId,
+    request: page.url(),
+    calls: calls.map((c) => c.method),
+    ready_ms,
+    submit_to_verified_ms: run.verified_ms,
+  };
+  console.log(`keplr ${JSON.stringify(summary)}`);
+  await ctx.close();
+}
+
 /** Whether the protobuf `tx` holds MsgRunInference's inline input `bytes` (Input{inline}). */
 const hasInput = (tx, bytes) => tx.includes(Buffer.from([0x1a, bytes.length + 2, 0x0a, bytes.length, ...bytes]));
 
@@ -228,6 +369,8 @@ try {
     fail(`request: the page does not say the prompt was sealed: ${JSON.stringify(sealedFact)}`);
   await shot(page, "ica-request-sealed-done");
   console.log(`second submit's steps: ${JSON.stringify(said)}`);
+
+  if (keplrWords) await keplrLeg();
 
   const real = other404.length ? problems : problems.filter((p) => !/status of 404/.test(p));
   if (real.length || other404.length) fail([...real, ...other404.map((u) => `404 ${u}`)].join("; "));

@@ -145,7 +145,7 @@ export async function submitIca(
   const { inferenceSendTx, MSG_REGISTER, MSG_SEND_TX, MSG_TRANSFER } = await import("./ica");
   const ms: IcaSubmitted["ms"] = {};
   let t = Date.now();
-  onStep("wallet", "active", "opening the wallet");
+  onStep("wallet", "active", opts.mnemonic === null ? `asking Keplr/Station to connect to ${info.terra.chain_id}` : "opening the wallet");
   const w = await openWallet(info.terra, opts.mnemonic);
   try {
     const owner = w.address;

@@ -6,7 +6,7 @@ import { feeToAttach, formatLunc, luncToUluna } from "../lib/fee";
 import { account, fundingNeeded, ICA_STEPS, icaFee, type IcaAccount, type IcaInfo, type IcaStepKey, mnemonicAddress, submitIca } from "../lib/icaFlow";
 import type { InputEncoding } from "../lib/ica";
 import type { Step } from "../lib/timeline";
-import { hasBrowserWallet, submitRequest, type TerraInfo, WalletError } from "../wallet";
+import { hasBrowserWallet, submitRequest, type TerraInfo, useBrowserAccount, WalletError } from "../wallet";
 import { describeSpec, tensorEncoding } from "../lib/input";
 import { StepItem } from "./Request";
 import { TensorInput, type TensorValue } from "./TensorInput";
@@ -56,19 +56,26 @@ function contractFee(info: AskInfo, model: string, extra: string): { uluna: bigi
   }
 }
 
-/** The ICA account of the pre-filled in-page wallet, read before signing
- *  (to say whether registering and funding are needed). */
-function useIcaAccount(terra: TerraInfo | null, mnemonic: string | null, on: boolean, tick: number): { owner: string | null; account: IcaAccount | null; error: string | null } {
+/** The ICA account of the in-page wallet, or of the connected Keplr/Station
+ *  account (`known`), read before signing (to say whether registering and
+ *  funding are needed). */
+function useIcaAccount(
+  terra: TerraInfo | null,
+  mnemonic: string | null,
+  on: boolean,
+  tick: number,
+  known: string | null = null,
+): { owner: string | null; account: IcaAccount | null; error: string | null } {
   const [v, setV] = useState<{ owner: string | null; account: IcaAccount | null; error: string | null }>({ owner: null, account: null, error: null });
   useEffect(() => {
-    if (!on || !terra || !mnemonic?.trim()) {
+    if (!on || !terra || (!mnemonic?.trim() && !known)) {
       setV({ owner: null, account: null, error: null });
       return;
     }
     let live = true;
     const t = setTimeout(async () => {
       try {
-        const owner = await mnemonicAddress(terra, mnemonic);
+        const owner = known ?? (await mnemonicAddress(terra, mnemonic!));
         const a = await account(owner);
         if (live) setV({ owner, account: a, error: null });
       } catch (e) {
@@ -79,7 +86,7 @@ function useIcaAccount(terra: TerraInfo | null, mnemonic: string | null, on: boo
       live = false;
       clearTimeout(t);
     };
-  }, [terra, mnemonic, on, tick]);
+  }, [terra, mnemonic, on, tick, known]);
   return v;
 }
 
@@ -143,7 +150,11 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
   const [error, setError] = useState<string | null>(null);
   const [steps, setSteps] = useState<Step[] | null>(null);
   const [tick, setTick] = useState(0);
-  const acct = useIcaAccount(terra, useMnemonic ? mnemonic : null, route === "ica" && !!iInfo, tick);
+  // Keplr/Station: its account once the user connects (or sends), followed
+  // across account switches in the wallet.
+  const bw = useBrowserAccount(terra, browserWallet && !useMnemonic);
+  useEffect(() => setError(null), [bw.account?.address]);
+  const acct = useIcaAccount(terra, useMnemonic ? mnemonic : null, route === "ica" && !!iInfo, tick, useMnemonic ? null : (bw.account?.address ?? null));
 
   const cFee = cInfo ? contractFee(cInfo, model, extra) : null;
   const iFee = iInfo ? icaFee(iInfo, iInfo.models.find((x) => x.id === model)) : null;
@@ -197,6 +208,9 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
     setError(null);
     setSteps(null);
     try {
+      // Keplr/Station: connect first (suggest the chain, enable), so the
+      // page shows the account it signs with.
+      if (!useMnemonic && !bw.account) await bw.connect(false);
       const input = spec && tensor.bytes ? { input: tensor.bytes, encoding: tensorEncoding(spec) } : {};
       location.hash = await send({ mnemonic: useMnemonic ? mnemonic : null, model, prompt, ...input, seed, sealTo: encrypt ? seal.keys : null });
     } catch (e) {
@@ -324,6 +338,27 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
         <label class="inline">
           <input type="radio" name="wallet" checked={useMnemonic} onChange={() => setUseMnemonic(true)} /> Devnet mnemonic (in this page)
         </label>
+        {browserWallet && !useMnemonic && (
+          <p class="hint" data-testid="wallet-account" aria-live="polite">
+            {bw.account ? (
+              <>
+                Signing as <strong>{bw.account.name}</strong>{" "}
+                <code class="mono" data-testid="wallet-address" style={{ wordBreak: "break-all" }}>
+                  {bw.account.address}
+                </code>{" "}
+                on {terra.chain_id}: the wallet asks you to approve each tx.
+              </>
+            ) : (
+              <>
+                <button type="button" onClick={() => bw.connect().catch(() => {})} disabled={bw.busy}>
+                  {bw.busy ? "Connecting…" : "Connect Keplr / Station"}
+                </button>{" "}
+                to see the account it signs with (sending connects too). The page adds {terra.chain_id} to the wallet first when the wallet does not know it.
+              </>
+            )}
+            {bw.error && <span class="error-text"> {bw.error}</span>}
+          </p>
+        )}
         {useMnemonic && (
           <label>
             Mnemonic (devnet only: never type a real wallet's words into a web page)
