@@ -91,3 +91,16 @@ pub fn run_script(script: &str, args: &[&str]) -> (bool, String, String) {
     eprintln!("{script} ({:.1}s):\n{stdout}{stderr}", t.elapsed().as_secs_f64());
     (o.status.success(), stdout, stderr)
 }
+
+/// Panics unless each `NAME.png` in `out` was written (more than a header):
+/// the browser scripts save one per page they check, for people to look at.
+pub fn expect_screenshots<S: AsRef<str>>(out: &Path, names: impl IntoIterator<Item = S>) {
+    for name in names {
+        let f = out.join(format!("{}.png", name.as_ref()));
+        assert!(
+            std::fs::metadata(&f).is_ok_and(|m| m.len() > 1000),
+            "no screenshot {}",
+            f.display()
+        );
+    }
+}

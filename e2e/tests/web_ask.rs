@@ -278,25 +278,21 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
     assert_eq!(record["status"], "timed_out", "{record}");
 
     ui.stop().unwrap();
-    for name in [
-        "ask",
-        "request-done",
-        "request-phone",
-        "ask-phone",
-        "ask-encrypted",
-        "request-sealed-done",
-        "ask-tensor",
-        "request-tensor-done",
-        "validators",
-        "request-timed_out",
-    ] {
-        let f = out.join(format!("{name}.png"));
-        assert!(
-            std::fs::metadata(&f).is_ok_and(|m| m.len() > 1000),
-            "no screenshot {}",
-            f.display()
-        );
-    }
+    web::expect_screenshots(
+        &out,
+        [
+            "ask",
+            "request-done",
+            "request-phone",
+            "ask-phone",
+            "ask-encrypted",
+            "request-sealed-done",
+            "ask-tensor",
+            "request-tensor-done",
+            "validators",
+            "request-timed_out",
+        ],
+    );
     eprintln!(
         "web_ask: passed in {:.0?}; screenshots in {}",
         started.elapsed(),

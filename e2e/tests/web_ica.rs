@@ -235,24 +235,20 @@ fn the_ask_page_requests_through_an_interchain_account_and_verifies_in_chromium(
     let after = api(addr, &format!("/api/ica/{owner}"));
     assert_eq!(after["voucher_balance"], (FUND - 2 * FEE).to_string(), "{after}");
     ui.stop().unwrap();
-    for name in [
-        "ica-ask",
-        "ica-ask-steps",
-        "ica-request-done",
-        "ica-ask-encrypted",
-        "ica-request-sealed-done",
-        "ica-request-phone",
-        "ica-ask-keplr",
-        "ica-ask-keplr-rejected",
-        "ica-request-keplr-done",
-    ] {
-        let f = out.join(format!("{name}.png"));
-        assert!(
-            std::fs::metadata(&f).is_ok_and(|m| m.len() > 1000),
-            "no screenshot {}",
-            f.display()
-        );
-    }
+    web::expect_screenshots(
+        &out,
+        [
+            "ica-ask",
+            "ica-ask-steps",
+            "ica-request-done",
+            "ica-ask-encrypted",
+            "ica-request-sealed-done",
+            "ica-request-phone",
+            "ica-ask-keplr",
+            "ica-ask-keplr-rejected",
+            "ica-request-keplr-done",
+        ],
+    );
     eprintln!(
         "web_ica: passed in {:.0?}; screenshots in {}",
         started.elapsed(),

@@ -203,15 +203,11 @@ fn the_explore_pages_show_jobs_validators_and_fees_over_time() {
     assert!(ok, "pages check (down) failed: {stderr}");
     ui.stop().unwrap();
 
-    for page in ["models", "jobs", "job", "validators", "tokenomics"] {
-        for suffix in ["desktop", "phone", "down"] {
-            let f = out.join(format!("{page}-{suffix}.png"));
-            assert!(
-                std::fs::metadata(&f).is_ok_and(|m| m.len() > 1000),
-                "no screenshot {}",
-                f.display()
-            );
-        }
-    }
+    web::expect_screenshots(
+        &out,
+        ["models", "jobs", "job", "validators", "tokenomics"]
+            .iter()
+            .flat_map(|page| ["desktop", "phone", "down"].map(|suffix| format!("{page}-{suffix}"))),
+    );
     eprintln!("web_pages: screenshots in {}", out.display());
 }

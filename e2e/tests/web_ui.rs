@@ -93,21 +93,17 @@ fn the_web_app_shows_and_verifies_a_job_in_chromium() {
     ui2.stop().unwrap();
     drop(dishonest);
 
-    for name in [
-        "models",
-        "jobs",
-        "job",
-        "validators",
-        "tokenomics",
-        "job-phone",
-        "job-tampered",
-    ] {
-        let f = out.join(format!("{name}.png"));
-        assert!(
-            std::fs::metadata(&f).is_ok_and(|m| m.len() > 1000),
-            "no screenshot {}",
-            f.display()
-        );
-    }
+    web::expect_screenshots(
+        &out,
+        [
+            "models",
+            "jobs",
+            "job",
+            "validators",
+            "tokenomics",
+            "job-phone",
+            "job-tampered",
+        ],
+    );
     eprintln!("web_ui: screenshots in {}", out.display());
 }

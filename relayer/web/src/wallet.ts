@@ -316,22 +316,23 @@ export async function simulateAndCheck(
   return gas;
 }
 
+/** What a request needs whatever the route: who signs (the devnet words,
+ *  or null for Keplr/Station), the model, the input (a text prompt, or a
+ *  tensor's bytes with its encoding), the seed, and to whom to seal it. */
+export interface AskRequest {
+  mnemonic: string | null;
+  model: string;
+  prompt: string;
+  /** A tensor input instead of the prompt, with its encoding. */
+  input?: Uint8Array;
+  encoding?: InputEncoding;
+  seed: string;
+  /** Executor X25519 keys (hex) to seal the input to; null: sent as it is. */
+  sealTo: string[] | null;
+}
+
 /** The contract route: `request_inference` on the requester contract. */
-export async function submitRequest(
-  info: AskInfo,
-  opts: {
-    mnemonic: string | null;
-    model: string;
-    prompt: string;
-    /** A tensor input instead of the prompt, with its encoding. */
-    input?: Uint8Array;
-    encoding?: InputEncoding;
-    seed: string;
-    feeUluna: bigint;
-    /** Executor X25519 keys (hex) to seal the prompt to; null: sent as plain text. */
-    sealTo: string[] | null;
-  },
-): Promise<Submitted> {
+export async function submitRequest(info: AskInfo, opts: AskRequest & { feeUluna: bigint }): Promise<Submitted> {
   if (!info.channel) throw new WalletError(info.channel_error ?? "the contract has no channel to chimerad");
   const { requestInferenceMsg } = await import("./lib/request");
   const w = await openWallet(info.terra, opts.mnemonic);

@@ -24,6 +24,7 @@
 // `sealed_request ID`.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { open } from "./chromium.mjs";
+import { followRequest } from "./timeline.mjs";
 
 const [base, outDir] = process.argv.slice(2);
 if (!base || !outDir) {
@@ -72,50 +73,11 @@ async function submit() {
   return { t, url, broadcast_ms: Date.now() - t };
 }
 
-/** Follows the request page's timeline from submit time `t0` to the
- *  verified output and the ack's tx on Terra; when each step first showed
- *  as done. One screenshot `progressName` while the job is under way. */
-async function follow(t0, progressName, output = "image") {
-  const steps = {};
-  let progressShot = false;
-  const deadline = Date.now() + RESULT_WAIT;
-  for (;;) {
-    const states = await page.$$eval("ol.timeline li", (els) => els.map((e) => [e.dataset.step, e.dataset.state]));
-    for (const [k, s] of states) if (s === "done" && steps[k] === undefined) steps[k] = Date.now() - t0;
-    if (!progressShot && steps.job !== undefined && steps.ack === undefined) {
-      await shot(page, progressName);
-      progressShot = true;
-    }
-    if ((await page.locator("[data-testid=verification]").count()) > 0) break;
-    const failed = states.find(([, s]) => s === "failed");
-    if (failed) fail(`timeline: step ${failed[0]} failed: ${await page.locator(`li[data-step="${failed[0]}"]`).innerText()}`);
-    const alert = page.locator("main .error[role=alert]");
-    if ((await alert.count()) > 0 && !(await alert.first().innerText()).includes("Timed out?")) fail(`request page: ${await alert.first().innerText()}`);
-    if (Date.now() > deadline) fail(`timeline: not finished after ${RESULT_WAIT / 1000}s (steps done: ${JSON.stringify(steps)})`);
-    await page.waitForTimeout(200);
-  }
-  const badge = page.locator("[data-testid=verification]");
-  const text = (await badge.innerText()).toLowerCase();
-  if (!text.includes("verified") || text.includes("failed")) fail(`request: expected "verified", the badge says ${JSON.stringify(text)}`);
-  if (output === "image") {
-    const img = page.locator("img.output-image");
-    await img.waitFor();
-    if (!(await img.evaluate((el) => el.complete && el.naturalWidth > 0))) fail("request: the output image did not load");
-  } else {
-    await page.locator("figure.chart").waitFor().catch(() => fail("request: no chart of the output tensor"));
-  }
-  const verified_ms = Date.now() - t0;
-  for (const k of ["terra", "job", "quorum", "ack"]) if (steps[k] === undefined) fail(`timeline: step ${k} never showed as done (${JSON.stringify(steps)})`);
-  if (!Object.keys(steps).some((k) => k.startsWith("report-"))) fail("timeline: no validator report shown");
-  // Finished once the ack's tx on Terra is found too (its height shown).
-  await page.locator("ol.timeline[data-finished=true]").waitFor().catch(() => fail("timeline: not marked finished (the ack's tx on Terra not found)"));
-  const finished_ms = Date.now() - t0;
-  const ackText = await page.locator('li[data-step="ack"]').innerText();
-  if (!/Terra height \d+/.test(ackText)) fail(`timeline: the ack step has no Terra height: ${ackText}`);
-  const status = await page.locator("[data-testid=request-status]").innerText();
-  if (status !== "succeeded") fail(`request: status ${status}`);
-  return { seen: { steps, verified_ms, finished_ms }, progressShot };
-}
+/** Follows the request page to the verified output (tests/timeline.mjs). */
+const follow = async (t0, progressName, output = "image") => {
+  const r = await followRequest(page, shot, t0, progressName, { output, waitMs: RESULT_WAIT });
+  return { seen: r, progressShot: r.progressShot };
+};
 try {
 
   // Page load: navigation until the form shows the fee from the contract.

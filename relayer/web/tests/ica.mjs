@@ -36,6 +36,7 @@
 // ica-ask-keplr-rejected, ica-ask-keplr-steps, ica-request-keplr-done.
 import { mkdirSync } from "node:fs";
 import { open } from "./chromium.mjs";
+import { followRequest } from "./timeline.mjs";
 import { installKeplrShim } from "./keplr-shim.js";
 
 const [base, outDir, keplrWords] = process.argv.slice(2);
@@ -108,46 +109,10 @@ async function submit(stepsShot) {
   return { t, url: page.url(), steps_done_ms: done, sent_ms: Date.now() - t, shotTaken, last };
 }
 
-/** Follows the request page's timeline from `t0` to the verified output
- *  and the ack's tx on Terra. */
-async function follow(t0, progressName) {
-  const steps = {};
-  let progressShot = false;
-  const deadline = Date.now() + RESULT_WAIT;
-  for (;;) {
-    const states = await page.$$eval("ol.timeline li", (els) => els.map((e) => [e.dataset.step, e.dataset.state]));
-    for (const [k, s] of states) if (s === "done" && steps[k] === undefined) steps[k] = Date.now() - t0;
-    if (!progressShot && steps.terra !== undefined && steps.ack === undefined) {
-      await shot(page, progressName);
-      progressShot = true;
-    }
-    if ((await page.locator("[data-testid=verification]").count()) > 0) break;
-    const failed = states.find(([, s]) => s === "failed");
-    if (failed) fail(`timeline: step ${failed[0]} failed: ${await page.locator(`li[data-step="${failed[0]}"]`).innerText()}`);
-    // (allInnerTexts does not wait for an alert that went away.)
-    for (const text of await page.locator("main .error[role=alert]").allInnerTexts()) {
-      // The packet may not be indexed on Terra the very first poll.
-      if (!/Timed out\?|not found|\(yet\)/.test(text)) fail(`request page: ${text}`);
-    }
-    if (Date.now() > deadline) fail(`timeline: not finished after ${RESULT_WAIT / 1000}s (steps done: ${JSON.stringify(steps)})`);
-    await page.waitForTimeout(200);
-  }
-  const badge = page.locator("[data-testid=verification]");
-  const text = (await badge.innerText()).toLowerCase();
-  if (!text.includes("verified") || text.includes("failed")) fail(`request: expected "verified", the badge says ${JSON.stringify(text)}`);
-  const img = page.locator("img.output-image");
-  await img.waitFor();
-  if (!(await img.evaluate((el) => el.complete && el.naturalWidth > 0))) fail("request: the output image did not load");
-  const verified_ms = Date.now() - t0;
-  for (const k of ["terra", "job", "quorum", "ack"]) if (steps[k] === undefined) fail(`timeline: step ${k} never showed as done (${JSON.stringify(steps)})`);
-  if (!Object.keys(steps).some((k) => k.startsWith("report-"))) fail("timeline: no validator report shown");
-  await page.locator("ol.timeline[data-finished=true]").waitFor().catch(() => fail("timeline: not marked finished (the ack's tx on Terra not found)"));
-  const ackText = await page.locator('li[data-step="ack"]').innerText();
-  if (!/Terra height \d+/.test(ackText) || !/acknowledgement says: succeeded/.test(ackText)) fail(`timeline: the ack step says ${JSON.stringify(ackText)}`);
-  const status = await page.locator("[data-testid=request-status]").innerText();
-  if (status !== "succeeded") fail(`request: status ${status}`);
-  return { steps, verified_ms };
-}
+/** Follows the request page to the verified output and the ack that
+ *  says succeeded (tests/timeline.mjs). */
+const follow = (t0, progressName) =>
+  followRequest(page, shot, t0, progressName, { progressAfter: "terra", ackSays: /acknowledgement says: succeeded/, waitMs: RESULT_WAIT });
 
 /** Opens #/ask on the ICA route with digits-ddpm "7" seed 42; waits for the account line. */
 async function askPage(accountText) {

@@ -7,9 +7,8 @@
 // (relayer/src/ui_ica.rs); signs with wallet.ts's shared wallet.
 import { getJson, type AskModel } from "../api";
 import { formatLunc } from "./fee";
-import type { InputEncoding } from "./ica";
 import type { StepState } from "./timeline";
-import { openWallet, simulateAndCheck, type TerraInfo, type Wallet, WalletError, walletError } from "../wallet";
+import { type AskRequest, openWallet, simulateAndCheck, type TerraInfo, type Wallet, WalletError, walletError } from "../wallet";
 
 export interface IcaModel extends AskModel {
   /** chimerad's price in the LUNC voucher (uluna); "0": not priced, no
@@ -126,17 +125,7 @@ export function fundingNeeded(price: bigint, balance: bigint): bigint {
  *  (and the sealing code it uses) loads with CosmJS, when the user signs. */
 export async function submitIca(
   info: IcaInfo,
-  opts: {
-    mnemonic: string | null;
-    model: IcaModel;
-    /** The text prompt, or with `input` and `encoding` a tensor input. */
-    prompt: string;
-    input?: Uint8Array;
-    encoding?: InputEncoding;
-    seed: string;
-    sealTo: string[] | null;
-    onStep: OnStep;
-  },
+  opts: Omit<AskRequest, "model"> & { model: IcaModel; onStep: OnStep },
 ): Promise<IcaSubmitted> {
   const { onStep } = opts;
   const fee = icaFee(info, opts.model);

@@ -4,9 +4,8 @@ import { ErrorBox, Loading, Mono } from "../components";
 import { type Loaded, useJson } from "../hooks";
 import { feeToAttach, formatLunc, luncToUluna } from "../lib/fee";
 import { account, fundingNeeded, ICA_STEPS, icaFee, type IcaAccount, type IcaInfo, type IcaStepKey, mnemonicAddress, submitIca } from "../lib/icaFlow";
-import type { InputEncoding } from "../lib/ica";
 import type { Step } from "../lib/timeline";
-import { hasBrowserWallet, submitRequest, type TerraInfo, useBrowserAccount, WalletError } from "../wallet";
+import { type AskRequest, hasBrowserWallet, submitRequest, type TerraInfo, useBrowserAccount, WalletError } from "../wallet";
 import { describeSpec, tensorEncoding } from "../lib/input";
 import { StepItem } from "./Request";
 import { TensorInput, type TensorValue } from "./TensorInput";
@@ -30,19 +29,6 @@ function sealTargets(keys: Loaded<{ keys: ExecutorKey[] }>): { keys: string[] | 
     note: `sealed in this page to the ${n} published on chimerad (X25519, ChaCha20-Poly1305): only the executors can read it; the chain, the relayer and Terra see ciphertext. The output stays public.`,
     error: false,
   };
-}
-
-/** What the request needs besides the route: one value each, so that an
- *  input component (upload, drawing) can replace the text prompt. */
-interface Ask {
-  mnemonic: string | null;
-  model: string;
-  prompt: string;
-  /** A tensor input instead of the prompt (ICA route: `lib/ica.ts` encodes it). */
-  input?: Uint8Array;
-  encoding?: InputEncoding;
-  seed: string;
-  sealTo: string[] | null;
 }
 
 /** The contract route's fee: the contract's price, or the user's. */
@@ -177,7 +163,7 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
   const onStep = (key: IcaStepKey, state: Step["state"], detail: string) =>
     setSteps((s) => (s ?? []).map((x) => (x.key === key ? { ...x, state, detail } : x)));
 
-  const send = async (ask: Ask): Promise<string> => {
+  const send = async (ask: AskRequest): Promise<string> => {
     if (route === "contract") {
       const r = await submitRequest(cInfo!, { ...ask, feeUluna: cFee!.uluna });
       return `#/requests/${r.requestId}?tx=${r.txHash}&submitted=${Date.now()}`;
