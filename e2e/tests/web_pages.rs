@@ -2,7 +2,10 @@
 //! fees on: a 1-validator chimerad localnet whose genesis prices
 //! `digits-cnn` at 1000 uchim and whose validator has an operator account
 //! (so it earns its share), one free `digits-ddpm` "7" job (an image) and
-//! three paid `digits-cnn` jobs a few blocks apart. The real `chimera ui`
+//! three paid `digits-cnn` jobs a few blocks apart, then a `tiny-lm` job
+//! (text) and a `minilm-l6` one (an embedding), whose Job pages must show
+//! the verified text as text and the tensor as a chart
+//! (relayer/web/tests/job.mjs). The real `chimera ui`
 //! serves the built app; `/api/fees/history` is checked against the fee
 //! totals (zero at the oldest height, 3 × the price at the latest, the
 //! split of each fee, a second read served from its cache); then Debian's
@@ -101,7 +104,34 @@ fn the_explore_pages_show_jobs_validators_and_fees_over_time() {
         paid_job = id;
     }
 
+    // Outputs that are not images: tiny-lm writes text, minilm-l6 an
+    // embedding (a tensor).
+    let mut others = Vec::new();
+    for (job, kind) in [
+        (Job::text("tiny-lm", "The validators agree", 1), "text"),
+        (Job::text("minilm-l6", "inference over IBC", 0), "chart"),
+    ] {
+        let (height, id) =
+            inference::submit_job(&net, 0, &job, 600_000).unwrap_or_else(|e| panic!("MsgRunInference: {e}"));
+        let found =
+            inference::wait_job(&net, 0, height, id, RESULT_WAIT).unwrap_or_else(|e| panic!("job {id}: {e}"));
+        assert_eq!(found.event.get("status"), "completed", "{:?}", found.event);
+        others.push((id, kind));
+    }
+
     let (mut ui, addr) = web::start_ui("chimera-ui", &out, &["--host-grpc", &grpc], &[]);
+    for (id, kind) in &others {
+        let (ok, _, stderr) = web::run_script(
+            "job.mjs",
+            &[
+                &format!("http://{addr}"),
+                &out.display().to_string(),
+                &id.to_string(),
+                kind,
+            ],
+        );
+        assert!(ok, "job {id} ({kind}): {stderr}");
+    }
 
     // The history: zero at the oldest retained height, every fee at the latest.
     let h = api(addr, "/api/fees/history");
