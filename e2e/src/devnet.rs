@@ -832,6 +832,8 @@ fn web_app(st: &mut State, p: &Progress, words: &mut Vec<String>) -> Result<()> 
         st.str("/chains/terra/rpc")?,
         "--terra-grpc".into(),
         st.str("/chains/terra/grpc")?,
+        "--terra-rest".into(),
+        st.str("/chains/terra/rest")?,
         "--listen".into(),
         listen.to_string(),
     ];

@@ -71,7 +71,7 @@ fn the_ask_page_requests_through_an_interchain_account_and_verifies_in_chromium(
     let mut config = chimera_e2e::devnet::chimera_config("chimera-web-ica");
     config.operators = vec![fees::operator_address()];
     config.prepare_node = Some(fees::authority_genesis);
-    let (_terra_net, _chimera_net, tc, cc) = terra_and_chimera_with(config);
+    let (terra_net, _chimera_net, tc, cc) = terra_and_chimera_with(config);
     let mut relayer = ChimeraRelayer::new(vec![tc.clone(), cc.clone()]).expect("relayer set-up");
     let (chan_t, chan_c, conn_t) = relayer
         .create_channel(&tc.id, &cc.id, "transfer", "transfer", "ics20-1", None)
@@ -107,6 +107,8 @@ fn the_ask_page_requests_through_an_interchain_account_and_verifies_in_chromium(
             &tc.rpc_addr,
             "--terra-grpc",
             &tc.grpc_addr,
+            "--terra-rest",
+            &terra_net.rest_url(),
         ],
         &[("CHIMERA_DEVNET_MNEMONIC", keys::USER_MNEMONIC)],
     );

@@ -240,6 +240,7 @@ fn router(ctx: Shared, web_dir: PathBuf) -> Router {
         .route("/api/ica-requests/:channel/:sequence", get(ica::ica_request))
         .route("/terra-rpc", any(terra::rpc_proxy))
         .route("/terra-rpc/*rest", any(terra::rpc_proxy))
+        .route("/terra-rest/*rest", any(terra::rest_proxy))
         .route("/api/*rest", get(api_unknown))
         .with_state(ctx)
         .fallback(move |req: Request| static_file(web.clone(), req))

@@ -42,6 +42,12 @@ pub struct TerraArgs {
     /// the ICA controller's accounts and channels.
     #[arg(long, env = "CHIMERA_TERRA_GRPC", value_name = "URL")]
     pub terra_grpc: Option<String>,
+    /// Terra Classic's REST (LCD, http://HOST:1317), optional: served to the
+    /// page as /terra-rest and named as the chain's `rest` when the page
+    /// suggests the chain to Keplr (whose own balance and fee screens read
+    /// it; signing does not).
+    #[arg(long, env = "CHIMERA_TERRA_REST", value_name = "URL")]
+    pub terra_rest: Option<String>,
     /// Terra's chain id (default: what its RPC's /status says).
     #[arg(long, value_name = "ID")]
     pub terra_chain_id: Option<String>,
@@ -101,6 +107,8 @@ pub struct Terra {
     pub contract: Option<String>,
     pub rpc_url: String,
     pub rpc: HttpUrl,
+    /// `--terra-rest`, when given.
+    pub rest: Option<HttpUrl>,
     pub grpc_url: String,
     pub grpc: Channel,
     pub chain_id: Option<String>,
@@ -170,6 +178,11 @@ impl Terra {
             contract,
             rpc: HttpUrl::parse("--terra-rpc", &rpc_url)?,
             rpc_url,
+            rest: a
+                .terra_rest
+                .as_deref()
+                .map(|u| HttpUrl::parse("--terra-rest", u))
+                .transpose()?,
             grpc: super::channel("--terra-grpc", &grpc_url)?,
             grpc_url,
             chain_id: a.terra_chain_id.clone(),
@@ -274,6 +287,7 @@ impl Terra {
             "rpc": self.rpc_url,
             "grpc": self.grpc_url,
             "rpc_proxy": "/terra-rpc",
+            "rest_proxy": self.rest.as_ref().map(|_| "/terra-rest"),
             "denom": "uluna",
             "prefix": "terra",
             "coin_type": 330,
@@ -930,6 +944,24 @@ pub async fn rpc_proxy(State(ctx): State<Shared>, req: Request) -> Response {
         )
         .into_response();
     };
+    proxy(t, &t.rpc, "/terra-rpc", "CometBFT RPC", req).await
+}
+
+/// `/terra-rest/...`: the same pass-through to Terra's REST (`--terra-rest`).
+pub async fn rest_proxy(State(ctx): State<Shared>, req: Request) -> Response {
+    match ctx.terra.as_ref().and_then(|t| t.rest.as_ref().map(|r| (t, r))) {
+        Some((t, rest)) => proxy(t, rest, "/terra-rest", "REST", req).await,
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no --terra-rest: start chimera ui with --terra-rest http://HOST:1317 (Terra's REST)",
+        )
+        .into_response(),
+    }
+}
+
+/// GET or POST `req` (its path below `prefix`) to `target`, answering what
+/// it answers, body and content type.
+async fn proxy(t: &Terra, target: &HttpUrl, prefix: &str, what: &str, req: Request) -> Response {
     let method = req.method().as_str().to_string();
     if method != "GET" && method != "POST" {
         return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "only GET and POST").into_response();
@@ -938,8 +970,8 @@ pub async fn rpc_proxy(State(ctx): State<Shared>, req: Request) -> Response {
         .uri()
         .path_and_query()
         .map(|p| p.as_str())
-        .unwrap_or("/terra-rpc")
-        .strip_prefix("/terra-rpc")
+        .unwrap_or(prefix)
+        .strip_prefix(prefix)
         .unwrap_or("")
         .to_string();
     let path = if path.is_empty() || path.starts_with('?') {
@@ -958,7 +990,7 @@ pub async fn rpc_proxy(State(ctx): State<Shared>, req: Request) -> Response {
             return ApiError::new(StatusCode::BAD_REQUEST, format!("request body: {e}")).into_response()
         }
     };
-    match http(&t.rpc, &method, &path, ctype.as_deref(), &body).await {
+    match http(target, &method, &path, ctype.as_deref(), &body).await {
         Ok((status, ct, bytes)) => {
             let mut resp = (
                 StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
@@ -970,7 +1002,7 @@ pub async fn rpc_proxy(State(ctx): State<Shared>, req: Request) -> Response {
             }
             resp
         }
-        Err(e) => t.unreachable("CometBFT RPC", e).into_response(),
+        Err(e) => t.unreachable(what, e).into_response(),
     }
 }
 

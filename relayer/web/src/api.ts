@@ -150,6 +150,8 @@ export interface AskInfo {
     chain_id: string;
     rpc: string;
     rpc_proxy: string;
+    /** `/terra-rest` when `chimera ui` has `--terra-rest`. */
+    rest_proxy?: string | null;
     denom: string;
     prefix: string;
     coin_type: number;

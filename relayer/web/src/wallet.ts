@@ -64,10 +64,11 @@ export function terraChainInfo(terra: TerraInfo, origin = location.origin): Chai
     chainId: terra.chain_id,
     chainName: `Terra Classic (${terra.chain_id})`,
     rpc: `${origin}${terra.rpc_proxy}`,
-    // `chimera ui` serves no REST (LCD) proxy: Keplr reads balances for its
-    // own screens from `rest`; signing (`signDirect`) does not use it, and
-    // this page broadcasts through the RPC proxy itself.
-    rest: `${origin}${terra.rpc_proxy}`,
+    // Keplr reads balances and fees for its own screens from `rest`
+    // (`chimera ui --terra-rest`); signing (`signDirect`) does not use it,
+    // and this page broadcasts through the RPC proxy itself, so without
+    // one the RPC proxy stands in.
+    rest: `${origin}${terra.rest_proxy ?? terra.rpc_proxy}`,
     bip44: { coinType: terra.coin_type },
     bech32Config: {
       bech32PrefixAccAddr: p,

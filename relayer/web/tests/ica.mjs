@@ -233,6 +233,11 @@ async function keplrLeg() {
     fee?.gasPriceStep?.average !== price
   )
     fail(`keplr: the suggested chain info is ${JSON.stringify(ci)}`);
+  // Its REST is Terra's LCD through this server (`--terra-rest`), as
+  // Keplr's own screens read it.
+  if (ci.rest !== `${base}/terra-rest`) fail(`keplr: the suggested rest is ${ci.rest}, expected ${base}/terra-rest`);
+  const nodeInfo = await (await fetch(`${ci.rest}/cosmos/base/tendermint/v1beta1/node_info`)).json();
+  if (nodeInfo.default_node_info?.network !== chainId) fail(`keplr: ${ci.rest} answers node_info ${JSON.stringify(nodeInfo).slice(0, 200)}`);
   const signs = calls.filter((c) => c.method === "signDirect");
   if (signs.length !== 4 || signs.some((c) => c.signer !== addr || c.docChainId !== chainId))
     fail(`keplr: signDirect calls ${JSON.stringify(signs)} (expected 4 for ${addr} on ${chainId}: 1 rejected, 3 signed)`);
