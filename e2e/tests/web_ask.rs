@@ -16,7 +16,10 @@
 //! validator can only make by opening what the browser sealed. Then
 //! `digits-cnn`, a tensor model: the page builds its f32[1, 8, 8] input
 //! from the chain's registry record by scaling request 1's uploaded PNG,
-//! and the verified class probabilities put 7 first. Last, a request
+//! and the verified class probabilities put 7 first. Then a private
+//! output: the prompt sealed and the output sealed to a key the page makes
+//! and keeps; only that browser opens the verified ciphertext, and the
+//! stored blob is the sealed message. Last, a request
 //! sent while the relayer is stopped, with a 3 s timeout: the relayer's
 //! timeout refunds it and the request page says it timed out (tests/request.mjs). The
 //! contract's own records must say succeeded for both, and the request API
@@ -237,6 +240,31 @@ fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
         record["outcome"]["result"]["output_encoding"], "tensor",
         "{record}"
     );
+    // Request 4: a private output. The packet named the page's output key;
+    // what the validators committed to, and any node serves, is the sealed
+    // message, not a PNG.
+    assert!(
+        stdout.contains("private_request 4"),
+        "no private request 4: {stdout}"
+    );
+    let record = wasm::query(&terra_net, &contract.address, &json!({"request": {"id": 4}})).unwrap();
+    assert_eq!(record["status"], "succeeded", "{record}");
+    assert_eq!(record["outcome"]["result"]["output_encoding"], "json", "{record}");
+    let api = chimera_e2e::http::get(addr, "/api/requests/4", Duration::from_secs(20)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(
+        v["terra"]["packet"]["input"]["output_key"], true,
+        "{}",
+        v["terra"]["packet"]
+    );
+    let sha = record["outcome"]["result"]["output_sha256"].as_str().unwrap();
+    let blob = chimera_e2e::http::get(addr, &format!("/api/blobs/{sha}"), Duration::from_secs(20)).unwrap();
+    assert!(
+        blob.body.starts_with("{\"ciphertext\":") && !blob.body.contains("PNG"),
+        "the stored output is not the sealed message: {}",
+        &blob.body[..blob.body.len().min(200)]
+    );
+
     // A request the relayer did not carry in time (stopped, a 3 s packet
     // timeout): once it relays the timeout, the contract refunds, and the
     // request page says so.

@@ -16,6 +16,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { AskInfo } from "./api";
 import { gasFeeUluna, formatLunc, shortfall } from "./lib/fee";
 import type { InputEncoding } from "./lib/ica";
+import type { OutputKey } from "./lib/outputKey";
 
 // The wallet API is Keplr's own (`@keplr-wallet/types`, a type-only
 // import). Station injects the same API as `window.station.keplr` (and, when
@@ -330,6 +331,9 @@ export interface AskRequest {
   seed: string;
   /** Executor X25519 keys (hex) to seal the input to; null: sent as it is. */
   sealTo: string[] | null;
+  /** Contract route, with `sealTo`: the output sealed to this key pair's
+   *  public half (the secret stays in this browser). */
+  outputKey?: OutputKey | null;
 }
 
 /** The contract route: `request_inference` on the requester contract. */
@@ -350,6 +354,7 @@ export async function submitRequest(info: AskInfo, opts: AskRequest & { feeUluna
         encoding: opts.encoding,
         seed: opts.seed,
         sealTo: opts.sealTo,
+        outputKey: opts.outputKey?.publicHex ?? null,
       });
     } catch (e) {
       throw new WalletError(`the input could not be sealed: ${(e as Error).message}`);

@@ -16,10 +16,15 @@
 // verified image (chimerad completes it only if the validator opened the
 // envelope the browser made). Then digits-cnn, a tensor model: the grid
 // paints, the first request's PNG is uploaded and scaled into it, and the
-// verified class probabilities must put 7 first. Last, the Validators page
+// verified class probabilities must put 7 first. Then a private output:
+// "Encrypt prompt" and "Keep the output private" (the output sealed to a
+// key the page makes and keeps in localStorage): the page opens the
+// verified ciphertext to the image; a second browser without the key
+// verifies the ciphertext and shows no image. Last, the Validators page
 // with its agreement column. Screenshots: ask, timeline-progress,
 // request-done, request-phone, ask-phone, ask-encrypted,
-// request-sealed-done, ask-tensor, request-tensor-done, validators. Prints
+// request-sealed-done, ask-tensor, request-tensor-done, ask-private-output,
+// request-private-output, request-private-elsewhere, validators. Prints
 // `timings {json}` (page load, submit → each step → verified) and
 // `sealed_request ID`.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -222,6 +227,36 @@ try {
   if (!/largest: index 7 /.test(caption)) fail(`tensor: digits-cnn did not answer 7 for the uploaded 7: ${caption}`);
   console.log(`tensor_request ${tensorSubmit.url.match(/#\/requests\/(\d+)/)[1]}: ${caption}`);
   await shot(page, "request-tensor-done");
+
+  // A private output: the prompt sealed to the executors and the output
+  // sealed to a key this page makes and keeps; only this browser opens it.
+  await page.goto(`${base}/#/ask`, { waitUntil: "load" });
+  await page.locator("[data-testid=fee]").waitFor();
+  await page.locator("select[name=model]").selectOption("digits-ddpm");
+  await page.locator("textarea[name=prompt]").fill("7");
+  await page.locator("input[name=seed]").fill("42");
+  await page.locator("input[name=encrypt]").check();
+  await page.locator("input[name=private-output]").check();
+  await shot(page, "ask-private-output");
+  const privateSubmit = await submit();
+  const privateId = privateSubmit.url.match(/#\/requests\/(\d+)/)[1];
+  const privateRun = await follow(privateSubmit.t, "timeline-private-progress");
+  timings.private_submit_to_verified_ms = privateRun.seen.verified_ms;
+  const opened = await page.locator("[data-testid=private-output]").innerText();
+  if (!/opened in this browser/.test(opened)) fail(`private output: the page says ${JSON.stringify(opened)}`);
+  await shot(page, "request-private-output");
+  // Another browser (no key): the ciphertext verifies, nothing opens.
+  const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const op = await other.newPage();
+  op.setDefaultTimeout(TIMEOUT);
+  await op.goto(privateSubmit.url.replace(/\?.*$/, ""), { waitUntil: "load" });
+  await op.locator("[data-testid=verification]").waitFor();
+  const elsewhere = await op.locator("[data-testid=private-output]").innerText();
+  if (!/this browser does not hold it/.test(elsewhere) || (await op.locator("img.output-image").count()) > 0)
+    fail(`private output in another browser: ${JSON.stringify(elsewhere)}`);
+  await shot(op, "request-private-elsewhere");
+  await other.close();
+  console.log(`private_request ${privateId}`);
 
   // Validators: the agreement column.
   await page.goto(`${base}/#/validators`, { waitUntil: "load" });

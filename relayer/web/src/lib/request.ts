@@ -19,6 +19,8 @@ export interface RequestInference {
     encoding: InputEncoding;
     params: { seed: string };
     sealed?: SealedEnvelope;
+    /** With `sealed` only: the requester's X25519 key (hex) the output is sealed to. */
+    output_key?: string;
   };
 }
 
@@ -32,11 +34,14 @@ export function requestInferenceMsg(opts: {
   seed: string;
   /** Executor X25519 keys (hex) to seal the prompt to; absent: plain text. */
   sealTo?: string[] | null;
+  /** With `sealTo`: the requester's key (hex) to seal the output to. */
+  outputKey?: string | null;
   random?: RandomBytes;
 }): RequestInference {
   const base = { channel: opts.channel, model: opts.model, encoding: opts.encoding ?? ("text" as const), params: { seed: opts.seed } };
   const plain = opts.input ?? utf8(opts.prompt);
   if (!opts.sealTo) return { request_inference: { ...base, input: bytesToBase64(plain) } };
   const s = seal(plain, opts.model, parseRecipients(opts.sealTo), opts.random);
-  return { request_inference: { ...base, input: bytesToBase64(s.ciphertext), sealed: s.envelope } };
+  const output = opts.outputKey ? { output_key: opts.outputKey } : {};
+  return { request_inference: { ...base, input: bytesToBase64(s.ciphertext), sealed: s.envelope, ...output } };
 }

@@ -79,13 +79,19 @@ export function timelineOf(a: RequestAnswer, seen: Record<string, number> = {}, 
   }
   // 3. Each validator's report.
   const reports = [...(a.reports ?? [])].sort((x, y) => (x.height ?? Infinity) - (y.height ?? Infinity));
+  // With an output key each executor seals its own copy of the output
+  // (fresh randomness): result hashes differ by design, agreement is on
+  // the sealed sketches (round 2) and one copy is committed.
+  const privateOut = !!a.terra.packet?.input?.output_key;
   for (const r of reports) {
     const at = seen[seenKey(r)];
     const second = r.outcome === "agreement";
     const reference = r.reference ? `reference validator ${r.reference.slice(0, 10)}…` : "the reference validator";
     const what =
-      r.outcome === "result"
-        ? `output ${r.output_sha256.slice(0, 12)}…${r.agrees ? ", agrees with the quorum" : job?.status === "completed" ? ", differs from the quorum" : ""}`
+      r.outcome === "result" && privateOut
+        ? `its own sealed copy of the output, ${r.output_sha256.slice(0, 12)}…${r.agrees ? ", the copy committed" : ""}`
+        : r.outcome === "result"
+          ? `output ${r.output_sha256.slice(0, 12)}…${r.agrees ? ", agrees with the quorum" : job?.status === "completed" ? ", differs from the quorum" : ""}`
         : r.outcome === "failure"
           ? "reported a failure"
           : second
@@ -96,7 +102,7 @@ export function timelineOf(a: RequestAnswer, seen: Record<string, number> = {}, 
     steps.push({
       key: `${second ? "confirm" : "report"}-${r.validator}`,
       title: `Validator ${r.validator.slice(0, 10)}… ${second ? "confirmed" : "reported"}`,
-      state: job?.status === "completed" && ((r.outcome === "result" && !r.agrees) || (second && !r.agrees)) ? "failed" : "done",
+      state: job?.status === "completed" && ((r.outcome === "result" && !r.agrees && !privateOut) || (second && !r.agrees)) ? "failed" : "done",
       chain: "chimera",
       height: r.height ?? undefined,
       // Chain time when the block is known, else when this page saw it.

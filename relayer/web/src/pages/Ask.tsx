@@ -7,6 +7,7 @@ import { account, fundingNeeded, ICA_STEPS, icaFee, type IcaAccount, type IcaInf
 import type { Step } from "../lib/timeline";
 import { type AskRequest, hasBrowserWallet, submitRequest, type TerraInfo, useBrowserAccount, WalletError } from "../wallet";
 import { describeSpec, tensorEncoding } from "../lib/input";
+import { newOutputKey, rememberOutputSecret } from "../lib/outputKey";
 import { StepItem } from "./Request";
 import { TensorInput, type TensorValue } from "./TensorInput";
 
@@ -117,6 +118,7 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
   const iInfo = ica.state === "ok" ? ica.data : null;
   const [route, setRoute] = useState<Route>(cInfo ? "contract" : "ica");
   const [encrypt, setEncrypt] = useState(false);
+  const [privateOutput, setPrivateOutput] = useState(false);
   const seal = sealTargets(executorKeys);
   const base = route === "contract" ? cInfo : iInfo;
   const terra = (cInfo ?? iInfo)!.terra;
@@ -166,6 +168,7 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
   const send = async (ask: AskRequest): Promise<string> => {
     if (route === "contract") {
       const r = await submitRequest(cInfo!, { ...ask, feeUluna: cFee!.uluna });
+      if (ask.outputKey) rememberOutputSecret(localStorage, cInfo!.contract, r.requestId, ask.outputKey);
       return `#/requests/${r.requestId}?tx=${r.txHash}&submitted=${Date.now()}`;
     }
     setSteps(ICA_STEPS.map(([key, title]) => ({ key, title, state: "waiting", detail: "" })));
@@ -198,7 +201,8 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
       // page shows the account it signs with.
       if (!useMnemonic && !bw.account) await bw.connect(false);
       const input = spec && tensor.bytes ? { input: tensor.bytes, encoding: tensorEncoding(spec) } : {};
-      location.hash = await send({ mnemonic: useMnemonic ? mnemonic : null, model, prompt, ...input, seed, sealTo: encrypt ? seal.keys : null });
+      const outputKey = encrypt && privateOutput && route === "contract" ? newOutputKey() : null;
+      location.hash = await send({ mnemonic: useMnemonic ? mnemonic : null, model, prompt, ...input, seed, sealTo: encrypt ? seal.keys : null, outputKey });
     } catch (e) {
       setError(e instanceof WalletError ? e.message : `signing failed: ${(e as Error).message}`);
       setSteps((s) => s && s.map((x) => (x.state === "active" ? { ...x, state: "failed" } : x)));
@@ -286,6 +290,12 @@ function AskForm({ contract, ica }: { contract: Loaded<AskInfo>; ica: Loaded<Ica
             ? seal.note
             : `Off: the ${spec ? "input travels in the clear" : "prompt travels as plain text"}, readable on Terra and on chimerad.`}
         </p>
+        {encrypt && route === "contract" && (
+          <label class="inline">
+            <input type="checkbox" name="private-output" checked={privateOutput} onChange={(e) => setPrivateOutput((e.target as HTMLInputElement).checked)} />{" "}
+            Keep the output private: sealed to a key made in this browser (only this browser can open it; clearing its site data loses it)
+          </label>
+        )}
       </div>
       <label>
         Seed

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { getBytes, type Job as JobT } from "../api";
 import { type Commitment, commitmentOf, decodeAck } from "../lib/ack";
 import { base64ToBytes, fromUtf8 } from "../lib/encoding";
+import { openSealedOutput } from "../lib/outputKey";
 import { decodeTensor, numbersOfJson } from "../lib/tensor";
 import { type Verification, verifyOutput } from "../lib/verify";
 import { BarChart, ErrorBox, Loading, Mono, Show } from "../components";
@@ -80,7 +81,42 @@ function Output({ bytes, c, job }: { bytes: Uint8Array; c: Commitment; job: JobT
   }
 }
 
-export function Verified({ job }: { job: JobT }) {
+/** A private output (the request named `output_key`): the model's own
+ *  output encoding, and the secret this browser kept (null: it has none). */
+export interface SealedOutput {
+  secret: Uint8Array | null;
+  /** The model's output encoding; null while it is being read. */
+  encoding: string | null;
+}
+
+/** The verified ciphertext of a private output, opened here when this
+ *  browser holds its key. */
+function PrivateOutput({ bytes, c, job, sealed }: { bytes: Uint8Array; c: Commitment; job: JobT; sealed: SealedOutput }) {
+  if (!sealed.secret)
+    return (
+      <p role="status" data-testid="private-output">
+        The output is sealed to the requester's key; this browser does not hold it (the request was made in another browser, or this one's
+        site data was cleared). What was verified above is its ciphertext.
+      </p>
+    );
+  if (sealed.encoding === null) return <Loading what="how the model writes its output" />;
+  let opened: Uint8Array;
+  try {
+    opened = openSealedOutput(bytes, job.model, sealed.secret);
+  } catch (e) {
+    return <ErrorBox message={`the verified output does not open with this browser's key: ${(e as Error).message}`} />;
+  }
+  return (
+    <>
+      <p class="badge sealed" data-testid="private-output" role="status">
+        opened in this browser: the {String(bytes.byteLength)} verified bytes are ciphertext only this browser's output key opens
+      </p>
+      <Output bytes={opened} c={{ ...c, encoding: sealed.encoding } as Commitment} job={job} />
+    </>
+  );
+}
+
+export function Verified({ job, sealed }: { job: JobT; sealed?: SealedOutput }) {
   const [check, setCheck] = useState<Check>({ state: "loading" });
   useEffect(() => {
     let live = true;
@@ -114,7 +150,7 @@ export function Verified({ job }: { job: JobT }) {
           </p>
         </div>
       )}
-      {v.ok && <Output bytes={bytes} c={c} job={job} />}
+      {v.ok && (sealed ? <PrivateOutput bytes={bytes} c={c} job={job} sealed={sealed} /> : <Output bytes={bytes} c={c} job={job} />)}
     </section>
   );
 }

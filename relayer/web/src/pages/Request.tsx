@@ -1,9 +1,11 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { getJson, type PacketInput, type RequestAnswer } from "../api";
+import { getJson, type Model, type PacketInput, type RequestAnswer } from "../api";
 import { ErrorBox, Loading, Mono, short } from "../components";
 import { formatLunc } from "../lib/fee";
 import { noteSeen, recordMatchesJob, type Step, timelineOf } from "../lib/timeline";
-import { Verified } from "./Job";
+import { type Loaded, useJson } from "../hooks";
+import { outputSecretFor } from "../lib/outputKey";
+import { type SealedOutput, Verified } from "./Job";
 
 export function StepItem({ s }: { s: Step }) {
   return (
@@ -64,6 +66,20 @@ function FeeFact({ fee, ica }: { fee: { denom: string; amount: string }; ica: bo
   );
 }
 
+/** For a request that sealed its output to the requester's key: the
+ *  secret this browser kept for it (contract route) and the model's own
+ *  output encoding; undefined for a public output. */
+function privateOutput(a: RequestAnswer, models: Loaded<{ models: Model[] }>): SealedOutput | undefined {
+  if (!a.terra.packet?.input?.output_key) return undefined;
+  const output = models.state === "ok" ? models.data.models.find((m) => m.id === a.record.model)?.output : undefined;
+  return {
+    secret: a.contract ? outputSecretFor(localStorage, a.contract, String(a.record.id)) : null,
+    // Null until the registry says how the model writes (then json for a
+    // model it does not know).
+    encoding: models.state === "loading" ? null : output && output !== "unknown" ? output : "json",
+  };
+}
+
 /** A request's page: `id` on the contract route (`#/requests/ID`), or
  *  `ica` (`#/ica/CHANNEL/SEQUENCE`), a MsgSendTx packet of an interchain
  *  account. Both read the same shape of answer and draw the same timeline. */
@@ -78,6 +94,7 @@ export function Request({ id, ica }: { id?: string; ica?: { channel: string; seq
   const start = useRef(Date.now());
   const [tick, setTick] = useState(0);
   const tl = answer ? timelineOf(answer, seen, start.current) : null;
+  const models = useJson<{ models: Model[] }>("/api/models");
   useEffect(() => {
     let live = true;
     getJson<RequestAnswer>(api).then(
@@ -171,7 +188,7 @@ export function Request({ id, ica }: { id?: string; ica?: { channel: string; seq
             </p>
           )}
           {mismatch && <ErrorBox message={mismatch} />}
-          {tl.outcome === "succeeded" && answer.job && !mismatch && <Verified job={answer.job} />}
+          {tl.outcome === "succeeded" && answer.job && !mismatch && <Verified job={answer.job} sealed={privateOutput(answer, models)} />}
         </>
       )}
     </section>

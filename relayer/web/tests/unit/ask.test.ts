@@ -110,6 +110,24 @@ describe("the request timeline", () => {
     expect(Object.keys(seen).sort()).toEqual(["AAAA", "BBBB", "BBBB#2", "CCCC#2"]);
   });
 
+  it("does not call a private output's differing sealed copies disagreements", () => {
+    const a = withJob(base(), "completed");
+    a.terra.packet = {
+      sequence: 1,
+      source_channel: "channel-0",
+      destination_channel: "channel-0",
+      input: { encoding: "text", bytes: 17, sealed: { scheme: "x", recipients: ["aa"] }, output_key: true },
+    };
+    a.reports = [
+      { validator: "AAAA", round: 1, outcome: "result", output_sha256: SHA, agrees: true, height: 21, time_ms: 1_005_000 },
+      { validator: "BBBB", round: 1, outcome: "result", output_sha256: "cd".repeat(32), agrees: false, height: 21, time_ms: 1_005_000 },
+    ];
+    const t = timelineOf(a);
+    expect(t.steps.find((s) => s.key === "report-BBBB")).toMatchObject({ state: "done" });
+    expect(t.steps.find((s) => s.key === "report-BBBB")?.detail).toMatch(/its own sealed copy/);
+    expect(t.steps.find((s) => s.key === "report-AAAA")?.detail).toMatch(/the copy committed/);
+  });
+
   it("shows each report as it arrives, then the quorum and the ack", () => {
     let a = withJob(base(), "pending");
     a.reports = [];
