@@ -78,6 +78,16 @@ async function submit() {
   return { t, url, broadcast_ms: Date.now() - t };
 }
 
+/** A fresh Ask page with digits-ddpm "7" seed 42 and "Encrypt prompt" ticked. */
+async function askSealedSeven() {
+  await page.goto(`${base}/#/ask`, { waitUntil: "load" });
+  await page.locator("[data-testid=fee]").waitFor();
+  await page.locator("select[name=model]").selectOption("digits-ddpm");
+  await page.locator("textarea[name=prompt]").fill("7");
+  await page.locator("input[name=seed]").fill("42");
+  await page.locator("input[name=encrypt]").check();
+}
+
 /** Follows the request page to the verified output (tests/timeline.mjs). */
 const follow = async (t0, progressName, output = "image") => {
   const r = await followRequest(page, shot, t0, progressName, { output, waitMs: RESULT_WAIT });
@@ -148,12 +158,7 @@ try {
 
   // The same request with "Encrypt prompt": sealed in the page to the
   // executor keys chimerad publishes.
-  await page.goto(`${base}/#/ask`, { waitUntil: "load" });
-  await page.locator("[data-testid=fee]").waitFor();
-  await page.locator("select[name=model]").selectOption("digits-ddpm");
-  await page.locator("textarea[name=prompt]").fill("7");
-  await page.locator("input[name=seed]").fill("42");
-  await page.locator("input[name=encrypt]").check();
+  await askSealedSeven();
   const note = page.locator("[data-testid=encrypt-note]");
   await page.waitForFunction(() => /sealed in this page to the \d+ executor key/.test(document.querySelector("[data-testid=encrypt-note]")?.textContent ?? ""), null, { timeout: TIMEOUT }).catch(async () => fail(`encrypt: the note says ${JSON.stringify(await note.innerText())}`));
   await shot(page, "ask-encrypted");
@@ -230,12 +235,7 @@ try {
 
   // A private output: the prompt sealed to the executors and the output
   // sealed to a key this page makes and keeps; only this browser opens it.
-  await page.goto(`${base}/#/ask`, { waitUntil: "load" });
-  await page.locator("[data-testid=fee]").waitFor();
-  await page.locator("select[name=model]").selectOption("digits-ddpm");
-  await page.locator("textarea[name=prompt]").fill("7");
-  await page.locator("input[name=seed]").fill("42");
-  await page.locator("input[name=encrypt]").check();
+  await askSealedSeven();
   await page.locator("input[name=private-output]").check();
   await shot(page, "ask-private-output");
   const privateSubmit = await submit();
