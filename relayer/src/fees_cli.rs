@@ -9,6 +9,8 @@
 //! are public.
 
 use std::process::ExitCode;
+
+use crate::edge::one_line;
 use std::time::Duration;
 
 use anyhow::anyhow;
@@ -87,14 +89,6 @@ pub fn run(cmd: FeesCommand) -> ExitCode {
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// The endpoint of `--node`: a malformed URL is a usage mistake; one that

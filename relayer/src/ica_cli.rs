@@ -4,6 +4,8 @@
 //! bad config).
 
 use std::path::{Path, PathBuf};
+
+use crate::edge::one_line;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -350,14 +352,6 @@ fn init_logs(json: bool) {
     } else {
         let _ = b.try_init();
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn progress(line: &str) {

@@ -8,6 +8,7 @@
 //! `fees` reads the host's fee records (`chimera.fees.v1.Query`); `ui`
 //! serves the web app (`ui.rs`, `relayer/web`).
 
+mod edge;
 mod fees_cli;
 mod ica_cli;
 mod ops;

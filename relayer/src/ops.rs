@@ -2,6 +2,8 @@
 //! connect, run, and turn failures into one clear line and an exit code.
 
 use std::path::Path;
+
+use crate::edge::init_logs;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -174,21 +176,6 @@ pub fn keys(path: &Path, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     };
     chimera_relayer::keys::run(cmd, &KeyStore::open(&dir), &chains)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn init_logs(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    use std::io::IsTerminal;
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    if json {
-        let _ = b.json().try_init();
-    } else {
-        let _ = b.try_init();
-    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

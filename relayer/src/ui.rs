@@ -12,6 +12,7 @@
 //! Exit codes: 0 stopped by SIGTERM/SIGINT, 1 cannot start (no built app,
 //! the address is taken), 2 a usage mistake. Errors are one line.
 
+use crate::edge::{init_logs, one_line};
 use crate::fees_cli::or_zero;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
@@ -108,29 +109,6 @@ pub fn run(args: UiArgs, json_logs: bool) -> ExitCode {
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
-}
-
-fn init_logs(json: bool) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    if json {
-        let _ = b.json().try_init();
-    } else {
-        let _ = b.try_init();
-    }
-}
-
-fn one_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// A lazily connected channel to `url` (the server starts, and says so on
