@@ -48,6 +48,21 @@ pub fn require_browser_tools() -> PathBuf {
     chimera
 }
 
+/// The start of a browser test named `name` (`web_ask`, ...): panics with
+/// the set-up command when a tool is missing, else returns a new directory
+/// for its screenshots and logs (`/tmp/chimera-e2e-NAME-...`, kept after
+/// the test for people to look at) and says where it is.
+pub fn browser_test_dir(name: &str) -> PathBuf {
+    require_browser_tools();
+    let out = tempfile::Builder::new()
+        .prefix(&format!("chimera-e2e-{}-", name.replace('_', "-")))
+        .tempdir()
+        .expect("temp dir")
+        .keep();
+    eprintln!("{name}: screenshots and logs in {}", out.display());
+    out
+}
+
 /// `chimera ui ARGS --listen <free loopback port>` (with `env`), logging to
 /// `logs/<name>.log`; returns the process and its base URL once `/api/info`
 /// answers.

@@ -46,13 +46,7 @@ const VALIDATORS: usize = 4;
 #[test]
 fn the_ask_page_requests_through_the_contract_and_verifies_in_chromium() {
     let started = Instant::now();
-    web::require_browser_tools();
-    let out = tempfile::Builder::new()
-        .prefix("chimera-e2e-web-ask-")
-        .tempdir()
-        .expect("temp dir")
-        .keep();
-    eprintln!("web_ask: screenshots and logs in {}", out.display());
+    let out = web::browser_test_dir("web_ask");
 
     // Four validators: the timeline shows each one's report as it lands,
     // and the quorum (more than 2/3 of the power) needs three of them.

@@ -58,13 +58,7 @@ fn api(addr: std::net::SocketAddr, path: &str) -> Value {
 #[test]
 fn the_ask_page_requests_through_an_interchain_account_and_verifies_in_chromium() {
     let started = Instant::now();
-    web::require_browser_tools();
-    let out = tempfile::Builder::new()
-        .prefix("chimera-e2e-web-ica-")
-        .tempdir()
-        .expect("temp dir")
-        .keep();
-    eprintln!("web_ica: screenshots and logs in {}", out.display());
+    let out = web::browser_test_dir("web_ica");
 
     // chimerad with the devnet user as fee authority, Terra, a transfer
     // channel and `chimera relay`.

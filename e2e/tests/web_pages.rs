@@ -63,13 +63,7 @@ fn amounts(series: &Value, field: &str) -> Vec<u128> {
 fn the_explore_pages_show_jobs_validators_and_fees_over_time() {
     chimera_e2e::bins::find_binary("cometbft").unwrap_or_else(|e| panic!("{e}"));
     chimera::find_chimerad().unwrap_or_else(|e| panic!("{e}"));
-    web::require_browser_tools();
-    let out = tempfile::Builder::new()
-        .prefix("chimera-e2e-web-pages-")
-        .tempdir()
-        .expect("temp dir")
-        .keep();
-    eprintln!("web_pages: screenshots and logs in {}", out.display());
+    let out = web::browser_test_dir("web_pages");
 
     let config = ChimeraNetConfig {
         chain_id: "chimera-web-pages".into(),

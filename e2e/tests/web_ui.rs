@@ -46,13 +46,7 @@ fn browser(addr: SocketAddr, out: &Path, job: u64, mode: &str) {
 fn the_web_app_shows_and_verifies_a_job_in_chromium() {
     chimera_e2e::bins::find_binary("cometbft").unwrap_or_else(|e| panic!("{e}"));
     chimera::find_chimerad().unwrap_or_else(|e| panic!("{e}"));
-    web::require_browser_tools();
-    let out = tempfile::Builder::new()
-        .prefix("chimera-e2e-web-ui-")
-        .tempdir()
-        .expect("temp dir")
-        .keep();
-    eprintln!("web_ui: screenshots and logs in {}", out.display());
+    let out = web::browser_test_dir("web_ui");
 
     let net = ChimeraNet::start(ChimeraNetConfig::default()).unwrap_or_else(|e| panic!("{e}"));
     let grpc = format!("http://127.0.0.1:{}", net.ports(0).unwrap().grpc);

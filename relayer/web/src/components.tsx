@@ -32,6 +32,17 @@ export function unreachable(...vs: Loaded<unknown>[]): string | null {
   return /unreachable|not answering|timed out/.test(first) ? first : null;
 }
 
+/** A page: its heading, then its body, or, when every call failed because
+ *  chimerad is unreachable ([`unreachable`]), that one error instead. */
+export function Page({ id, title, down, what, children }: { id: string; title: string; down: string | null; what: string; children: ComponentChildren }) {
+  return (
+    <section aria-labelledby={id}>
+      <h1 id={id}>{title}</h1>
+      {down ? <ErrorBox what={what} message={down} /> : children}
+    </section>
+  );
+}
+
 export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="empty">{children}</p>;
 }

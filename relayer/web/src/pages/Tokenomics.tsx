@@ -1,5 +1,5 @@
 import type { FeeParams, Total } from "../api";
-import { Empty, ErrorBox, Show, unreachable } from "../components";
+import { Empty, Page, Show, unreachable } from "../components";
 import { useDenomPaths, useJson } from "../hooks";
 import { coinText, type DenomChart, type DenomPaths, type FeeHistory, formatAmount, scaleChart, shapeHistory, summarize, unitOf, xLabel } from "../lib/chart";
 
@@ -150,16 +150,8 @@ export function Tokenomics() {
   const paths = useDenomPaths();
   const prices = params.state === "ok" ? params.data.prices.length > 0 : null;
   const down = unreachable(params, history, totals);
-  if (down)
-    return (
-      <section aria-labelledby="tok-h">
-        <h1 id="tok-h">Tokenomics</h1>
-        <ErrorBox what="the fee totals" message={down} />
-      </section>
-    );
   return (
-    <section aria-labelledby="tok-h">
-      <h1 id="tok-h">Tokenomics</h1>
+    <Page id="tok-h" title="Tokenomics" down={down} what="the fee totals">
       <Show v={params} what="the fee parameters">
         {(p) => (
           <p class="lead">
@@ -211,6 +203,6 @@ export function Tokenomics() {
           )
         }
       </Show>
-    </section>
+    </Page>
   );
 }

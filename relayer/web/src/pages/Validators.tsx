@@ -1,5 +1,5 @@
 import type { Executor, ExecutorKey } from "../api";
-import { Empty, ErrorBox, Mono, Show, unreachable } from "../components";
+import { Empty, Mono, Page, Show, unreachable } from "../components";
 import { useDenomPaths, useJson } from "../hooks";
 import { coinText } from "../lib/chart";
 import { agreementOf, formatPercent } from "../lib/agreement";
@@ -34,16 +34,8 @@ export function Validators() {
   const keyOf = (validator: string) =>
     keys.state === "ok" ? keys.data.keys.find((k) => k.validator.toUpperCase() === validator.toUpperCase())?.x25519_public_key ?? null : undefined;
   const down = unreachable(ex, keys);
-  if (down)
-    return (
-      <section aria-labelledby="val-h">
-        <h1 id="val-h">Validators</h1>
-        <ErrorBox what="the validators" message={down} />
-      </section>
-    );
   return (
-    <section aria-labelledby="val-h">
-      <h1 id="val-h">Validators</h1>
+    <Page id="val-h" title="Validators" down={down} what="the validators">
       <p class="lead">
         Every validator runs the models as an executor; its operator account is paid its share of each fee. Agreement: the paid jobs it
         agreed with the quorum on (jobs paid) against the jobs it disagreed on (faults, counted since it last registered its executor key).
@@ -146,6 +138,6 @@ export function Validators() {
           )
         }
       </Show>
-    </section>
+    </Page>
   );
 }
